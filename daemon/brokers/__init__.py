@@ -1,0 +1,1 @@
+"""Broker adapters: the port lives in daemon.core.broker; these implement it."""

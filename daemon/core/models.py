@@ -1,0 +1,147 @@
+"""Plain data shared by every part of the core: contracts, positions, quotes, the snapshot.
+
+Everything here is frozen and free of broker types: the adapters translate the broker's
+objects into these at the boundary. "No value" is ``None``, never NaN, past that boundary.
+
+Units: prices in USD per share (the contract multiplier turns them into dollars), strikes
+in index points, VIX and vols quoted in vol points (VIX 18.5 = 18.5) unless a name says
+``_frac`` or ``sigma`` (a decimal fraction, 0.185).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Right(StrEnum):
+    CALL = "C"
+    PUT = "P"
+
+
+class SecType(StrEnum):
+    INDEX = "IND"
+    FUTURE = "FUT"
+    OPTION = "OPT"
+    OTHER = "OTHER"
+
+
+class Action(StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+@dataclass(frozen=True, order=True)
+class Contract:
+    """One instrument. ``symbol`` is the underlying (SPX, VIX); ``trading_class`` tells
+    SPX (monthly, AM-settled) from SPXW (PM-settled) and VIX from VIXW."""
+
+    symbol: str
+    sec_type: SecType
+    trading_class: str = ""
+    expiry: date | None = None
+    strike: float | None = None
+    right: Right | None = None
+    multiplier: int = 100
+    con_id: int | None = None
+    # Minimum price increment as the broker reports it (contract metadata), if it did.
+    min_tick: float | None = None
+
+    @property
+    def is_option(self) -> bool:
+        return self.sec_type is SecType.OPTION
+
+    @property
+    def key(self) -> str:
+        """A stable human-readable identity, e.g. ``SPXW 2026-12-18 5800 P``."""
+        if self.sec_type is SecType.OPTION:
+            return f"{self.trading_class} {self.expiry} {self.strike:g} {self.right}"
+        if self.sec_type is SecType.FUTURE:
+            return f"{self.symbol} FUT {self.expiry}"
+        return f"{self.symbol} {self.sec_type}"
+
+
+@dataclass(frozen=True)
+class Position:
+    contract: Contract
+    quantity: int  # signed: + long, - short, in contracts
+    avg_cost_usd: float = 0.0  # per contract, multiplier included (IB convention)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A two-sided quote with the time the market data was stamped.
+
+    ``bid``/``ask`` are ``None`` when the broker had no side. ``model_iv_sigma`` carries the
+    broker's own implied vol (a decimal) when it sends one."""
+
+    bid: float | None
+    ask: float | None
+    time: datetime
+    last: float | None = None
+    model_iv_sigma: float | None = None
+
+    @property
+    def mid(self) -> float | None:
+        if self.bid is None or self.ask is None:
+            return self.last if self.bid is None and self.ask is None else None
+        return 0.5 * (self.bid + self.ask)
+
+
+@dataclass(frozen=True)
+class OptionQuote:
+    contract: Contract
+    quote: Quote
+
+
+@dataclass(frozen=True)
+class DailyBar:
+    day: date
+    close: float
+
+
+@dataclass(frozen=True)
+class BreadthDay:
+    """One session of NYSE issues: advancing, declining, unchanged."""
+
+    day: date
+    advancing: int
+    declining: int
+    unchanged: int
+
+
+class EventKind(StrEnum):
+    FOMC = "FOMC"
+    CPI = "CPI"
+    PPI = "PPI"
+    GDP = "GDP"
+
+
+@dataclass(frozen=True)
+class MarketEvent:
+    kind: EventKind
+    day: date
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class MarketSnapshot:
+    """Everything one cycle knows about the market and the account, taken at ``now``.
+
+    Index quotes: ``spx``, ``vix``, ``vix3m``. ``vix_futures`` maps a VIX future's
+    expiry (final settlement date) to its quote. ``options`` holds the SPX/SPXW and VIX
+    chains the cycle looked at, held positions' legs included."""
+
+    now: datetime
+    account_id: str
+    is_paper: bool
+    positions: tuple[Position, ...]
+    spx: Quote
+    vix: Quote
+    vix3m: Quote | None
+    vix_futures: dict[date, Quote] = field(default_factory=dict)
+    options: tuple[OptionQuote, ...] = ()
+    spx_history: tuple[DailyBar, ...] = ()
+    breadth_history: tuple[BreadthDay, ...] = ()
+    events: tuple[MarketEvent, ...] = ()

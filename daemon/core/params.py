@@ -1,0 +1,241 @@
+"""The model's tunables: typed, frozen, closed sections of the configuration.
+
+These are pure data (pydantic validates them once, at load time) so the core can take
+them as arguments; ``daemon.config`` composes them with the runtime's sections and loads
+YAML. Every number has its unit in its name and a bound. Defaults are the ones of the
+model page (shared/design/alvh-model.md); ``config/default.yaml`` repeats each with a
+comment.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+class Section(BaseModel):
+    """Base of every config section: immutable, and unknown keys are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _increasing_breakpoints(
+    points: tuple[tuple[float, float], ...],
+) -> tuple[tuple[float, float], ...]:
+    if len(points) < 2:
+        raise ValueError("a map needs at least 2 breakpoints [raw, z]")
+    raws = [p[0] for p in points]
+    if any(b <= a for a, b in zip(raws, raws[1:], strict=False)):
+        raise ValueError(f"breakpoint raw values must strictly increase, got {raws}")
+    return points
+
+
+# A piecewise-linear map raw -> z as [[raw, z], ...] with strictly increasing raw.
+# Outside the first/last breakpoint the end value holds (flat extrapolation).
+Breakpoints = Annotated[
+    tuple[tuple[float, float], ...], AfterValidator(_increasing_breakpoints)
+]
+
+
+# ---- pricing ------------------------------------------------------------------------------
+class PricingParams(Section):
+    risk_free_rate_frac: float = Field(0.04, ge=-0.05, le=0.25)
+    # A call/put pair whose parity residual (USD per share) exceeds this marks the expiry's
+    # quotes unreliable for the cycle.
+    parity_tolerance_usd: float = Field(1.0, gt=0, le=100)
+    iv_max_sigma: float = Field(5.0, gt=0.5, le=20)
+
+
+class TickRule(Section):
+    """CBOE minimum increments: one below ``threshold_usd`` and one at or above it."""
+
+    threshold_usd: float = Field(3.0, gt=0, le=1000)
+    below_usd: float = Field(0.05, gt=0, le=10)
+    at_or_above_usd: float = Field(0.10, gt=0, le=10)
+    combo_usd: float = Field(0.05, gt=0, le=10)
+
+
+class TickParams(Section):
+    """Fallback tick tables, used only when the broker gave no contract metadata."""
+
+    spx: TickRule = TickRule()
+    vix: TickRule = TickRule(below_usd=0.01, at_or_above_usd=0.05, combo_usd=0.01)
+
+
+# ---- layer 1: book risk and the stress scenario -------------------------------------------
+class ScenarioParams(Section):
+    spx_move_frac: float = Field(-0.07, ge=-0.5, le=0.5)
+    vix_spot_shock_pts: float = Field(15.0, ge=-50, le=100)
+    vix_future_beta: float = Field(0.6, ge=0, le=2)
+    # Per-leg vol beta: beta = clip((ref_dte / dte) ** exponent, min, max). Short-dated
+    # implied vol moves more than VIX in a selloff, long-dated less.
+    vol_beta_ref_dte_days: float = Field(30.0, gt=0, le=365)
+    vol_beta_exponent: float = Field(0.5, ge=0, le=2)
+    vol_beta_min: float = Field(0.3, ge=0, le=5)
+    vol_beta_max: float = Field(1.5, ge=0, le=5)
+    # VIX options' own implied vol in the scenario, in vol points added to each leg's IV.
+    vix_option_vol_shock_pts: float = Field(0.0, ge=-100, le=300)
+
+
+class BaseLayerParams(Section):
+    base_ratio: float = Field(0.25, ge=0, le=5)
+
+
+class BudgetParams(Section):
+    max_debit_fraction: float = Field(0.20, ge=0, le=5)
+    max_theta_fraction: float = Field(0.30, ge=0, le=5)
+
+
+# ---- layer 2: signals and the scalar --------------------------------------------------------
+class SignalParams(Section):
+    enabled: bool = True
+    weight: float = Field(0.25, ge=0, le=5)
+    breakpoints: Breakpoints
+
+
+class RsiParams(SignalParams):
+    period_sessions: int = Field(14, ge=2, le=200)
+    breakpoints: Breakpoints = ((25.0, 1.0), (50.0, 0.0), (75.0, -0.5))
+
+
+class MacdParams(SignalParams):
+    fast_sessions: int = Field(12, ge=2, le=200)
+    slow_sessions: int = Field(26, ge=3, le=400)
+    signal_sessions: int = Field(9, ge=2, le=200)
+    cross_lookback_sessions: int = Field(3, ge=1, le=30)
+    cross_bonus_z: float = Field(0.5, ge=0, le=2)
+    breakpoints: Breakpoints = ((-2.0, 1.0), (0.0, 0.0), (2.0, -0.5))
+
+
+class BreadthParams(SignalParams):
+    slope_sessions: int = Field(10, ge=2, le=250)
+    breakpoints: Breakpoints = ((-0.05, 1.0), (0.0, 0.0), (0.05, -0.5))
+
+
+class TermParams(SignalParams):
+    breakpoints: Breakpoints = ((0.85, -0.5), (0.95, 0.0), (1.05, 1.0))
+
+
+class RvIvParams(SignalParams):
+    window_sessions: int = Field(20, ge=2, le=250)
+    breakpoints: Breakpoints = ((-8.0, -0.5), (0.0, 0.0), (5.0, 1.0))
+
+
+class EventWeights(Section):
+    FOMC: float = Field(1.0, ge=0, le=1)
+    CPI: float = Field(0.6, ge=0, le=1)
+    PPI: float = Field(0.3, ge=0, le=1)
+    GDP: float = Field(0.3, ge=0, le=1)
+
+
+class EventsParams(SignalParams):
+    weight: float = Field(0.2, ge=0, le=5)
+    kind_weights: EventWeights = EventWeights()
+    # Proximity steps: [sessions_ahead_at_most, proximity]; an event farther than the last
+    # step has proximity 0. Sessions counted on the exchange calendar; today = 0.
+    proximity_steps: tuple[tuple[int, float], ...] = ((1, 1.0), (3, 0.5))
+    breakpoints: Breakpoints = ((0.0, 0.0), (1.0, 1.0))
+
+
+class ProximityParams(SignalParams):
+    weight: float = Field(0.35, ge=0, le=5)
+    breakpoints: Breakpoints = ((0.75, 1.0), (1.5, 0.0), (2.5, -0.5))
+
+
+class SkewParams(Section):
+    """25-delta put IV minus ATM IV (vol points) -> the VIX share of the overlay."""
+
+    target_delta: float = Field(-0.25, ge=-0.5, le=-0.05)
+    breakpoints: Breakpoints = ((2.0, 0.4), (6.0, 0.6), (10.0, 0.75))
+
+
+class CustomSignalParams(SignalParams):
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")
+    # "package.module:attribute": an object with ``name`` and ``score(inputs) -> float``.
+    import_path: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+class SignalsParams(Section):
+    rsi: RsiParams = RsiParams()
+    macd: MacdParams = MacdParams()
+    breadth: BreadthParams = BreadthParams()
+    term: TermParams = TermParams()
+    rv_iv: RvIvParams = RvIvParams()
+    events: EventsParams = EventsParams()
+    proximity: ProximityParams = ProximityParams()
+    skew: SkewParams = SkewParams()
+    custom: tuple[CustomSignalParams, ...] = ()
+
+
+class ScalarParams(Section):
+    min_value: float = Field(0.5, ge=0, le=10)
+    max_value: float = Field(2.5, ge=0, le=10)
+    max_missing_count: int = Field(3, ge=0, le=20)
+    half_life_min: float = Field(30.0, ge=0, le=24 * 60)
+    max_change_per_hour: float = Field(0.5, gt=0, le=10)
+
+
+# ---- layer 3: the convexity overlay --------------------------------------------------------
+class VixSpreadParams(Section):
+    min_dte_days: int = Field(25, ge=1, le=365)
+    long_delta: float = Field(0.35, gt=0, lt=1)
+    short_delta: float = Field(0.10, gt=0, lt=1)
+    # When set, the short strike is long + width instead of nearest short_delta.
+    width_pts: float | None = Field(None, gt=0, le=100)
+    neighbour_count: int = Field(2, ge=0, le=10)
+
+
+class DiagonalParams(Section):
+    long_dte_min_days: int = Field(60, ge=1, le=730)
+    long_dte_max_days: int = Field(90, ge=1, le=730)
+    long_delta: float = Field(-0.20, gt=-1, lt=0)
+    short_offset_pts: float = Field(50.0, ge=0, le=1000)
+    neighbour_count: int = Field(2, ge=0, le=10)
+
+
+class OverlayParams(Section):
+    coverage_frac: float = Field(1.0, gt=0, le=5)
+    max_cover_frac: float = Field(1.0, gt=0, le=5)
+    mix_tolerance_frac: float = Field(0.15, ge=0, le=1)
+    max_contracts: int = Field(50, ge=1, le=10_000)
+    solver_time_limit_s: float = Field(5.0, gt=0, le=120)
+
+
+# ---- the proposal ------------------------------------------------------------------------
+class RollParams(Section):
+    vix_min_dte_days: int = Field(10, ge=0, le=365)
+    # The diagonal's short leg is rolled this many sessions before its expiry.
+    diagonal_short_min_sessions: int = Field(1, ge=0, le=30)
+
+
+class ProposalParams(Section):
+    min_change_contracts: int = Field(1, ge=1, le=1000)
+    min_change_frac: float = Field(0.15, ge=0, le=1)
+    price_offset_ticks: int = Field(1, ge=0, le=50)
+    roll: RollParams = RollParams()
+
+
+# ---- data validation -----------------------------------------------------------------------
+class ValidationParams(Section):
+    max_quote_age_s: float = Field(120.0, gt=0, le=86_400)
+    # A quote whose spread exceeds this fraction of its mid is too wide to price on.
+    max_spread_frac: float = Field(0.5, gt=0, le=10)
+    min_history_sessions: int = Field(60, ge=1, le=5000)
+
+
+class ModelParams(Section):
+    """Everything ``evaluate`` needs, in one value."""
+
+    pricing: PricingParams = PricingParams()
+    ticks: TickParams = TickParams()
+    scenario: ScenarioParams = ScenarioParams()
+    base: BaseLayerParams = BaseLayerParams()
+    budget: BudgetParams = BudgetParams()
+    signals: SignalsParams = SignalsParams()
+    scalar: ScalarParams = ScalarParams()
+    vix: VixSpreadParams = VixSpreadParams()
+    diagonal: DiagonalParams = DiagonalParams()
+    overlay: OverlayParams = OverlayParams()
+    proposal: ProposalParams = ProposalParams()
+    validation: ValidationParams = ValidationParams()

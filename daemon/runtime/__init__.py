@@ -1,0 +1,1 @@
+"""The runtime ring: engine, executors, scheduler, journal."""
