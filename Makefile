@@ -5,7 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CONFIG ?= config/sim.yaml
 
-.PHONY: test lint typecheck pytest run bench clean
+INSYNC_VENV  := .venv-insync
+INSYNC_STAMP := $(INSYNC_VENV)/.installed-stamp
+
+.PHONY: test lint typecheck pytest run bench clean test-ib-insync
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required, found " + sys.version.split()[0])'
@@ -29,8 +32,19 @@ pytest: $(STAMP)
 run: $(STAMP)
 	$(BIN)/alvh run --config $(CONFIG)
 
+# The IB adapter's tests under ib_insync, which cannot share .venv with ib_async (both
+# install a top-level eventkit): a venv of its own, without the dev extra.
+$(INSYNC_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(INSYNC_VENV)
+	$(INSYNC_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(INSYNC_VENV)/bin/python -m pip install --quiet -e ".[ib-insync]" "pytest>=8,<10" "hypothesis>=6.100,<7"
+	@touch $(INSYNC_STAMP)
+
+test-ib-insync: $(INSYNC_STAMP)
+	$(INSYNC_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/ib
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pricing.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(INSYNC_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

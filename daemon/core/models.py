@@ -56,7 +56,8 @@ class Contract:
     def key(self) -> str:
         """A stable human-readable identity, e.g. ``SPXW 2026-12-18 5800 P``."""
         if self.sec_type is SecType.OPTION:
-            return f"{self.trading_class} {self.expiry} {self.strike:g} {self.right}"
+            strike = "?" if self.strike is None else f"{self.strike:g}"
+            return f"{self.trading_class} {self.expiry} {strike} {self.right}"
         if self.sec_type is SecType.FUTURE:
             return f"{self.symbol} FUT {self.expiry}"
         return f"{self.symbol} {self.sec_type}"

@@ -9,15 +9,24 @@ comment.
 
 from __future__ import annotations
 
-from typing import Annotated
+from itertools import pairwise
+from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
 class Section(BaseModel):
     """Base of every config section: immutable, and unknown keys are errors."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def _require_order(self, low: str, high: str, *, strict: bool = False) -> Self:
+        """Cross-field check for after-validators: ``low <= high`` (``<`` when strict)."""
+        low_value, high_value = getattr(self, low), getattr(self, high)
+        if low_value > high_value or (strict and low_value == high_value):
+            relation = "<" if strict else "<="
+            raise ValueError(f"{low} ({low_value}) must be {relation} {high} ({high_value})")
+        return self
 
 
 def _increasing_breakpoints(
@@ -26,16 +35,31 @@ def _increasing_breakpoints(
     if len(points) < 2:
         raise ValueError("a map needs at least 2 breakpoints [raw, z]")
     raws = [p[0] for p in points]
-    if any(b <= a for a, b in zip(raws, raws[1:], strict=False)):
+    if any(b <= a for a, b in pairwise(raws)):
         raise ValueError(f"breakpoint raw values must strictly increase, got {raws}")
     return points
 
 
+def _proximity_steps(
+    steps: tuple[tuple[int, float], ...],
+) -> tuple[tuple[int, float], ...]:
+    sessions = [s[0] for s in steps]
+    if any(s < 0 for s in sessions):
+        raise ValueError(f"sessions ahead must be >= 0 (today = 0), got {sessions}")
+    if any(b <= a for a, b in pairwise(sessions)):
+        raise ValueError(f"sessions ahead must strictly increase, got {sessions}")
+    if any(not 0.0 <= s[1] <= 1.0 for s in steps):
+        raise ValueError(f"proximities must be in [0, 1], got {[s[1] for s in steps]}")
+    return steps
+
+
+# [[sessions_ahead_at_most, proximity], ...], sessions strictly increasing, proximity in [0, 1].
+ProximitySteps = Annotated[tuple[tuple[int, float], ...], AfterValidator(_proximity_steps)]
+
+
 # A piecewise-linear map raw -> z as [[raw, z], ...] with strictly increasing raw.
 # Outside the first/last breakpoint the end value holds (flat extrapolation).
-Breakpoints = Annotated[
-    tuple[tuple[float, float], ...], AfterValidator(_increasing_breakpoints)
-]
+Breakpoints = Annotated[tuple[tuple[float, float], ...], AfterValidator(_increasing_breakpoints)]
 
 
 # ---- pricing ------------------------------------------------------------------------------
@@ -77,6 +101,10 @@ class ScenarioParams(Section):
     # VIX options' own implied vol in the scenario, in vol points added to each leg's IV.
     vix_option_vol_shock_pts: float = Field(0.0, ge=-100, le=300)
 
+    @model_validator(mode="after")
+    def _vol_beta_range(self) -> Self:
+        return self._require_order("vol_beta_min", "vol_beta_max")
+
 
 class BaseLayerParams(Section):
     base_ratio: float = Field(0.25, ge=0, le=5)
@@ -107,6 +135,10 @@ class MacdParams(SignalParams):
     cross_bonus_z: float = Field(0.5, ge=0, le=2)
     breakpoints: Breakpoints = ((-2.0, 1.0), (0.0, 0.0), (2.0, -0.5))
 
+    @model_validator(mode="after")
+    def _fast_before_slow(self) -> Self:
+        return self._require_order("fast_sessions", "slow_sessions", strict=True)
+
 
 class BreadthParams(SignalParams):
     slope_sessions: int = Field(10, ge=2, le=250)
@@ -134,7 +166,7 @@ class EventsParams(SignalParams):
     kind_weights: EventWeights = EventWeights()
     # Proximity steps: [sessions_ahead_at_most, proximity]; an event farther than the last
     # step has proximity 0. Sessions counted on the exchange calendar; today = 0.
-    proximity_steps: tuple[tuple[int, float], ...] = ((1, 1.0), (3, 0.5))
+    proximity_steps: ProximitySteps = ((1, 1.0), (3, 0.5))
     breakpoints: Breakpoints = ((0.0, 0.0), (1.0, 1.0))
 
 
@@ -167,6 +199,18 @@ class SignalsParams(Section):
     skew: SkewParams = SkewParams()
     custom: tuple[CustomSignalParams, ...] = ()
 
+    @model_validator(mode="after")
+    def _custom_names(self) -> Self:
+        builtin = set(type(self).model_fields) - {"custom"}
+        names = [c.name for c in self.custom]
+        clashing = sorted(set(names) & builtin)
+        if clashing:
+            raise ValueError(f"custom signal names clash with built-in signals: {clashing}")
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"custom signal names must be unique, repeated: {repeated}")
+        return self
+
 
 class ScalarParams(Section):
     min_value: float = Field(0.5, ge=0, le=10)
@@ -174,6 +218,10 @@ class ScalarParams(Section):
     max_missing_count: int = Field(3, ge=0, le=20)
     half_life_min: float = Field(30.0, ge=0, le=24 * 60)
     max_change_per_hour: float = Field(0.5, gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> Self:
+        return self._require_order("min_value", "max_value")
 
 
 # ---- layer 3: the convexity overlay --------------------------------------------------------
@@ -185,6 +233,11 @@ class VixSpreadParams(Section):
     width_pts: float | None = Field(None, gt=0, le=100)
     neighbour_count: int = Field(2, ge=0, le=10)
 
+    @model_validator(mode="after")
+    def _short_further_out(self) -> Self:
+        # Call deltas: the short strike is further out of the money, so smaller.
+        return self._require_order("short_delta", "long_delta", strict=True)
+
 
 class DiagonalParams(Section):
     long_dte_min_days: int = Field(60, ge=1, le=730)
@@ -192,6 +245,10 @@ class DiagonalParams(Section):
     long_delta: float = Field(-0.20, gt=-1, lt=0)
     short_offset_pts: float = Field(50.0, ge=0, le=1000)
     neighbour_count: int = Field(2, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _dte_window(self) -> Self:
+        return self._require_order("long_dte_min_days", "long_dte_max_days")
 
 
 class OverlayParams(Section):

@@ -1,0 +1,254 @@
+"""``SimBroker``: the ``Broker`` port over the simulated market (a real market, not a mock).
+
+Wiring: a ``SimClock`` gives market time; ``SimMarket`` (evolution.py) moves the model
+forward lazily to the clock's time on every call, and after every market step the
+``OrderBook`` settles expired legs and matches resting orders; their events go to every
+open ``order_events()`` stream. Between calls a background pump (started by ``connect``,
+stopped by ``close``) advances the market every ``pump_interval_s`` real seconds, so an
+engine that only listens for events still sees its orders fill or expire.
+
+Fault knobs (``FaultParams``, changed at run time with ``set_faults``) are played here:
+a dropped or refused connection raises ``BrokerDisconnected``; ``slow_reply_s`` delays every
+reply by that many real seconds (``asyncio.sleep``) and, at or above
+``request_timeout_s``, the call raises ``BrokerTimeout`` after the timeout instead; quote
+faults and random rejects are ``faults.py``'s.
+
+For tests: ``clock`` (advance it by hand with ``SimClock.manual``), ``market`` (the model
+state, the forward and the VIX curve), ``chains`` and ``sync()`` (evolve now, without
+fault checks) are public.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+from daemon.brokers.sim.book import open_initial_book
+from daemon.brokers.sim.chains import SPX, SPXW, VIX, Chains, vix_future
+from daemon.brokers.sim.clock import SimClock, next_open
+from daemon.brokers.sim.events import EventHub, EventStream
+from daemon.brokers.sim.evolution import SimMarket
+from daemon.brokers.sim.faults import apply_quote_faults, rejects_order
+from daemon.brokers.sim.market import MarketState, vix3m_pts
+from daemon.brokers.sim.orders import OrderBook, validate
+from daemon.brokers.sim.params import FaultParams, SimParams
+from daemon.core.broker import AccountInfo, ComboOrder, ConnectionState, OrderState
+from daemon.core.calendar import settlement_time
+from daemon.core.models import BreadthDay, Contract, DailyBar, OptionQuote, Position, Quote
+from daemon.errors import BrokerDisconnected, BrokerTimeout, OrderRejected
+
+_CLASSES = {SPX: (SPX, SPXW), VIX: (VIX,)}
+
+
+class SimBroker:
+    """The simulated broker; implements ``daemon.core.broker.Broker``."""
+
+    def __init__(self, params: SimParams, clock: SimClock | None = None) -> None:
+        """The market starts at the clock's time; without a clock, an accelerated one is
+        made at ``params.start`` (default: the next session open from the wall clock)."""
+        if clock is None:
+            start = params.start or next_open(datetime.now(UTC))
+            clock = SimClock.accelerated(start, params.clock_speed_x, params.closed_speed_x)
+        self._p = params
+        self.clock = clock
+        self.market = SimMarket(params.market, params.seed, clock.now())
+        self.chains = Chains(params)
+        self._book = OrderBook(params.orders, self._leg_quotes, self.chains.combo_tick)
+        self._settle_times: dict[Contract, datetime] = {}
+        self._hub = EventHub()
+        self._faults = params.faults
+        self._state = ConnectionState.DISCONNECTED
+        self._pump: asyncio.Task[None] | None = None
+        self.market.add_listener(self._on_step)
+        open_initial_book(params, self.chains, self._book, self.market.state, clock.now())
+
+    # ---- faults and plumbing ---------------------------------------------------------------
+    @property
+    def faults(self) -> FaultParams:
+        return self._faults
+
+    def set_faults(self, **changes: object) -> FaultParams:
+        """Change fault knobs by name (validated as ``FaultParams``); returns the new set."""
+        self._faults = FaultParams.model_validate({**self._faults.model_dump(), **changes})
+        return self._faults
+
+    @property
+    def params(self) -> SimParams:
+        return self._p
+
+    @property
+    def state(self) -> MarketState:
+        """The market state at the last step applied (call ``sync`` first for "now")."""
+        return self.market.state
+
+    def sync(self) -> datetime:
+        """Evolve the market to the clock's now and deliver the events due; returns now."""
+        now = self.clock.now()
+        self.market.advance_to(now)
+        self._hub.publish(self._book.drain())
+        return now
+
+    async def _enter(self) -> datetime:
+        """Every port call starts here: connection, slowness, then the market catches up."""
+        if self._state is not ConnectionState.CONNECTED:
+            raise BrokerDisconnected("not connected to the simulated broker")
+        f = self._faults
+        if f.slow_reply_s > 0:
+            timeout_s = self._p.request_timeout_s
+            await asyncio.sleep(min(f.slow_reply_s, timeout_s))
+            if f.slow_reply_s >= timeout_s:
+                raise BrokerTimeout(f"simulated broker gave no reply within {timeout_s:g} s")
+        if f.drop_connection:
+            self._state = ConnectionState.DISCONNECTED
+            self._faults = f.model_copy(update={"drop_connection": False})
+            raise BrokerDisconnected("simulated connection drop (fault knob drop_connection)")
+        return self.sync()
+
+    def _on_step(self, state: MarketState) -> None:
+        self._book.on_step(state.time, lambda c: self._settlement(c) <= state.time)
+
+    def _settlement(self, contract: Contract) -> datetime:
+        if contract not in self._settle_times:
+            self._settle_times[contract] = settlement_time(contract)
+        return self._settle_times[contract]
+
+    def _leg_quotes(
+        self, contracts: Sequence[Contract], now: datetime
+    ) -> list[tuple[float, float]]:
+        theo = self.chains.theo(contracts, self.market.state, now)
+        return [
+            self.chains.option_bid_ask(c, float(p))
+            for c, p in zip(contracts, theo.price, strict=True)
+        ]
+
+    async def _pump_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._p.pump_interval_s)
+            self.sync()
+
+    # ---- connection ------------------------------------------------------------------------
+    async def connect(self) -> None:
+        if self._faults.refuse_connect:
+            raise BrokerDisconnected("simulated gateway refuses the connection (refuse_connect)")
+        self._state = ConnectionState.CONNECTED
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.get_running_loop().create_task(self._pump_loop())
+
+    async def close(self) -> None:
+        self._state = ConnectionState.DISCONNECTED
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+            self._pump = None
+        self._hub.close_all()
+
+    @property
+    def connection_state(self) -> ConnectionState:
+        return self._state
+
+    # ---- account and market data -----------------------------------------------------------
+    async def account(self) -> AccountInfo:
+        await self._enter()
+        a = self._p.account
+        prefix = "U" if a.live_looking else "DU"
+        return AccountInfo(account_id=prefix + a.number, is_paper=not a.live_looking)
+
+    async def positions(self) -> list[Position]:
+        await self._enter()
+        return sorted(self._book.positions.values(), key=lambda p: p.contract)
+
+    def _faulty(self, quote: Quote, key: str) -> Quote:
+        return apply_quote_faults(quote, key, self._faults, self._p.seed)
+
+    async def index_quotes(self) -> dict[str, Quote]:
+        now = await self._enter()
+        s = self.market.state
+        values = {"SPX": s.spx_pts, "VIX": s.vix_pts, "VIX3M": vix3m_pts(s, self._p.market)}
+        return {
+            name: self._faulty(Quote(bid=None, ask=None, time=now, last=round(v, 2)), name)
+            for name, v in values.items()
+        }
+
+    async def vix_futures(self) -> dict[date, Quote]:
+        now = await self._enter()
+        quotes = {}
+        for expiry in self.chains.expiries(VIX, now):
+            fair = self.chains.vix_future_pts(expiry, self.market.state, now)
+            bid, ask = self.chains.future_bid_ask(fair)
+            quotes[expiry] = self._faulty(Quote(bid, ask, now), vix_future(expiry).key)
+        return quotes
+
+    async def option_expiries(self, symbol: str, trading_class: str) -> list[date]:
+        now = await self._enter()
+        if trading_class not in _CLASSES.get(symbol, ()):
+            return []
+        return self.chains.expiries(trading_class, now)
+
+    async def option_strikes(self, symbol: str, trading_class: str, expiry: date) -> list[float]:
+        now = await self._enter()
+        if trading_class not in _CLASSES.get(symbol, ()):
+            return []
+        if expiry not in self.chains.expiries(trading_class, now):
+            return []
+        return self.chains.strikes(trading_class, expiry, self.market.state.spx_pts)
+
+    async def option_quotes(self, contracts: Sequence[Contract]) -> list[OptionQuote]:
+        now = await self._enter()
+        known = [self.chains.resolve(c, now) for c in contracts]
+        priced = [k for k in known if k is not None and k.is_option]
+        theo = self.chains.theo(priced, self.market.state, now)
+        by_key = {
+            k: (float(p), float(s)) for k, p, s in zip(priced, theo.price, theo.sigma, strict=True)
+        }
+        out = []
+        for asked, k in zip(contracts, known, strict=True):
+            if k is None or k not in by_key:
+                out.append(OptionQuote(asked, Quote(bid=None, ask=None, time=now)))
+                continue
+            price, sigma = by_key[k]
+            bid, ask = self.chains.option_bid_ask(k, price)
+            quote = Quote(bid=bid, ask=ask, time=now, model_iv_sigma=sigma)
+            out.append(OptionQuote(asked, self._faulty(quote, k.key)))
+        return out
+
+    async def spx_daily_history(self, sessions: int) -> list[DailyBar]:
+        await self._enter()
+        return list(self.market.bars[-sessions:]) if sessions > 0 else []
+
+    async def breadth_history(self, sessions: int) -> list[BreadthDay]:
+        await self._enter()
+        return list(self.market.breadth[-sessions:]) if sessions > 0 else []
+
+    # ---- orders ------------------------------------------------------------------------------
+    async def place_combo(self, order: ComboOrder) -> OrderState:
+        now = await self._enter()
+        order_id = self._book.next_order_id()
+        checked, reason = validate(
+            order, lambda c: self.chains.resolve(c, now), self.chains.combo_tick
+        )
+        reason = reason or (rejects_order(order_id, self._faults, self._p.seed) or "")
+        if checked is None or reason:
+            self._book.reject(order_id, order, reason, now)
+            self._hub.publish(self._book.drain())
+            raise OrderRejected(f"order {order_id} ({order.order_ref}) rejected: {reason}")
+        state = self._book.submit(order_id, checked, now, self.market.is_open(now))
+        self._hub.publish(self._book.drain())
+        return state
+
+    async def open_orders(self) -> list[OrderState]:
+        await self._enter()
+        return self._book.open_orders()
+
+    async def cancel(self, order_id: int) -> None:
+        now = await self._enter()
+        if not self._book.knows(order_id):
+            raise OrderRejected(f"cancel: no order with id {order_id}")
+        self._book.cancel(order_id, now, "cancelled by request")
+        self._hub.publish(self._book.drain())
+
+    def order_events(self) -> EventStream:
+        """A stream of every order event from now on (see ``daemon.core.broker``)."""
+        return self._hub.open()

@@ -1,0 +1,278 @@
+"""Option and futures listings, the implied-vol surface, model prices and two-sided quotes.
+
+Listings (a simplified Cboe calendar, from ``daemon.core.calendar``):
+- SPX (monthly, AM-settled): the standard third-Friday expiry of the next
+  ``spx_monthly_count`` months.
+- SPXW (PM-settled): every session for the next ``spxw_daily_sessions`` sessions, plus
+  every Friday (the session before it on a holiday) up to ``spxw_weekly_max_days`` ahead.
+- VIX options and futures: the next ``vix_expiry_count`` monthly VIX expiries.
+An expiry is listed until its settlement instant. Strikes: SPX/SPXW on a
+``spx_strike_step_pts`` grid within spot x (1 -/+ ``spx_strike_band_frac``); VIX on a fixed
+``vix_strike_step_pts`` grid from ``vix_strike_min_pts`` to ``vix_strike_max_pts`` (a real
+chain has half points under 20 and wider steps far out; one grid keeps it simple). Any
+positive strike on the grid of a listed expiry is a known contract (an order far from the
+money is legal even when the listing band does not show it).
+
+Prices: Black-76 (``daemon.core.pricing.black76``), discounted at ``rate_frac``.
+- SPX/SPXW on F = S exp((r - q) T) with T to the contract's own settlement (AM or PM).
+  ATM vol = ``spx_atm_ratio`` x RMS of the VIX curve over [0, max(T, min_tenor)] / 100;
+  with m = ln(K/F) / (atm sqrt T) clipped to +-``moneyness_clip``,
+  sigma = atm (1 + slope m + curvature m^2): a put skew (slope < 0) with some smile.
+- VIX options on the VIX future of the same expiry (the curve at T), never spot:
+  atm = ``vix_atm_sigma`` (ref/T_days)^term_exponent (VIX/theta)^level_exponent and
+  sigma = atm (1 + ``vix_call_skew_slope`` m): calls richer than puts.
+Quotes: spread = clip(frac x price, ``min_spread_ticks`` ticks, max); the bid is rounded
+down and the ask up, each on the tick of its own price (Cboe: 0.05 under 3.00, 0.10 at or
+above for SPX). Futures: the bid is the tick at or below the fair value, the ask
+``future_spread_ticks`` above it. Indices carry a last price only, as IB sends them.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from daemon.brokers.sim.market import MarketState, vix_curve_pts, vix_curve_rms_pts
+from daemon.brokers.sim.params import SimParams
+from daemon.core.calendar import (
+    NY,
+    is_session,
+    next_session,
+    previous_session,
+    settlement_time,
+    spx_monthly_expiry,
+    time_to_expiry_years,
+    vix_expiries,
+)
+from daemon.core.models import Contract, Right, SecType
+from daemon.core.params import TickRule
+from daemon.core.pricing import black76
+from daemon.core.ticks import RoundMode, round_to_tick
+
+SPX, SPXW, VIX = "SPX", "SPXW", "VIX"
+VIX_FUTURE_CLASS = "VX"
+VIX_FUTURE_MULTIPLIER = 1000
+_FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Theo:
+    """Model values of a list of options: price (USD per share), delta, sigma, forward."""
+
+    price: _FloatArray
+    delta: _FloatArray
+    sigma: _FloatArray
+    forward: _FloatArray
+
+
+def _months_from(day: date, count: int) -> list[tuple[int, int]]:
+    months, (year, month) = [], (day.year, day.month)
+    for _ in range(count):
+        months.append((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def option_contract(trading_class: str, expiry: date, strike: float, right: Right) -> Contract:
+    symbol = VIX if trading_class == VIX else SPX
+    return Contract(symbol, SecType.OPTION, trading_class, expiry, strike, right)
+
+
+def vix_future(expiry: date) -> Contract:
+    return Contract(VIX, SecType.FUTURE, VIX_FUTURE_CLASS, expiry, multiplier=VIX_FUTURE_MULTIPLIER)
+
+
+def _on_grid(value: float, step: float) -> bool:
+    ratio = value / step
+    return abs(ratio - round(ratio)) < 1e-9
+
+
+class Chains:
+    """What is listed, what it is worth and how it is quoted, for a given market state."""
+
+    def __init__(self, params: SimParams) -> None:
+        self._p = params
+        self._expiry_cache: dict[tuple[str, date], list[date]] = {}
+        # The last answer per class: a quote request resolves many contracts at one time.
+        self._listed: dict[str, tuple[datetime, list[date]]] = {}
+
+    # ---- listings --------------------------------------------------------------------------
+    def expiries(self, trading_class: str, now: datetime) -> list[date]:
+        """Listed expiries of SPX, SPXW or VIX (options; VIX futures share VIX's) at ``now``."""
+        last = self._listed.get(trading_class)
+        if last is not None and last[0] == now:
+            return list(last[1])
+        listed = self._listed_at(trading_class, now)
+        self._listed[trading_class] = (now, listed)
+        return list(listed)
+
+    def _listed_at(self, trading_class: str, now: datetime) -> list[date]:
+        today = now.astimezone(NY).date()
+        key = (trading_class, today)
+        if key not in self._expiry_cache:
+            self._expiry_cache[key] = self._candidate_expiries(trading_class, today)
+        listed = [
+            expiry
+            for expiry in self._expiry_cache[key]
+            if settlement_time(option_contract(trading_class, expiry, 1.0, Right.CALL)) > now
+        ]
+        # One extra candidate covers the expiry that settles this morning.
+        c = self._p.chains
+        if trading_class == SPX:
+            return listed[: c.spx_monthly_count]
+        return listed[: c.vix_expiry_count] if trading_class == VIX else listed
+
+    def _candidate_expiries(self, trading_class: str, today: date) -> list[date]:
+        c = self._p.chains
+        if trading_class == SPX:
+            months = _months_from(today, c.spx_monthly_count + 1)
+            found = [spx_monthly_expiry(y, m) for y, m in months]
+            return [d for d in found if d >= today][: c.spx_monthly_count + 1]
+        if trading_class == SPXW:
+            days: set[date] = set()
+            day = today if is_session(today) else next_session(today)
+            for _ in range(c.spxw_daily_sessions):
+                days.add(day)
+                day = next_session(day)
+            friday = today + timedelta(days=(4 - today.weekday()) % 7)
+            while friday <= today + timedelta(days=c.spxw_weekly_max_days):
+                days.add(friday if is_session(friday) else previous_session(friday))
+                friday += timedelta(days=7)
+            return sorted(d for d in days if d >= today)
+        if trading_class == VIX:
+            end = today + timedelta(days=31 * (c.vix_expiry_count + 2))
+            return vix_expiries(today, end)[: c.vix_expiry_count + 1]
+        return []
+
+    def strike_step(self, trading_class: str) -> float:
+        c = self._p.chains
+        return c.vix_strike_step_pts if trading_class == VIX else c.spx_strike_step_pts
+
+    def strikes(self, trading_class: str, expiry: date, spx_pts: float) -> list[float]:
+        """Listed strikes of an expiry (the SPX band follows spot), ascending."""
+        c = self._p.chains
+        step = self.strike_step(trading_class)
+        if trading_class == VIX:
+            lo, hi = c.vix_strike_min_pts, c.vix_strike_max_pts
+        elif trading_class in (SPX, SPXW):
+            lo = spx_pts * (1.0 - c.spx_strike_band_frac)
+            hi = spx_pts * (1.0 + c.spx_strike_band_frac)
+        else:
+            return []
+        first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+        return [round(k * step, 6) for k in range(max(first, 1), last + 1)]
+
+    def resolve(self, contract: Contract, now: datetime) -> Contract | None:
+        """The sim's own contract for ``contract`` (con_id filled), or None when unknown."""
+        if contract.sec_type is SecType.FUTURE:
+            expiry = contract.expiry
+            if contract.symbol != VIX or expiry is None or expiry not in self.expiries(VIX, now):
+                return None
+            return self._with_id(vix_future(expiry))
+        if contract.sec_type is not SecType.OPTION or contract.right is None:
+            return None
+        tc, expiry, strike = contract.trading_class, contract.expiry, contract.strike
+        if tc not in (SPX, SPXW, VIX) or contract.symbol != (VIX if tc == VIX else SPX):
+            return None
+        if expiry is None or strike is None or strike <= 0:
+            return None
+        step = self.strike_step(tc)
+        if not _on_grid(strike, step) or expiry not in self.expiries(tc, now):
+            return None
+        strike = round(round(strike / step) * step, 6)
+        return self._with_id(option_contract(tc, expiry, strike, contract.right))
+
+    @staticmethod
+    def _with_id(contract: Contract) -> Contract:
+        # A stable id from the contract's identity (IB's conIds are opaque integers too).
+        return replace(contract, con_id=zlib.crc32(contract.key.encode()) & 0x7FFFFFFF)
+
+    # ---- model values ----------------------------------------------------------------------
+    def spx_forward(self, contract: Contract, state: MarketState, now: datetime) -> float:
+        """The forward of an SPX/SPXW option's expiry: S exp((r - q) T)."""
+        m = self._p.market
+        t_years = time_to_expiry_years(contract, now)
+        return state.spx_pts * math.exp((m.rate_frac - m.dividend_yield_frac) * t_years)
+
+    def vix_future_pts(self, expiry: date, state: MarketState, now: datetime) -> float:
+        """Fair value of the VIX future settling on ``expiry`` (the curve at its tenor)."""
+        t_years = time_to_expiry_years(vix_future(expiry), now)
+        return float(vix_curve_pts(state, [t_years], self._p.market)[0])
+
+    def _spx_sigma(self, state: MarketState, fwd: float, strike: float, t_years: float) -> float:
+        s, m = self._p.surface, self._p.market
+        tenor = max(t_years, s.min_tenor_days / 365.0)
+        atm = s.spx_atm_ratio * vix_curve_rms_pts(state, tenor, m) / 100.0
+        x = math.log(strike / fwd) / (atm * math.sqrt(tenor))
+        x = min(s.moneyness_clip, max(-s.moneyness_clip, x))
+        sigma = atm * (1.0 + s.spx_skew_slope * x + s.spx_skew_curvature * x * x)
+        return min(s.sigma_cap, max(s.sigma_floor, sigma))
+
+    def _vix_sigma(self, state: MarketState, fwd: float, strike: float, t_years: float) -> float:
+        s, m = self._p.surface, self._p.market
+        t_days = max(t_years * 365.0, s.min_tenor_days)
+        atm = s.vix_atm_sigma * float((s.vix_ref_tenor_days / t_days) ** s.vix_term_exponent)
+        atm *= float((state.vix_pts / m.vix_long_run_pts) ** s.vix_level_exponent)
+        atm = min(s.sigma_cap, max(s.sigma_floor, atm))
+        x = math.log(strike / fwd) / (atm * math.sqrt(t_days / 365.0))
+        x = min(s.moneyness_clip, max(-s.moneyness_clip, x))
+        return min(s.sigma_cap, max(s.sigma_floor, atm * (1.0 + s.vix_call_skew_slope * x)))
+
+    def theo(self, contracts: Sequence[Contract], state: MarketState, now: datetime) -> Theo:
+        """Model price, delta and vol of each option (the intrinsic value once settled)."""
+        n = len(contracts)
+        fwd, strike, t_years, sigma = (np.zeros(n) for _ in range(4))
+        is_call = np.zeros(n, dtype=bool)
+        for i, c in enumerate(contracts):
+            assert c.expiry is not None and c.strike is not None and c.right is not None
+            t_years[i] = time_to_expiry_years(c, now)
+            strike[i] = c.strike
+            is_call[i] = c.right is Right.CALL
+            if c.trading_class == VIX:
+                fwd[i] = self.vix_future_pts(c.expiry, state, now)
+                sigma[i] = self._vix_sigma(state, fwd[i], c.strike, t_years[i])
+            else:
+                fwd[i] = self.spx_forward(c, state, now)
+                sigma[i] = self._spx_sigma(state, fwd[i], c.strike, t_years[i])
+        g = black76(fwd, strike, t_years, self._p.market.rate_frac, sigma, is_call)
+        price, delta = np.asarray(g.price, dtype=np.float64), np.asarray(g.delta, dtype=np.float64)
+        return Theo(price=price, delta=delta, sigma=sigma, forward=fwd)
+
+    # ---- quotes ----------------------------------------------------------------------------
+    def option_bid_ask(self, contract: Contract, theo_usd: float) -> tuple[float, float]:
+        """Bid and ask (USD per share) around a model price, on the contract's ticks."""
+        q = self._p.quotes
+        if contract.symbol == VIX:
+            rule, frac, widest = q.vix_ticks, q.vix_spread_frac, q.vix_max_spread_usd
+        else:
+            rule, frac, widest = q.spx_ticks, q.spx_spread_frac, q.spx_max_spread_usd
+        tick = _tick(theo_usd, rule)
+        spread = max(q.min_spread_ticks * tick, min(frac * theo_usd, widest))
+        low, high = theo_usd - spread / 2.0, theo_usd + spread / 2.0
+        bid = max(0.0, round_to_tick(low, _tick(low, rule), RoundMode.DOWN))
+        ask = round_to_tick(high, rule.below_usd, RoundMode.UP)
+        if ask >= rule.threshold_usd:
+            ask = round_to_tick(high, rule.at_or_above_usd, RoundMode.UP)
+        return bid, max(ask, rule.below_usd)
+
+    def future_bid_ask(self, fair_pts: float) -> tuple[float, float]:
+        q = self._p.quotes
+        bid = round_to_tick(fair_pts, q.vix_future_tick_usd, RoundMode.DOWN)
+        ask = round_to_tick(
+            bid + q.future_spread_ticks * q.vix_future_tick_usd, q.vix_future_tick_usd
+        )
+        return bid, ask
+
+    def combo_tick(self, symbol: str) -> float:
+        q = self._p.quotes
+        return (q.vix_ticks if symbol == VIX else q.spx_ticks).combo_usd
+
+
+def _tick(price_usd: float, rule: TickRule) -> float:
+    return rule.below_usd if price_usd < rule.threshold_usd else rule.at_or_above_usd

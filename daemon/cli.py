@@ -1,0 +1,137 @@
+"""The ``alvh`` command line: subcommands from one table, errors as lines, never tracebacks.
+
+A command is a ``Command`` row in ``COMMANDS``: its name, one line of help, a function
+adding its arguments and a function running it that returns the exit code. Every command
+sees the global ``--config PATH`` (before or after the command name) as ``args.config``,
+None when not given; ``config_path(args)`` picks the file.
+
+Exit codes: 0 success, 1 an ``AlvhError`` other than the ones below, 2 a configuration
+error or bad usage (argparse's own convention), 130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from daemon import commands
+from daemon.config import (
+    DEFAULT_CONFIG,
+    ENV_OVERRIDES,
+    AppConfig,
+    config_path,
+    load_config,
+    tunable_count,
+)
+from daemon.errors import AlvhError, ConfigError
+
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def describe(config: AppConfig) -> str:
+    """One line saying what a config will do."""
+    broker: str = config.broker.kind
+    if broker == "ib":
+        broker += f"@{config.broker.ib.host}:{config.broker.ib.port}"
+    return (
+        f"broker={broker}, mode={config.execution.mode}, "
+        f"cycle every {config.schedule.cycle_interval_min} min, {tunable_count()} tunables"
+    )
+
+
+def _env_note(env: Mapping[str, str]) -> str:
+    """Which overrides came from the environment, so a surprise has a visible cause."""
+    names = [name for name in ENV_OVERRIDES if env.get(name, "") != ""]
+    return f"; from the environment: {', '.join(names)}" if names else ""
+
+
+# ---- check-config ---------------------------------------------------------------------------
+def _check_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        help=f"the file to check (default: --config, else {DEFAULT_CONFIG})",
+    )
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    path: Path = args.path if args.path is not None else config_path(args)
+    config = load_config(path, os.environ)  # a ConfigError is reported by main()
+    print(f"config ok: {path} ({describe(config)}{_env_note(os.environ)})")
+    return 0
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "run",
+        "run the daemon: cycles during market hours until SIGTERM/SIGINT",
+        commands.run_arguments,
+        commands.run,
+    ),
+    Command(
+        "once",
+        "run one cycle now and print its result",
+        commands.once_arguments,
+        commands.once,
+    ),
+    Command(
+        "check-config",
+        "validate a config file (and the ALVH_* environment overrides), print a summary",
+        _check_config_arguments,
+        _check_config,
+    ),
+    Command(
+        "journal",
+        "list recent cycles, adjustments, orders or events from the journal",
+        commands.journal_arguments,
+        commands.journal,
+    ),
+)
+
+
+# ---- the entry point ------------------------------------------------------------------------
+def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="alvh", description="Adaptive Layered VIX Hedge daemon.")
+    parser.add_argument("--config", metavar="PATH", help=f"config file (default {DEFAULT_CONFIG})")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in commands:
+        sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
+        # Also accepted after the command name; SUPPRESS keeps the global value otherwise.
+        sub.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="config file")
+        command.add_arguments(sub)
+        sub.set_defaults(run=command.run)
+    return parser
+
+
+def _report(error: AlvhError) -> None:
+    if isinstance(error, ConfigError):
+        for problem in error.problems:
+            print(f"config error: {problem}", file=sys.stderr)
+    else:
+        print(f"error: {error}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``alvh`` command; returns its exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except AlvhError as error:
+        _report(error)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    return code

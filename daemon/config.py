@@ -1,0 +1,391 @@
+"""The daemon's configuration: one YAML file, typed, bounded, frozen, closed.
+
+The file's top level holds the model's sections directly (``pricing`` ... ``validation``,
+defined in ``daemon.core.params``) beside the runtime's (``broker``, ``execution``,
+``schedule``, ``journal``, ``logging``, ``events_path``). Every key is optional (its
+default is the one in ``config/default.yaml``); an unknown key is an error, so a typo never
+silently falls back to a default.
+
+Environment overrides, applied after the file (an empty variable counts as unset):
+
+==================  ======================
+ALVH_BROKER         broker.kind
+ALVH_IB_HOST        broker.ib.host
+ALVH_IB_PORT        broker.ib.port
+ALVH_IB_CLIENT_ID   broker.ib.client_id
+ALVH_IB_ACCOUNT     broker.ib.account
+ALVH_MODE           execution.mode
+==================  ======================
+
+Relative paths (``journal.path``, ``execution.kill_switch_path``, ``events_path``) are
+kept as written and resolve against the daemon's working directory, not the config file's
+folder: ``make run`` and the service unit start the daemon in the project directory, and a
+path in a message then reads the same as in the file.
+
+Everything wrong is reported at once as a ``ConfigError``: each problem with its dotted path
+(or environment variable), the bad value, what is allowed and the file line it came from.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
+
+import yaml
+from annotated_types import Ge, Gt, Le, Lt
+from pydantic import BaseModel, Field, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+
+from daemon.brokers.sim.params import SimParams
+from daemon.core.params import ModelParams, Section
+from daemon.errors import NO_VALUE, ConfigError, ConfigProblem
+from daemon.logs import LogFormat, LogLevel
+
+BrokerKind = Literal["sim", "ib"]
+ExecutionMode = Literal["propose", "submit"]
+
+
+# ---- runtime sections -----------------------------------------------------------------------
+class IbParams(Section):
+    """How to reach IB Gateway / TWS. Port 4002 = Gateway paper, 4001 Gateway live,
+    7497 TWS paper, 7496 TWS live."""
+
+    host: str = Field("127.0.0.1", min_length=1, max_length=253)
+    port: int = Field(4002, ge=1, le=65535)
+    client_id: int = Field(17, ge=0, le=2**31 - 1)
+    # "" = the login's only managed account; name one when the login manages several.
+    account: str = Field("", max_length=32, pattern=r"^[A-Za-z0-9]*$")
+    library: Literal["ib_async", "ib_insync"] = "ib_async"
+    connect_timeout_s: float = Field(10.0, gt=0, le=300)
+    request_timeout_s: float = Field(30.0, gt=0, le=600)
+    market_data_type: Literal["live", "frozen", "delayed", "delayed_frozen"] = "live"
+
+
+class BrokerParams(Section):
+    kind: BrokerKind = "sim"
+    ib: IbParams = IbParams()
+
+
+class ExecutionParams(Section):
+    mode: ExecutionMode = "propose"
+    allow_live: bool = False
+    live_confirm_env_var: str = Field("ALVH_CONFIRM_LIVE", pattern=r"^[A-Z_][A-Z0-9_]*$")
+    kill_switch_path: Path = Path("var/KILL")
+    max_orders_per_day: int = Field(10, ge=0, le=1000)
+    max_contracts_per_order: int = Field(50, ge=1, le=10_000)
+    max_debit_per_day_usd: float = Field(5000.0, ge=0, le=10_000_000)
+    quiet_after_open_min: int = Field(15, ge=0, le=390)
+    quiet_before_close_min: int = Field(10, ge=0, le=390)
+    order_ttl_s: float = Field(120.0, gt=0, le=3600)
+    max_reprices: int = Field(3, ge=0, le=20)
+    reprice_step_ticks: int = Field(1, ge=1, le=20)
+
+
+class ScheduleParams(Section):
+    cycle_interval_min: int = Field(5, ge=1, le=390)
+    warmup_before_open_min: int = Field(15, ge=0, le=240)
+    summary_after_close_min: int = Field(5, ge=0, le=240)
+    heartbeat_interval_s: float = Field(60.0, ge=1, le=3600)
+    misfire_grace_s: float = Field(60.0, ge=1, le=3600)
+    cycle_timeout_s: float = Field(120.0, gt=0, le=3600)
+    exchange: Literal["XNYS"] = "XNYS"
+
+
+class JournalParams(Section):
+    path: Path = Path("var/journal.sqlite")
+
+
+class LoggingParams(Section):
+    level: LogLevel = "info"
+    format: LogFormat = "auto"
+
+
+class SnapshotParams(Section):
+    """What a cycle asks the broker for (market data is metered at a real broker)."""
+
+    spx_strike_band_below_frac: float = Field(0.25, gt=0, le=0.9)
+    spx_strike_band_above_frac: float = Field(0.10, gt=0, le=0.9)
+    spx_strike_step_pts: float = Field(25.0, gt=0, le=500)
+    vix_extra_expiries: int = Field(1, ge=0, le=6)
+    history_sessions: int = Field(300, ge=60, le=5000)
+
+
+class AppConfig(ModelParams):
+    """The whole configuration: the model's sections (inherited, so a section the core adds
+    appears here by itself) plus the runtime's. A new section is one field here and one
+    documented block in config/default.yaml and config/sim.yaml."""
+
+    broker: BrokerParams = BrokerParams()
+    execution: ExecutionParams = ExecutionParams()
+    schedule: ScheduleParams = ScheduleParams()
+    journal: JournalParams = JournalParams()
+    logging: LoggingParams = LoggingParams()
+    snapshot: SnapshotParams = SnapshotParams()
+    sim: SimParams = SimParams()
+    # The event calendar (FOMC, CPI, ...); its own loader reads and checks it.
+    events_path: Path = Path("config/events.yaml")
+
+    def model_params(self) -> ModelParams:
+        """The core's value: only the model's sections, shared, not copied."""
+        return ModelParams(**{name: getattr(self, name) for name in ModelParams.model_fields})
+
+
+DEFAULT_CONFIG = Path("config/default.yaml")
+
+
+def config_path(args: Any) -> Path:
+    """The config file a command should read: its ``--config``, else the default."""
+    given = getattr(args, "config", None)
+    return Path(given) if given is not None else DEFAULT_CONFIG
+
+
+# Environment variable -> the dotted path it overrides.
+ENV_OVERRIDES: Mapping[str, tuple[str, ...]] = {
+    "ALVH_BROKER": ("broker", "kind"),
+    "ALVH_IB_HOST": ("broker", "ib", "host"),
+    "ALVH_IB_PORT": ("broker", "ib", "port"),
+    "ALVH_IB_CLIENT_ID": ("broker", "ib", "client_id"),
+    "ALVH_IB_ACCOUNT": ("broker", "ib", "account"),
+    "ALVH_MODE": ("execution", "mode"),
+}
+
+
+def tunable_count(model: type[BaseModel] = AppConfig) -> int:
+    """How many leaf settings a model has (a nested section counts its own leaves)."""
+    count = 0
+    for field in model.model_fields.values():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            count += tunable_count(annotation)
+        else:
+            count += 1
+    return count
+
+
+# ---- reading the file -----------------------------------------------------------------------
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # "<<: *base" then overriding a merged key is legitimate
+            key = self.construct_object(key_node, deep=True)
+            try:
+                previous = first_line.get(key)
+            except TypeError:
+                continue  # unhashable key: the base class reports it
+            if previous is not None:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first given at line {previous})",
+                    key_node.start_mark,
+                )
+            first_line[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError.single(str(path), "no such file") from None
+    except IsADirectoryError:
+        raise ConfigError.single(str(path), "is a directory, not a YAML file") from None
+    except OSError as exc:
+        raise ConfigError.single(str(path), f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError.single(str(path), f"not UTF-8 text (byte {exc.start})") from None
+
+
+def _parse_yaml(text: str, path: Path) -> tuple[yaml.Node | None, Any]:
+    """The document's node tree (for line numbers) and its value."""
+    loader = _UniqueKeyLoader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError.single(where, problem) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError.single(str(path), f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the deepest node along ``loc`` that exists in the file."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            # The key's line: for a section that is its header, not its first entry.
+            pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            line, node = (pair[0].start_mark.line + 1, pair[1]) if pair else (line, None)
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+        if node is None:
+            break
+    return line
+
+
+def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[tuple[str, ...], str]:
+    """Write the environment overrides into ``raw``; returns path -> variable name."""
+    applied: dict[tuple[str, ...], str] = {}
+    for name, loc in ENV_OVERRIDES.items():
+        value = env.get(name, "")
+        if value == "":
+            continue
+        target: Any = raw
+        for part in loc[:-1]:
+            target = target.setdefault(part, {}) if isinstance(target, dict) else None
+        if isinstance(target, dict):  # else the file's own shape error is reported
+            target[loc[-1]] = value
+            applied[loc] = name
+    return applied
+
+
+# ---- turning pydantic's errors into problems ------------------------------------------------
+def _unwrap(annotation: Any) -> Any:
+    """``X | None`` -> ``X``; anything else unchanged."""
+    if get_origin(annotation) in (Union, UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _annotation_at(loc: tuple[int | str, ...]) -> Any:
+    """The declared type at ``loc`` in AppConfig, or None once the path leaves the schema."""
+    current: Any = AppConfig
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, str) and _is_model(current):
+            field = current.model_fields.get(part)
+            current = field.annotation if field is not None else None
+        elif isinstance(part, int) and get_origin(current) is tuple:
+            args = get_args(current)
+            homogeneous = len(args) == 2 and args[1] is Ellipsis
+            current = args[0] if homogeneous else (args[part] if part < len(args) else None)
+        else:
+            return None
+    return _unwrap(current)
+
+
+def _field_at(loc: tuple[int | str, ...]) -> FieldInfo | None:
+    parent = _annotation_at(loc[:-1])
+    if loc and isinstance(loc[-1], str) and _is_model(parent):
+        field: FieldInfo | None = parent.model_fields.get(loc[-1])
+        return field
+    return None
+
+
+def _bounds_text(field: FieldInfo | None) -> str | None:
+    """``must be >= 0 and <= 5`` from the field's declared bounds."""
+    if field is None:
+        return None
+    lower = [f">= {m.ge}" for m in field.metadata if isinstance(m, Ge)]
+    lower += [f"> {m.gt}" for m in field.metadata if isinstance(m, Gt)]
+    upper = [f"<= {m.le}" for m in field.metadata if isinstance(m, Le)]
+    upper += [f"< {m.lt}" for m in field.metadata if isinstance(m, Lt)]
+    return "must be " + " and ".join(lower + upper) if lower or upper else None
+
+
+def _unknown_key_text(loc: tuple[int | str, ...]) -> str:
+    section = _annotation_at(loc[:-1])
+    if not _is_model(section):
+        return "unknown key"
+    allowed = sorted(section.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key{hint}; allowed: {', '.join(allowed)}"
+
+
+# pydantic's phrasing -> ours: "Input should be a valid integer" -> "must be a valid integer".
+_REPHRASE = (
+    ("Value error, ", ""),
+    ("Assertion failed, ", ""),
+    ("Input should ", "must "),
+    ("String should ", "must "),
+    ("Tuple should ", "must "),
+    ("Keys should ", "keys must "),
+)
+_BOUND_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+_MAPPING_ERRORS = frozenset({"model_type", "model_attributes_type", "dict_type"})
+
+
+def _message(error: ErrorDetails, loc: tuple[int | str, ...]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return _unknown_key_text(loc)
+    if kind == "missing":
+        return "required, but missing"
+    if kind in _MAPPING_ERRORS:
+        return "must be a mapping of keys (an indented YAML block)"
+    if kind in _BOUND_ERRORS and (bounds := _bounds_text(_field_at(loc))):
+        return bounds
+    message = error["msg"]
+    for old, new in _REPHRASE:
+        if message.startswith(old):
+            message = new + message[len(old) :]
+    return message
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _problem(
+    error: ErrorDetails,
+    file: Path,
+    node: yaml.Node | None,
+    from_env: Mapping[tuple[str, ...], str],
+) -> ConfigProblem:
+    loc = tuple(error["loc"])
+    value = error.get("input", NO_VALUE)
+    if error["type"] == "missing" or (error["type"] == "value_error" and isinstance(value, dict)):
+        value = NO_VALUE  # the whole section pasted back would say nothing
+    where, source = _dotted(loc), None
+    env_name = next((name for path, name in from_env.items() if loc[: len(path)] == path), None)
+    if env_name is not None:
+        where, source = f"{env_name} ({where})", "environment"
+    else:
+        line = _line_of(node, loc)
+        source = f"{file}:{line}" if line is not None else None
+    return ConfigProblem(where, _message(error, loc), value, source)
+
+
+# ---- the front door -------------------------------------------------------------------------
+def load_config(path: str | os.PathLike[str], env: Mapping[str, str] = os.environ) -> AppConfig:
+    """Read, override from ``env``, validate. Raises ``ConfigError`` listing every problem."""
+    file = Path(path)
+    node, raw = _parse_yaml(_read_text(file), file)
+    if raw is None:
+        raise ConfigError.single(str(file), "the file is empty; it must hold a mapping of sections")
+    if not isinstance(raw, dict):
+        raise ConfigError.single(str(file), "the top level must be a mapping of sections", raw)
+    from_env = _apply_env(raw, env)
+    try:
+        return AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_problem(e, file, node, from_env) for e in exc.errors()) from exc

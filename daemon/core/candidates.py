@@ -1,0 +1,323 @@
+"""Layer 3 candidates: hedge structures built from the live chains (alvh-model.md §4).
+
+Two families, each a best pair plus neighbouring strike pairs as alternatives (the integer
+program in ``overlay.py`` chooses among them):
+
+- VIX call spreads at the first VIX expiry with DTE >= ``vix.min_dte_days``: long the call
+  nearest ``vix.long_delta``, short the call nearest ``vix.short_delta`` (or the strike
+  nearest long + ``vix.width_pts``).
+- SPX put diagonals: long the put nearest ``diagonal.long_delta`` at an expiry whose DTE
+  lies in [``long_dte_min_days``, ``long_dte_max_days``], short the put
+  ``diagonal.short_offset_pts`` lower at the nearest expiry on or after the condor's.
+
+Every number is per unit of the structure, USD with the multiplier applied: the debit at
+mids, the natural debit (paying asks, receiving bids), the stress-scenario payoff by full
+repricing (``risk.scenario_pnl``) and the theta per calendar day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from daemon.core.calendar import dte_days
+from daemon.core.market import SPX_SYMBOL, VIX_SYMBOL, ExpiryView, MarketView, OptionView
+from daemon.core.models import Action, Contract, Right
+from daemon.core.params import ModelParams
+from daemon.core.risk import scenario_pnl_for
+from daemon.core.structures import StructureKind
+
+
+@dataclass(frozen=True)
+class LegSpec:
+    """One leg of a candidate: ``ratio`` (> 0) contracts per unit, bought or sold."""
+
+    contract: Contract
+    ratio: int
+    action: Action
+
+    def __post_init__(self) -> None:
+        if self.ratio <= 0:
+            raise ValueError(f"leg ratio must be > 0, got {self.ratio}")
+
+    @property
+    def signed_ratio(self) -> int:
+        return self.ratio if self.action is Action.BUY else -self.ratio
+
+    @property
+    def label(self) -> str:
+        sign = "+" if self.action is Action.BUY else "-"
+        return f"{sign}{self.ratio} {self.contract.key}"
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.contract
+        return {
+            "contract": c.key,
+            "symbol": c.symbol,
+            "trading_class": c.trading_class,
+            "expiry": None if c.expiry is None else c.expiry.isoformat(),
+            "strike": c.strike,
+            "right": None if c.right is None else c.right.value,
+            "multiplier": c.multiplier,
+            "con_id": c.con_id,
+            "ratio": self.ratio,
+            "action": self.action.value,
+        }
+
+
+def candidate_key(legs: tuple[LegSpec, ...]) -> str:
+    """A stable identity from the legs alone, e.g.
+    ``+1 VIX 2026-04-15 20 C / -1 VIX 2026-04-15 30 C`` (legs in contract order)."""
+    return " / ".join(leg.label for leg in sorted(legs, key=lambda leg: leg.contract.key))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One unit of a hedge structure the overlay may buy; money per unit, USD."""
+
+    key: str
+    kind: StructureKind
+    legs: tuple[LegSpec, ...]
+    debit_usd: float
+    natural_debit_usd: float
+    payoff_usd: float
+    theta_usd_per_day: float
+    dte_days: int
+    is_vix: bool
+
+    @property
+    def debit_per_payoff(self) -> float | None:
+        """USD of debit per USD of stress payoff: the price of this protection."""
+        return self.debit_usd / self.payoff_usd if self.payoff_usd > 0 else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "kind": self.kind.value,
+            "legs": [leg.to_json() for leg in self.legs],
+            "debit_usd": self.debit_usd,
+            "natural_debit_usd": self.natural_debit_usd,
+            "payoff_usd": self.payoff_usd,
+            "theta_usd_per_day": self.theta_usd_per_day,
+            "dte_days": self.dte_days,
+            "is_vix": self.is_vix,
+        }
+
+
+@dataclass(frozen=True)
+class CandidateSearch:
+    """The candidates of one family and, when it found none or skipped some, why."""
+
+    candidates: tuple[Candidate, ...]
+    notes: tuple[str, ...]
+
+
+# ---- shared helpers ------------------------------------------------------------------------
+def _quotable(v: OptionView) -> bool:
+    """A leg we can trade and value: a usable two-sided quote, a model vol and greeks."""
+    return (
+        v.mid is not None
+        and v.mid > 0.0
+        and v.bid is not None
+        and v.ask is not None
+        and v.delta is not None
+        and v.theta is not None
+    )
+
+
+def _nearest(values: Sequence[float], target: float) -> int:
+    """Index of the value nearest ``target``; ties go to the first (the lower strike)."""
+    return min(range(len(values)), key=lambda i: (abs(values[i] - target), i))
+
+
+def _priced(chain: Sequence[OptionView], right: Right) -> list[OptionView]:
+    """Options of one right that carry a delta, by strike."""
+    found = [v for v in chain if v.contract.right is right and v.delta is not None]
+    return sorted(found, key=lambda v: v.contract.strike or 0.0)
+
+
+def _strike(v: OptionView) -> float:
+    return v.contract.strike or 0.0
+
+
+def _candidate(
+    kind: StructureKind,
+    legs: tuple[tuple[OptionView, Action], ...],
+    view: MarketView,
+    now: datetime,
+    params: ModelParams,
+) -> Candidate | str:
+    """Price one unit (every ratio 1) of ``legs``; a reason string when it cannot be."""
+    bad = [v.contract.key for v, _ in legs if not _quotable(v)]
+    if bad:
+        return f"no usable quote for {', '.join(bad)}"
+    specs = tuple(LegSpec(v.contract, 1, action) for v, action in legs)
+    payoff = scenario_pnl_for([(s.contract, s.signed_ratio) for s in specs], view, params.scenario)
+    if payoff is None:
+        return "stress repricing failed"
+    debit = natural = theta = 0.0
+    for (v, _), spec in zip(legs, specs, strict=True):
+        assert v.mid is not None and v.bid is not None and v.ask is not None
+        size = spec.signed_ratio * spec.contract.multiplier
+        debit += size * v.mid
+        # Natural: pay the ask on what we buy, receive the bid on what we sell.
+        natural += size * (v.ask if spec.action is Action.BUY else v.bid)
+        theta += size * (v.theta or 0.0)
+    return Candidate(
+        key=candidate_key(specs),
+        kind=kind,
+        legs=specs,
+        debit_usd=debit,
+        natural_debit_usd=natural,
+        payoff_usd=payoff,
+        theta_usd_per_day=theta,
+        dte_days=min(dte_days(v.contract, now) for v, _ in legs),
+        is_vix=kind is StructureKind.VIX_CALL_SPREAD,
+    )
+
+
+def _collect(
+    kind: StructureKind,
+    pairs: Sequence[tuple[OptionView, OptionView]],
+    view: MarketView,
+    now: datetime,
+    params: ModelParams,
+) -> CandidateSearch:
+    """Price each (long, short) pair; keep the good ones, note the others."""
+    found: list[Candidate] = []
+    notes: list[str] = []
+    seen: set[str] = set()
+    for long, short in pairs:
+        made = _candidate(kind, ((long, Action.BUY), (short, Action.SELL)), view, now, params)
+        if isinstance(made, str):
+            notes.append(f"{kind.value} {long.contract.key} / {short.contract.key}: {made}")
+        elif made.key not in seen:
+            seen.add(made.key)
+            found.append(made)
+    return CandidateSearch(tuple(found), tuple(notes))
+
+
+def _class_rank(trading_class: str) -> int:
+    # Between SPX (AM-settled) and SPXW (PM) of one date, prefer the PM class: it settles
+    # on a traded price, not the next morning's special opening quotation.
+    return 0 if trading_class.endswith("W") else 1
+
+
+# ---- VIX call spreads ----------------------------------------------------------------------
+def find_vix_call_spreads(view: MarketView, now: datetime, params: ModelParams) -> CandidateSearch:
+    """VIX call spread candidates with the reasons for any left out (module docstring)."""
+    p = params.vix
+    expiries = [
+        e
+        for e in view.expiries(VIX_SYMBOL)
+        if e.reliable and dte_days(e.expiry, now) >= p.min_dte_days
+    ]
+    if not expiries:
+        return CandidateSearch((), (f"no reliable VIX expiry with DTE >= {p.min_dte_days}",))
+    first = min(expiries, key=lambda e: (e.expiry, _class_rank(e.trading_class)))
+    calls = _priced(view.chain(first.trading_class, first.expiry), Right.CALL)
+    if len(calls) < 2:
+        return CandidateSearch((), (f"VIX {first.name}: fewer than 2 priced calls",))
+    deltas = [v.delta or 0.0 for v in calls]
+    strikes = [_strike(v) for v in calls]
+    long_i = _nearest(deltas, p.long_delta)
+    short_i = _nearest(deltas, p.short_delta)
+    pairs: list[tuple[OptionView, OptionView]] = []
+    # Neighbours: the whole pair shifted by up to neighbour_count strikes either way (in
+    # width mode only the long leg shifts; the short follows at long + width).
+    for shift in range(-p.neighbour_count, p.neighbour_count + 1):
+        li = long_i + shift
+        if not 0 <= li < len(calls):
+            continue
+        if p.width_pts is not None:
+            above = list(range(li + 1, len(calls)))
+            if not above:
+                continue
+            si = above[_nearest([strikes[i] for i in above], strikes[li] + p.width_pts)]
+        else:
+            si = short_i + shift
+        if li < si < len(calls):
+            pairs.append((calls[li], calls[si]))
+    if not pairs:
+        return CandidateSearch((), (f"VIX {first.name}: no long/short call pair",))
+    return _collect(StructureKind.VIX_CALL_SPREAD, pairs, view, now, params)
+
+
+def vix_call_spread_candidates(
+    view: MarketView, now: datetime, params: ModelParams
+) -> list[Candidate]:
+    """VIX call spreads at the first VIX expiry with DTE >= ``vix.min_dte_days``."""
+    return list(find_vix_call_spreads(view, now, params).candidates)
+
+
+# ---- SPX put diagonals ---------------------------------------------------------------------
+def _pick_spx_expiries(
+    view: MarketView, now: datetime, condor_expiry: date, params: ModelParams
+) -> tuple[ExpiryView, ExpiryView] | str:
+    """(long expiry, short expiry) for the diagonal, or why there is none."""
+    p = params.diagonal
+    spx = [e for e in view.expiries(SPX_SYMBOL) if e.reliable]
+    window = [
+        e for e in spx if p.long_dte_min_days <= dte_days(e.expiry, now) <= p.long_dte_max_days
+    ]
+    if not window:
+        return f"no reliable SPX expiry with DTE in [{p.long_dte_min_days}, {p.long_dte_max_days}]"
+    # Several in the window: the one nearest its middle, then the earlier, then SPXW.
+    middle = 0.5 * (p.long_dte_min_days + p.long_dte_max_days)
+    long = min(
+        window,
+        key=lambda e: (
+            abs(dte_days(e.expiry, now) - middle),
+            e.expiry,
+            _class_rank(e.trading_class),
+        ),
+    )
+    shorts = [e for e in spx if condor_expiry <= e.expiry < long.expiry]
+    if not shorts:
+        return f"no reliable SPX expiry in [{condor_expiry}, {long.expiry}) for the short leg"
+    short = min(shorts, key=lambda e: (e.expiry, _class_rank(e.trading_class)))
+    return long, short
+
+
+def find_spx_put_diagonals(
+    view: MarketView, now: datetime, condor_expiry: date | None, params: ModelParams
+) -> CandidateSearch:
+    """SPX put diagonal candidates with the reasons for any left out (module docstring)."""
+    if condor_expiry is None:
+        return CandidateSearch((), ("no condor expiry: no diagonal short leg to place",))
+    picked = _pick_spx_expiries(view, now, condor_expiry, params)
+    if isinstance(picked, str):
+        return CandidateSearch((), (picked,))
+    long_exp, short_exp = picked
+    p = params.diagonal
+    longs = _priced(view.chain(long_exp.trading_class, long_exp.expiry), Right.PUT)
+    shorts = _priced(view.chain(short_exp.trading_class, short_exp.expiry), Right.PUT)
+    if not longs or not shorts:
+        return CandidateSearch((), (f"no priced puts at {long_exp.name} or {short_exp.name}",))
+    long_i = _nearest([v.delta or 0.0 for v in longs], p.long_delta)
+    pairs: list[tuple[OptionView, OptionView]] = []
+    for shift in range(-p.neighbour_count, p.neighbour_count + 1):
+        li = long_i + shift
+        if not 0 <= li < len(longs):
+            continue
+        k_long = _strike(longs[li])
+        # The short strike never above the long's (the diagonal's definition).
+        eligible = [v for v in shorts if _strike(v) <= k_long]
+        if eligible:
+            si = _nearest([_strike(v) for v in eligible], k_long - p.short_offset_pts)
+            pairs.append((longs[li], eligible[si]))
+    if not pairs:
+        return CandidateSearch(
+            (), (f"no short put at or below the long strikes at {short_exp.name}",)
+        )
+    return _collect(StructureKind.SPX_PUT_DIAGONAL, pairs, view, now, params)
+
+
+def spx_put_diagonal_candidates(
+    view: MarketView, now: datetime, condor_expiry: date | None, params: ModelParams
+) -> list[Candidate]:
+    """SPX put diagonals: long near ``diagonal.long_delta`` in the long-DTE window, short
+    ``short_offset_pts`` lower at the nearest expiry on or after ``condor_expiry``."""
+    return list(find_spx_put_diagonals(view, now, condor_expiry, params).candidates)

@@ -1,0 +1,141 @@
+"""Assembling one cycle's inputs for the layers: signal inputs, the skew chain, held hedges.
+
+Pure glue between the snapshot, the market view, the book's risk and the layers' own
+input types, kept out of ``evaluate`` so the front door reads as the model's steps.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+import numpy as np
+
+from daemon.core.calendar import NY, sessions_until
+from daemon.core.market import MarketView
+from daemon.core.models import MarketSnapshot, Right
+from daemon.core.params import ModelParams
+from daemon.core.proposal import HeldHedge
+from daemon.core.risk import BookRisk, StructureRisk
+from daemon.core.signals import SignalInputs, SkewChain
+from daemon.core.structures import Book, Structure, StructureKind
+
+# The skew is read on the SPX expiry nearest this many calendar days: the tenor VIX
+# itself measures, so the skew and the VIX level speak of the same options.
+SKEW_TENOR_DAYS = 30
+
+
+def trading_day(now: datetime) -> date:
+    return now.astimezone(NY).date()
+
+
+def signal_inputs(
+    snapshot: MarketSnapshot,
+    view: MarketView,
+    risk: BookRisk | None,
+    params: ModelParams,
+    now: datetime,
+) -> SignalInputs:
+    """The signals' inputs. Daily history excludes today's bar: today is the live quote."""
+    today = trading_day(now)
+    closes = [bar.close for bar in snapshot.spx_history if bar.day < today]
+    breadth = [b for b in snapshot.breadth_history if b.day < today]
+    return SignalInputs(
+        today=today,
+        spx_closes=np.asarray(closes, dtype=np.float64),
+        spx_last=view.spot,
+        vix=view.vix,
+        vix3m=view.vix3m,
+        advancing=np.asarray([b.advancing for b in breadth], dtype=np.float64),
+        declining=np.asarray([b.declining for b in breadth], dtype=np.float64),
+        unchanged=np.asarray([b.unchanged for b in breadth], dtype=np.float64),
+        events=snapshot.events,
+        sessions_until=sessions_until,
+        nearest_short_sigmas=None if risk is None else risk.nearest_short_sigmas,
+        skew=skew_chain(view, params, now),
+    )
+
+
+def skew_chain(view: MarketView, params: ModelParams, now: datetime) -> SkewChain | None:
+    """The put smile of the reliable SPX/SPXW expiry nearest ``SKEW_TENOR_DAYS``."""
+    today = trading_day(now)
+    expiries = [
+        e for e in view.expiries("SPX") if e.reliable and e.t_years > 0 and e.forward is not None
+    ]
+    if not expiries:
+        return None
+    best = min(expiries, key=lambda e: abs((e.expiry - today).days - SKEW_TENOR_DAYS))
+    puts = sorted(
+        (o for o in view.chain(best.trading_class, best.expiry) if o.contract.right is Right.PUT),
+        key=lambda o: o.contract.strike or 0.0,
+    )
+    if len(puts) < 2 or best.forward is None:
+        return None
+    return SkewChain(
+        strikes=np.array([o.contract.strike for o in puts], dtype=np.float64),
+        put_iv_sigma=np.array(
+            [math.nan if o.iv_sigma is None else o.iv_sigma for o in puts], dtype=np.float64
+        ),
+        forward=best.forward,
+        t_years=best.t_years,
+        rate_frac=params.pricing.risk_free_rate_frac,
+    )
+
+
+def _natural_close_usd(structure: Structure, view: MarketView) -> float | None:
+    """What closing one unit brings at the natural prices: longs sold at the bid, shorts
+    bought back at the ask (USD, multiplier applied)."""
+    total = 0.0
+    for leg in structure.legs:
+        quote = view.option(leg.contract)
+        if quote is None:
+            return None
+        side = quote.bid if leg.quantity > 0 else quote.ask
+        if side is None:
+            return None
+        total += side * leg.quantity * leg.contract.multiplier
+    return total
+
+
+def held_hedges(
+    book: Book, risk: BookRisk, view: MarketView, now: datetime
+) -> tuple[tuple[HeldHedge, ...], tuple[str, ...]]:
+    """The proposal's view of each priced hedge held, per unit; and the labels of hedges
+    that could not be priced (they are reported and left alone)."""
+    by_id: dict[str, StructureRisk] = {r.structure_id: r for r in risk.hedges}
+    today = trading_day(now)
+    found: list[HeldHedge] = []
+    unpriced: list[str] = []
+    for structure in book.hedges:
+        r = by_id.get(structure.id)
+        close = _natural_close_usd(structure, view)
+        if r is None or not r.priced or r.stress_pnl_usd is None or r.mark_usd is None:
+            unpriced.append(structure.label)
+            continue
+        if close is None or r.theta_usd_per_day is None:
+            unpriced.append(structure.label)
+            continue
+        units = structure.quantity
+        short_sessions = None
+        if structure.kind is StructureKind.SPX_PUT_DIAGONAL:
+            short = min(
+                (
+                    leg.contract.expiry
+                    for leg in structure.legs
+                    if leg.quantity < 0 and leg.contract.expiry
+                ),
+                default=today,
+            )
+            short_sessions = sessions_until(today, short)
+        found.append(
+            HeldHedge(
+                structure=structure,
+                payoff_usd=r.stress_pnl_usd / units,
+                mark_usd=r.mark_usd / units,
+                natural_close_usd=close,
+                theta_usd_per_day=r.theta_usd_per_day / units,
+                dte_days=r.dte_days,
+                short_sessions_to_expiry=short_sessions,
+            )
+        )
+    return tuple(found), tuple(unpriced)

@@ -1,0 +1,182 @@
+"""The one front door of the core: one cycle's snapshot in, one ``CycleResult`` out.
+
+``evaluate(snapshot, state, params, now)`` runs the model's steps in order (see
+docs/model.md):
+
+    validate the market view -> recognise the book -> book risk (layer 1)
+    -> signals -> scalar (layer 2) -> skew and VIX share -> overlay (layer 3)
+    -> proposal
+
+Each step that cannot go on stops the cycle with a status and a reason, and proposes
+nothing: invalid market data (``DATA_INVALID``), an income book that cannot be priced
+(``UNPRICED_BOOK``), too many signals unavailable (``INSUFFICIENT_SIGNALS``). With no
+income structure at all the cycle still scores the market and, as the target is then
+zero, proposes closing any hedge left over (``OK``: a hedge without a book is a bet).
+
+The result carries the scalar state to persist (``state``): ``None`` when the scalar did
+not move, so the previous state stays the one on disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from daemon.core.cycle_inputs import held_hedges, signal_inputs, trading_day
+from daemon.core.market import DataProblem, MarketView, build_market_view
+from daemon.core.models import MarketSnapshot
+from daemon.core.overlay import OverlayPlan, plan_overlay
+from daemon.core.params import ModelParams
+from daemon.core.plain import to_plain
+from daemon.core.proposal import Adjustment, Proposal, build_proposal, staying_payoff_usd
+from daemon.core.risk import BookRisk, book_risk
+from daemon.core.scalar import ScalarResult, ScalarState, update_scalar
+from daemon.core.signals import CustomSignal, SignalReading, compute_signals
+from daemon.core.signals.skew import chain_skew_pts, vix_share
+from daemon.core.structures import recognise
+
+
+class CycleStatus(StrEnum):
+    OK = "ok"
+    DATA_INVALID = "data_invalid"
+    UNPRICED_BOOK = "unpriced_book"
+    INSUFFICIENT_SIGNALS = "insufficient_signals"
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    """Everything one cycle decided, and why. ``to_json()`` is the journal's record."""
+
+    now: datetime
+    trading_day: date
+    status: CycleStatus
+    reason: str
+    problems: tuple[DataProblem, ...] = ()
+    inputs: dict[str, Any] = field(default_factory=dict)
+    readings: tuple[SignalReading, ...] = ()
+    scalar: ScalarResult | None = None
+    risk: BookRisk | None = None
+    skew_pts: float | None = None
+    vix_share_target: float | None = None
+    plan: OverlayPlan | None = None
+    proposal: Proposal | None = None
+    unpriced_hedges: tuple[str, ...] = ()
+
+    @property
+    def adjustments(self) -> tuple[Adjustment, ...]:
+        return () if self.proposal is None else self.proposal.adjustments
+
+    @property
+    def state(self) -> ScalarState | None:
+        """The scalar state to persist, or None when the scalar did not move."""
+        if self.scalar is None or self.scalar.insufficient:
+            return None
+        return self.scalar.state
+
+    def to_json(self) -> dict[str, Any]:
+        scalar = None if self.scalar is None else self.scalar.to_json()
+        return {
+            "now": self.now.isoformat(),
+            "trading_day": self.trading_day.isoformat(),
+            "status": self.status.value,
+            "reason": self.reason,
+            "problems": to_plain(self.problems),
+            "inputs": to_plain(self.inputs),
+            "signals": to_plain(self.readings),
+            "scalar": scalar,
+            "risk": None if self.risk is None else to_plain(self.risk),
+            "skew_pts": to_plain(self.skew_pts),
+            "vix_share_target": to_plain(self.vix_share_target),
+            "plan": None if self.plan is None else self.plan.to_json(),
+            "proposal": None if self.proposal is None else self.proposal.to_json(),
+            "unpriced_hedges": list(self.unpriced_hedges),
+        }
+
+
+def _inputs_summary(snapshot: MarketSnapshot, view: MarketView) -> dict[str, Any]:
+    """What the journal keeps of the inputs: enough to ask later what the market was."""
+    return {
+        "account_paper": snapshot.is_paper,
+        "spx": view.spot,
+        "vix": view.vix,
+        "vix3m": view.vix3m,
+        "vix_futures": {d.isoformat(): q.mid for d, q in sorted(snapshot.vix_futures.items())},
+        "positions": len(snapshot.positions),
+        "option_quotes": len(snapshot.options),
+        "spx_history_sessions": len(snapshot.spx_history),
+        "breadth_sessions": len(snapshot.breadth_history),
+    }
+
+
+def _problems_text(problems: Sequence[DataProblem]) -> str:
+    shown = "; ".join(f"{p.code.value} {p.instrument}: {p.detail}" for p in problems[:5])
+    more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+    return shown + more
+
+
+def evaluate(
+    snapshot: MarketSnapshot,
+    state: ScalarState | None,
+    params: ModelParams,
+    now: datetime,
+    extra_signals: Sequence[CustomSignal] = (),
+) -> CycleResult:
+    """One cycle of the model; see the module docstring."""
+    day = trading_day(now)
+    view = build_market_view(snapshot, params)
+    base = CycleResult(
+        now=now,
+        trading_day=day,
+        status=CycleStatus.OK,
+        reason="",
+        problems=tuple(view.problems),
+        inputs=_inputs_summary(snapshot, view),
+    )
+    if not view.is_valid:
+        reason = "market data did not validate: " + _problems_text(view.fatal_problems)
+        return replace(base, status=CycleStatus.DATA_INVALID, reason=reason)
+
+    book = recognise(snapshot.positions)
+    risk = book_risk(book, view, params)
+    inputs = signal_inputs(snapshot, view, risk, params, now)
+    readings = compute_signals(inputs, params.signals, extra_signals)
+    scalar = update_scalar(readings, state, params.scalar, now)
+    scored = replace(base, readings=readings, scalar=scalar, risk=risk)
+    if scalar.insufficient or scalar.value is None:
+        return replace(scored, status=CycleStatus.INSUFFICIENT_SIGNALS, reason=scalar.detail)
+    if not risk.complete:
+        reason = "income book not priced: " + ", ".join(risk.unpriced)
+        return replace(scored, status=CycleStatus.UNPRICED_BOOK, reason=reason)
+
+    skew = None if inputs.skew is None else chain_skew_pts(inputs.skew, params.signals.skew)
+    share = vix_share(skew if skew is not None else _neutral_skew(params), params.signals.skew)
+    held, unpriced = held_hedges(book, risk, view, now)
+    plan = plan_overlay(
+        view,
+        risk,
+        scalar.value,
+        share,
+        now,
+        params,
+        held_payoff_usd=staying_payoff_usd(held, params.proposal),
+    )
+    proposal = build_proposal(plan, held, scalar, params.proposal, params.ticks, day)
+    return replace(
+        scored,
+        reason=f"{len(proposal.adjustments)} adjustment(s); overlay {plan.status.value}",
+        skew_pts=skew,
+        vix_share_target=share,
+        plan=plan,
+        proposal=proposal,
+        unpriced_hedges=unpriced,
+    )
+
+
+def _neutral_skew(params: ModelParams) -> float:
+    """Without a readable smile the share falls back to the map's middle breakpoint: the
+    skew a trader would call ordinary, rather than either extreme."""
+    points = params.signals.skew.breakpoints
+    return points[len(points) // 2][0]

@@ -1,0 +1,45 @@
+"""Piecewise-linear maps from a signal's raw value to its score z.
+
+The model page (shared/design/alvh-model.md, section 3) gives every signal's map as a few
+``raw -> z`` breakpoints so a trader can retune without code. Between two breakpoints the
+map is the straight line through them; before the first and after the last it holds the
+end value (flat extrapolation), so an extreme reading never scores beyond what the trader
+wrote down.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+
+def piecewise_linear(x: float, breakpoints: Sequence[tuple[float, float]]) -> float:
+    """The map through ``breakpoints`` ([(raw, z), ...], raw strictly increasing) at ``x``.
+
+    Linear between neighbouring breakpoints, flat beyond the ends. Raises ``ValueError``
+    for fewer than two breakpoints, raw values that do not strictly increase, or a
+    non-finite ``x`` (a NaN must never turn into a score silently)."""
+    if len(breakpoints) < 2:
+        raise ValueError(f"a map needs at least 2 breakpoints, got {len(breakpoints)}")
+    if not math.isfinite(x):
+        raise ValueError(f"cannot map a non-finite value {x!r}")
+    raws = [float(p[0]) for p in breakpoints]
+    zs = [float(p[1]) for p in breakpoints]
+    if any(b <= a for a, b in itertools.pairwise(raws)):
+        raise ValueError(f"breakpoint raw values must strictly increase, got {raws}")
+    if x <= raws[0]:
+        return zs[0]
+    if x >= raws[-1]:
+        return zs[-1]
+    for i in range(1, len(raws)):
+        if x <= raws[i]:
+            left, right = raws[i - 1], raws[i]
+            frac = (x - left) / (right - left)
+            return zs[i - 1] + frac * (zs[i] - zs[i - 1])
+    return zs[-1]  # unreachable: x < raws[-1] was handled by the loop
+
+
+def clip_unit(z: float) -> float:
+    """Clip a score to [-1, +1], the range every signal's z lives in (model page 3)."""
+    return min(1.0, max(-1.0, z))

@@ -1,0 +1,360 @@
+"""What the positions are: iron condors, credit spreads and the hedges, recognised by legs.
+
+``recognise(positions) -> Book`` groups option positions into the structures the model
+knows (alvh-model.md section 2) and leaves everything else, untouched, in
+``Book.unrecognised``.
+
+Conventions
+-----------
+- A ``Leg``'s ``quantity`` is **signed contracts per unit of its structure** (+1 long,
+  -1 short for every structure recognised here); ``Structure.quantity`` is the number of
+  units. ``Structure.position_legs`` gives the legs with absolute signed contract counts
+  (ratio x units), which is what pricing functions such as ``risk.scenario_pnl`` take.
+- Expiries are matched on **trading class and expiry date together**: SPX (monthly,
+  AM-settled at the open) and SPXW (PM-settled at the close) of the same date settle on
+  different prices hours apart, so a trader books them as different expiries and so do we.
+  Diagonals are the exception by nature: their legs have different expiries and may mix
+  classes.
+- Matching order, each step working on what the previous ones left:
+  1. iron condors (SPX/SPXW): long put < short put < short call < long call;
+  2. put credit spreads, then call credit spreads (SPX/SPXW, short leg nearer the money);
+  3. VIX call spreads (VIX/VIXW): long K1 < short K2;
+  4. SPX put diagonals: long put at a later expiry, short put nearer, short K <= long K;
+  5. whatever remains (other symbols, futures, stock, odd legs) is ``unrecognised``.
+- Pairing is deterministic and does not depend on the input order: short legs are taken
+  innermost first (highest short put, lowest short call, lowest VIX long call; the diagonal's
+  shorts by nearest expiry, then highest strike) and each is paired with its nearest
+  eligible wing. Uneven sizes match the common quantity; the remainder carries on to the
+  next step. Several decompositions of a book are possible; they all have the same payoff,
+  so the choice affects labels and per-structure figures, never the book's totals.
+- Positions in the same contract (same ``Contract.key``) are merged first (quantities
+  summed, average cost weighted by size); zero-quantity positions are dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from daemon.core.models import Contract, Position, Right
+
+SPX_SYMBOL = "SPX"
+VIX_SYMBOL = "VIX"
+
+
+class StructureKind(StrEnum):
+    IRON_CONDOR = "IRON_CONDOR"
+    PUT_CREDIT_SPREAD = "PUT_CREDIT_SPREAD"
+    CALL_CREDIT_SPREAD = "CALL_CREDIT_SPREAD"
+    VIX_CALL_SPREAD = "VIX_CALL_SPREAD"
+    SPX_PUT_DIAGONAL = "SPX_PUT_DIAGONAL"
+
+    @property
+    def is_income(self) -> bool:
+        """Short-premium structures: the book the hedge protects."""
+        return self in _INCOME
+
+    @property
+    def is_hedge(self) -> bool:
+        return not self.is_income
+
+    @property
+    def abbreviation(self) -> str:
+        return _ABBREVIATIONS[self]
+
+
+_INCOME = frozenset(
+    {
+        StructureKind.IRON_CONDOR,
+        StructureKind.PUT_CREDIT_SPREAD,
+        StructureKind.CALL_CREDIT_SPREAD,
+    }
+)
+_ABBREVIATIONS = {
+    StructureKind.IRON_CONDOR: "IC",
+    StructureKind.PUT_CREDIT_SPREAD: "PCS",
+    StructureKind.CALL_CREDIT_SPREAD: "CCS",
+    StructureKind.VIX_CALL_SPREAD: "VCS",
+    StructureKind.SPX_PUT_DIAGONAL: "PDG",
+}
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One option of a structure.
+
+    ``quantity``: signed contracts (+ long, - short). Inside a ``Structure`` it is per unit
+    of the structure (the ratio); in ``Structure.position_legs`` and wherever a function
+    prices "legs" it is the absolute signed count. ``avg_cost_usd`` is the position's IB
+    average cost (per contract, multiplier included, positive for longs and shorts alike);
+    ``None`` for hypothetical legs such as hedge candidates."""
+
+    contract: Contract
+    quantity: int
+    avg_cost_usd: float | None = None
+
+
+def _leg_sort_key(leg: Leg) -> tuple[date, float, str, str]:
+    c = leg.contract
+    return (c.expiry or date.min, c.strike or 0.0, str(c.right or ""), c.trading_class)
+
+
+@dataclass(frozen=True)
+class Structure:
+    """``quantity`` units of ``kind``; ``legs`` in canonical order (expiry, strike, right),
+    so a condor reads long put, short put, short call, long call."""
+
+    kind: StructureKind
+    legs: tuple[Leg, ...]
+    quantity: int
+
+    @property
+    def id(self) -> str:
+        """Stable id from the kind and the legs' contracts and ratios, independent of the
+        input order and of the size (adding to a condor keeps its id)."""
+        canonical = "|".join(
+            f"{leg.contract.key}:{leg.quantity}" for leg in sorted(self.legs, key=_leg_sort_key)
+        )
+        digest = hashlib.sha256(f"{self.kind.value}|{canonical}".encode()).hexdigest()
+        return f"{self.kind.abbreviation}-{digest[:12]}"
+
+    @property
+    def label(self) -> str:
+        """Human-readable, e.g. ``IC x2 SPXW 2026-04-17 4800/4900/5400/5500``."""
+        first = self.legs[0].contract
+        same_expiry = all(
+            leg.contract.expiry == first.expiry
+            and leg.contract.trading_class == first.trading_class
+            for leg in self.legs
+        )
+        if same_expiry:
+            strikes = "/".join(f"{leg.contract.strike:g}" for leg in self.legs)
+            series = f"{first.trading_class} {first.expiry}"
+            return f"{self.kind.abbreviation} x{self.quantity} {series} {strikes}"
+        legs = " ".join(
+            f"{'+' if leg.quantity > 0 else '-'}{leg.contract.key}" for leg in self.legs
+        )
+        return f"{self.kind.abbreviation} x{self.quantity} {legs}"
+
+    @property
+    def position_legs(self) -> tuple[Leg, ...]:
+        """The legs with absolute signed contract counts (ratio x units)."""
+        return tuple(
+            Leg(leg.contract, leg.quantity * self.quantity, leg.avg_cost_usd) for leg in self.legs
+        )
+
+    @property
+    def expiry(self) -> date:
+        """The nearest expiry among the legs (the one that decides the structure's DTE)."""
+        return min(leg.contract.expiry or date.max for leg in self.legs)
+
+    @property
+    def symbol(self) -> str:
+        return self.legs[0].contract.symbol
+
+
+@dataclass(frozen=True)
+class Book:
+    structures: tuple[Structure, ...]
+    unrecognised: tuple[Position, ...]
+
+    @property
+    def condors(self) -> tuple[Structure, ...]:
+        return tuple(s for s in self.structures if s.kind is StructureKind.IRON_CONDOR)
+
+    @property
+    def income(self) -> tuple[Structure, ...]:
+        """Iron condors and credit spreads: the short-premium book."""
+        return tuple(s for s in self.structures if s.kind.is_income)
+
+    @property
+    def hedges(self) -> tuple[Structure, ...]:
+        """VIX call spreads and SPX put diagonals already held."""
+        return tuple(s for s in self.structures if s.kind.is_hedge)
+
+
+# ---- the working pool ------------------------------------------------------------------
+class _Pool:
+    """Remaining signed quantity per option contract, plus its average cost."""
+
+    def __init__(self, options: Iterable[Position]) -> None:
+        self.qty: dict[Contract, int] = {}
+        self.cost: dict[Contract, float] = {}
+        for p in options:
+            self.qty[p.contract] = p.quantity
+            self.cost[p.contract] = p.avg_cost_usd
+
+    def shorts(self, pred: Callable[[Contract], bool]) -> list[Contract]:
+        return [c for c, q in self.qty.items() if q < 0 and pred(c)]
+
+    def longs(self, pred: Callable[[Contract], bool]) -> list[Contract]:
+        return [c for c, q in self.qty.items() if q > 0 and pred(c)]
+
+    def take(self, kind: StructureKind, signed: Sequence[tuple[Contract, int]]) -> Structure:
+        """Remove the common quantity of ``signed`` (contract, +1/-1) legs; build it."""
+        units = min(abs(self.qty[c]) for c, _ in signed)
+        for c, ratio in signed:
+            self.qty[c] -= ratio * units
+        legs = tuple(Leg(c, ratio, self.cost[c]) for c, ratio in signed)
+        return Structure(kind, tuple(sorted(legs, key=_leg_sort_key)), units)
+
+    def leftovers(self) -> list[Position]:
+        return [Position(c, q, self.cost[c]) for c, q in self.qty.items() if q != 0]
+
+
+def _strike(c: Contract) -> float:
+    return c.strike if c.strike is not None else 0.0
+
+
+def _series(c: Contract) -> tuple[str, date]:
+    return (c.trading_class, c.expiry or date.min)
+
+
+def _is(symbol: str, right: Right) -> Callable[[Contract], bool]:
+    return lambda c: c.symbol == symbol and c.right is right
+
+
+def _merge(positions: Sequence[Position]) -> tuple[list[Position], list[Position]]:
+    """Merge same-contract positions; split into model options and the rest."""
+    by_key: dict[str, list[Position]] = defaultdict(list)
+    for p in positions:
+        by_key[p.contract.key if p.contract.is_option else repr(p.contract)].append(p)
+    options: list[Position] = []
+    others: list[Position] = []
+    for group in by_key.values():
+        qty = sum(p.quantity for p in group)
+        size = sum(abs(p.quantity) for p in group)
+        # fsum is correctly rounded, so the merged cost does not depend on input order.
+        cost = math.fsum(abs(p.quantity) * p.avg_cost_usd for p in group) / size if size else 0.0
+        merged = Position(group[0].contract, qty, cost)
+        c = merged.contract
+        modelled = (
+            c.is_option
+            and c.symbol in (SPX_SYMBOL, VIX_SYMBOL)
+            and c.expiry is not None
+            and c.strike is not None
+            and c.right is not None
+        )
+        if qty == 0:
+            continue
+        (options if modelled else others).append(merged)
+    return options, others
+
+
+# ---- the matchers ----------------------------------------------------------------------
+def _match_condors(pool: _Pool) -> list[Structure]:
+    found: list[Structure] = []
+    while True:
+        best: tuple[Contract, Contract, Contract, Contract] | None = None
+        # Innermost short put first: highest strike, then the series for determinism.
+        for sp in sorted(
+            pool.shorts(_is(SPX_SYMBOL, Right.PUT)), key=lambda c: (-_strike(c), _series(c))
+        ):
+            same = _same_series(sp)
+            lps = [c for c in pool.longs(_is(SPX_SYMBOL, Right.PUT)) if same(c)]
+            lp = max((c for c in lps if _strike(c) < _strike(sp)), key=_strike, default=None)
+            scs = [c for c in pool.shorts(_is(SPX_SYMBOL, Right.CALL)) if same(c)]
+            sc = min((c for c in scs if _strike(c) > _strike(sp)), key=_strike, default=None)
+            if lp is None or sc is None:
+                continue
+            lcs = [c for c in pool.longs(_is(SPX_SYMBOL, Right.CALL)) if same(c)]
+            lc = min((c for c in lcs if _strike(c) > _strike(sc)), key=_strike, default=None)
+            if lc is not None:
+                best = (lp, sp, sc, lc)
+                break
+        if best is None:
+            return found
+        lp, sp, sc, lc = best
+        found.append(pool.take(StructureKind.IRON_CONDOR, ((lp, 1), (sp, -1), (sc, -1), (lc, 1))))
+
+
+def _same_series(ref: Contract) -> Callable[[Contract], bool]:
+    return lambda c: _series(c) == _series(ref)
+
+
+def _match_verticals(
+    pool: _Pool, kind: StructureKind, symbol: str, right: Right, anchor_short: bool
+) -> list[Structure]:
+    """Same-series two-leg verticals.
+
+    Credit spreads (``anchor_short``): the innermost short (highest put / lowest call) with
+    the nearest long further out of the money. VIX call spreads: the lowest long call with
+    the nearest short call above it."""
+    found: list[Structure] = []
+    # "Further out" is lower strikes for puts, higher for calls.
+    out = -1.0 if right is Right.PUT else 1.0
+    while True:
+        anchors = (
+            pool.shorts(_is(symbol, right)) if anchor_short else pool.longs(_is(symbol, right))
+        )
+        pair: tuple[Contract, Contract] | None = None
+        for a in sorted(anchors, key=lambda c: (out * _strike(c), _series(c))):
+            same = _same_series(a)
+            wings = (
+                pool.longs(_is(symbol, right)) if anchor_short else pool.shorts(_is(symbol, right))
+            )
+            beyond = [w for w in wings if same(w) and out * (_strike(w) - _strike(a)) > 0]
+            if beyond:
+                pair = (a, min(beyond, key=lambda w: out * _strike(w)))
+                break
+        if pair is None:
+            return found
+        a, w = pair
+        ratio = -1 if anchor_short else 1
+        found.append(pool.take(kind, ((a, ratio), (w, -ratio))))
+
+
+def _match_diagonals(pool: _Pool) -> list[Structure]:
+    found: list[Structure] = []
+    while True:
+        pair: tuple[Contract, Contract] | None = None
+        shorts = sorted(
+            pool.shorts(_is(SPX_SYMBOL, Right.PUT)),
+            key=lambda c: (c.expiry or date.min, -_strike(c), c.trading_class),
+        )
+        for s in shorts:
+            longs = [
+                c
+                for c in pool.longs(_is(SPX_SYMBOL, Right.PUT))
+                if (c.expiry or date.min) > (s.expiry or date.min) and _strike(c) >= _strike(s)
+            ]
+            if longs:
+                # The nearest strike above the short, then the nearest expiry.
+                long = min(longs, key=lambda c: (_strike(c), c.expiry or date.min, c.trading_class))
+                pair = (s, long)
+                break
+        if pair is None:
+            return found
+        s, long = pair
+        found.append(pool.take(StructureKind.SPX_PUT_DIAGONAL, ((s, -1), (long, 1))))
+
+
+def recognise(positions: Sequence[Position]) -> Book:
+    """Group ``positions`` into structures (see the module docstring for the rules).
+
+    Every contract's signed quantity ends up, exactly, in the structures' legs (ratio x
+    units) plus ``unrecognised``. Non-option positions and other symbols are passed through
+    unchanged in ``unrecognised``."""
+    options, others = _merge(positions)
+    pool = _Pool(options)
+    structures: list[Structure] = []
+    structures += _match_condors(pool)
+    structures += _match_verticals(
+        pool, StructureKind.PUT_CREDIT_SPREAD, SPX_SYMBOL, Right.PUT, anchor_short=True
+    )
+    structures += _match_verticals(
+        pool, StructureKind.CALL_CREDIT_SPREAD, SPX_SYMBOL, Right.CALL, anchor_short=True
+    )
+    structures += _match_verticals(
+        pool, StructureKind.VIX_CALL_SPREAD, VIX_SYMBOL, Right.CALL, anchor_short=False
+    )
+    structures += _match_diagonals(pool)
+    structures.sort(key=lambda s: (s.kind.value, s.expiry, s.id))
+    leftovers = sorted(pool.leftovers(), key=lambda p: p.contract.key)
+    others.sort(key=lambda p: repr(p.contract))
+    return Book(tuple(structures), tuple(others) + tuple(leftovers))

@@ -1,0 +1,241 @@
+"""Following sent orders to their end: fills, TTL, re-pricing, cancel; and recovery.
+
+One task per working order reads the broker's order events (see ``daemon.core.broker``
+for the stream's contract) and journals every change. Re-pricing is cancel + re-place of
+the remaining quantity under the same reference, ``reprice_step_ticks`` toward the natural
+price and never past it. On shutdown the tasks stop and the orders are left working at
+the broker, as a trader who stops the daemon expects; each is logged by reference.
+
+At start-up ``reconcile`` compares the journal's open orders with the broker's: one still
+working is followed again, one the broker no longer lists ended while the daemon was down
+(filled or cancelled; the next cycle's positions say which) and is closed in the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import structlog
+
+from daemon.config import ExecutionParams
+from daemon.core.broker import Broker, ComboOrder, OrderEvent, OrderEventStream, OrderState
+from daemon.core.params import TickParams
+from daemon.core.ticks import RoundMode, combo_tick, round_to_tick
+from daemon.errors import BrokerDisconnected, BrokerError, BrokerTimeout, OrderRejected
+from daemon.runtime.clock import real_seconds_until
+from daemon.runtime.journal import SqliteJournal
+from daemon.runtime.order_codec import order_from_json
+from daemon.runtime.triggers import MarketClock
+
+log = structlog.get_logger("alvh.execution")
+
+# Real seconds to wait for the broker to confirm a cancel before giving up on it.
+CANCEL_CONFIRM_S = 30.0
+
+
+def next_limit(
+    order: ComboOrder, natural_usd: float, step_ticks: int, ticks: TickParams
+) -> float | None:
+    """The re-priced limit: ``step_ticks`` combo ticks higher (a combo is always bought,
+    so higher is more aggressive for a debit and a credit alike), capped at the natural
+    price rounded up to the grid; None when the limit is already there."""
+    symbol = order.legs[0].contract.symbol if order.legs else "SPX"
+    tick = combo_tick(symbol, ticks)
+    ceiling = round_to_tick(natural_usd, tick, RoundMode.UP)
+    if order.limit_price_usd >= ceiling - 1e-9:
+        return None
+    return min(
+        round_to_tick(order.limit_price_usd + step_ticks * tick, tick, RoundMode.UP), ceiling
+    )
+
+
+@dataclass
+class _Progress:
+    """Fills across the successive orders of one reference."""
+
+    filled_before: int = 0
+    cost_before_usd: float = 0.0  # sum of qty x avg price of the replaced orders
+
+    def totals(self, state: OrderState) -> tuple[int, float | None]:
+        filled = self.filled_before + state.filled_qty
+        cost = self.cost_before_usd + state.filled_qty * (state.avg_fill_price_usd or 0.0)
+        return filled, (cost / filled if filled else None)
+
+
+class OrderFollower:
+    def __init__(
+        self,
+        broker: Broker,
+        journal: SqliteJournal,
+        params: ExecutionParams,
+        ticks: TickParams,
+        clock: MarketClock,
+    ) -> None:
+        self._broker = broker
+        self._journal = journal
+        self._params = params
+        self._ticks = ticks
+        self._clock = clock
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    @property
+    def following(self) -> tuple[str, ...]:
+        return tuple(self._tasks)
+
+    def follow(
+        self,
+        order: ComboOrder,
+        state: OrderState,
+        stream: OrderEventStream,
+        natural_usd: float,
+        started: datetime,
+    ) -> None:
+        ref = order.order_ref
+        task = asyncio.create_task(
+            self._run(order, state, stream, natural_usd), name=f"follow-{ref}"
+        )
+        self._tasks[ref] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(ref, None))
+
+    async def wait(self) -> None:
+        """Wait until every followed order has ended (tests, and the end of a session)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def stop(self) -> None:
+        for ref, task in list(self._tasks.items()):
+            task.cancel()
+            log.info("order_left_working", order_ref=ref)
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def reconcile(self) -> None:
+        open_rows = self._journal.open_orders()
+        if not open_rows:
+            return
+        working = {s.order_ref: s for s in await self._broker.open_orders()}
+        for row in open_rows:
+            ref = row["order_ref"]
+            state = working.get(ref)
+            now = self._clock.now()
+            if state is None:
+                self._journal.record_order_state(
+                    ref,
+                    now=now,
+                    status="ENDED_WHILE_DOWN",
+                    reason="not working at the broker on start",
+                )
+                log.warning("order_reconciled", order_ref=ref, status="ENDED_WHILE_DOWN")
+                continue
+            saved = json.loads(row["order_json"])
+            order = order_from_json(saved, state)
+            natural = float(saved["natural_usd"])
+            log.info("order_recovered", order_ref=ref, order_id=state.order_id)
+            self.follow(order, state, self._broker.order_events(), natural, started=now)
+
+    # ---- one order ---------------------------------------------------------------------
+    async def _run(
+        self, order: ComboOrder, state: OrderState, stream: OrderEventStream, natural_usd: float
+    ) -> None:
+        progress = _Progress()
+        reprices = 0
+        try:
+            while True:
+                deadline = self._clock.now() + timedelta(seconds=self._params.order_ttl_s)
+                state = await self._until_end_or(deadline, stream, state, progress)
+                if state.status.is_terminal:
+                    return
+                state = await self._cancel(stream, state, progress)
+                if state.status.name == "FILLED" or state.remaining_qty <= 0:
+                    return
+                limit = next_limit(order, natural_usd, self._params.reprice_step_ticks, self._ticks)
+                if reprices >= self._params.max_reprices or limit is None:
+                    log.info("order_expired", order_ref=order.order_ref, reprices=reprices)
+                    return
+                progress.filled_before, cost = progress.totals(state)
+                progress.cost_before_usd = (cost or 0.0) * progress.filled_before
+                order = replace(order, quantity=state.remaining_qty, limit_price_usd=limit)
+                state = await self._broker.place_combo(order)
+                reprices += 1
+                self._journal.record_order_state(
+                    order.order_ref,
+                    now=self._clock.now(),
+                    status=state.status.name,
+                    order_id=str(state.order_id),
+                    limit_usd=limit,
+                )
+                log.info(
+                    "order_repriced", order_ref=order.order_ref, limit_usd=limit, reprice=reprices
+                )
+        except OrderRejected as exc:
+            self._journal.record_order_state(
+                order.order_ref, now=self._clock.now(), status="REJECTED", reason=str(exc)
+            )
+            log.warning("order_rejected", order_ref=order.order_ref, reason=str(exc))
+        except (BrokerDisconnected, BrokerTimeout, BrokerError) as exc:
+            # Its fate is for the broker to tell: reconcile settles it at the next start.
+            log.error("order_follow_lost", order_ref=order.order_ref, reason=str(exc))
+        finally:
+            stream.close()
+
+    async def _until_end_or(
+        self, deadline: datetime, stream: OrderEventStream, state: OrderState, progress: _Progress
+    ) -> OrderState:
+        """Journal this order's events until it ends or the market clock reaches deadline."""
+        while not state.status.is_terminal:
+            timeout = real_seconds_until(self._clock, deadline)
+            if timeout <= 0:
+                return state
+            try:
+                event = await asyncio.wait_for(stream.__anext__(), timeout)
+            except (TimeoutError, StopAsyncIteration):
+                return state
+            if event.state.order_id == state.order_id:
+                state = event.state
+                self._record(event, progress)
+        return state
+
+    async def _cancel(
+        self, stream: OrderEventStream, state: OrderState, progress: _Progress
+    ) -> OrderState:
+        await self._broker.cancel(state.order_id)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CANCEL_CONFIRM_S):
+                while not state.status.is_terminal:
+                    event = await stream.__anext__()
+                    if event.state.order_id == state.order_id:
+                        state = event.state
+                        self._record(event, progress)
+        return state
+
+    def _record(self, event: OrderEvent, progress: _Progress) -> None:
+        state = event.state
+        filled, avg = progress.totals(state)
+        if event.fill is not None:
+            fill = event.fill
+            self._journal.record_fill(
+                state.order_ref,
+                order_id=str(fill.order_id),
+                quantity=fill.qty,
+                price_usd=fill.price_usd,
+                at=fill.time,
+            )
+            log.info(
+                "order_filled",
+                order_ref=state.order_ref,
+                qty=fill.qty,
+                price_usd=fill.price_usd,
+                filled=filled,
+            )
+        self._journal.record_order_state(
+            state.order_ref,
+            now=event.time,
+            status=state.status.name,
+            order_id=str(state.order_id),
+            filled_qty=filled,
+            avg_fill_usd=avg,
+            reason=state.reason or None,
+        )

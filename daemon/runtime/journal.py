@@ -1,0 +1,347 @@
+"""The journal: every run, cycle, adjustment, order, fill and event, in SQLite.
+
+Why SQLite (stdlib) in WAL mode: one local file a trader can open with any SQLite tool,
+atomic transactions so a SIGTERM or a kill -9 never leaves half a record, and readers
+(``alvh journal``) that do not block the daemon's writes.
+
+Each ``record_*`` call is one transaction. The order intent is written *before* the order
+is sent and its outcome after, so a restart finds every order it may have sent.
+
+Refusals at open (``JournalError``, never an overwrite): a file that is not a SQLite
+database or fails ``PRAGMA quick_check`` (corrupt), and a schema version newer than this
+daemon knows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from daemon.errors import JournalError
+from daemon.runtime.journal_schema import LATEST_VERSION, MIGRATIONS, TERMINAL_ORDER_STATUSES
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+class SqliteJournal:
+    """The SQLite implementation of the journal. Open with ``SqliteJournal.open(path)``."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    # ---- opening ------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path) -> SqliteJournal:
+        target = Path(path)
+        if target.exists() and target.is_dir():
+            raise JournalError(f"journal path {target} is a directory")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            cls._check_integrity(conn, target)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            cls._migrate(conn, target)
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(
+                f"journal {target} is not a readable SQLite database: {exc}"
+            ) from exc
+        return cls(conn, target)
+
+    @staticmethod
+    def _check_integrity(conn: sqlite3.Connection, target: Path) -> None:
+        row = conn.execute("PRAGMA quick_check").fetchone()
+        if row is None or row[0] != "ok":
+            detail = row[0] if row is not None else "no answer"
+            raise JournalError(f"journal {target} is corrupt ({detail}); move it aside to start")
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection, target: Path) -> None:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > LATEST_VERSION:
+            raise JournalError(
+                f"journal {target} has schema v{version}, newer than this daemon's "
+                f"v{LATEST_VERSION}; upgrade the daemon or point it at another journal"
+            )
+        for number in range(version + 1, LATEST_VERSION + 1):
+            # executescript commits first, so wrap the script in its own transaction.
+            conn.executescript(
+                f"BEGIN;\n{MIGRATIONS[number - 1]}\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            yield self._conn
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+
+    # ---- runs and cycles ------------------------------------------------------------------
+    def start_run(
+        self,
+        run_id: str,
+        *,
+        now: datetime,
+        version: str,
+        host: str,
+        mode: str,
+        broker: str,
+        config: Mapping[str, Any],
+    ) -> None:
+        with self._tx() as tx:
+            tx.execute(
+                "INSERT INTO runs (run_id, started_at, version, host, mode, broker, config_json)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run_id, now.isoformat(), version, host, mode, broker, _dumps(config)),
+            )
+
+    def end_run(self, run_id: str, *, now: datetime, reason: str) -> None:
+        with self._tx() as tx:
+            tx.execute(
+                "UPDATE runs SET ended_at = ?, exit_reason = ? WHERE run_id = ?",
+                (now.isoformat(), reason, run_id),
+            )
+
+    def record_cycle(
+        self,
+        *,
+        cycle_id: str,
+        run_id: str,
+        started_at: datetime,
+        finished_at: datetime,
+        trading_day: date,
+        status: str,
+        reason: str | None,
+        record: Mapping[str, Any],
+        scalar: float | None = None,
+        tail_loss_usd: float | None = None,
+        scalar_state: Mapping[str, Any] | None = None,
+        adjustments: tuple[Mapping[str, Any], ...] = (),
+    ) -> None:
+        """The cycle, its adjustments and the scalar state it leaves, in one transaction.
+        ``scalar`` and ``tail_loss_usd`` are copied out of the record into columns, so the
+        journal can be queried by them without parsing JSON."""
+        with self._tx() as tx:
+            tx.execute(
+                "INSERT INTO cycles (cycle_id, run_id, started_at, finished_at, trading_day,"
+                " status, reason, scalar, tail_loss_usd, record_json)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    cycle_id,
+                    run_id,
+                    started_at.isoformat(),
+                    finished_at.isoformat(),
+                    trading_day.isoformat(),
+                    status,
+                    reason,
+                    scalar,
+                    tail_loss_usd,
+                    _dumps(record),
+                ),
+            )
+            for adj in adjustments:
+                tx.execute(
+                    "INSERT INTO adjustments (adjustment_id, cycle_id, created_at, action, kind,"
+                    " quantity, limit_usd, adjustment_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        adj["id"],
+                        cycle_id,
+                        finished_at.isoformat(),
+                        adj["action"],
+                        adj["kind"],
+                        int(adj["quantity"]),
+                        float(adj["limit_price_usd"]),
+                        _dumps(adj),
+                    ),
+                )
+            if scalar_state is not None:
+                tx.execute(
+                    "INSERT INTO scalar_state (id, state_json, updated_at) VALUES (1, ?, ?)"
+                    " ON CONFLICT(id) DO UPDATE SET state_json = excluded.state_json,"
+                    " updated_at = excluded.updated_at",
+                    (_dumps(scalar_state), finished_at.isoformat()),
+                )
+
+    def scalar_state(self) -> dict[str, Any] | None:
+        row = self._conn.execute("SELECT state_json FROM scalar_state WHERE id = 1").fetchone()
+        return None if row is None else dict(json.loads(row["state_json"]))
+
+    def record_event(
+        self,
+        kind: str,
+        *,
+        now: datetime,
+        detail: Mapping[str, Any],
+        run_id: str | None = None,
+        cycle_id: str | None = None,
+    ) -> None:
+        with self._tx() as tx:
+            tx.execute(
+                "INSERT INTO events (at, run_id, cycle_id, kind, detail_json)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (now.isoformat(), run_id, cycle_id, kind, _dumps(detail)),
+            )
+
+    # ---- orders -----------------------------------------------------------------------------
+    def record_order_intent(
+        self,
+        order_ref: str,
+        *,
+        cycle_id: str,
+        trading_day: date,
+        now: datetime,
+        quantity: int,
+        limit_usd: float,
+        debit_usd: float,
+        leg_keys: Sequence[str],
+        order: Mapping[str, Any],
+    ) -> None:
+        """Written before the order is sent. A second intent for the same ref is refused."""
+        try:
+            with self._tx() as tx:
+                tx.execute(
+                    "INSERT INTO orders (order_ref, cycle_id, trading_day, intent_at, status,"
+                    " quantity, limit_usd, debit_usd, leg_keys, updated_at, order_json)"
+                    " VALUES (?, ?, ?, ?, 'INTENT', ?, ?, ?, ?, ?, ?)",
+                    (
+                        order_ref,
+                        cycle_id,
+                        trading_day.isoformat(),
+                        now.isoformat(),
+                        quantity,
+                        limit_usd,
+                        debit_usd,
+                        "|".join(leg_keys),
+                        now.isoformat(),
+                        _dumps(order),
+                    ),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise JournalError(f"order {order_ref} is already in the journal") from exc
+
+    def record_order_state(
+        self,
+        order_ref: str,
+        *,
+        now: datetime,
+        status: str,
+        order_id: str | None = None,
+        filled_qty: int | None = None,
+        avg_fill_usd: float | None = None,
+        reason: str | None = None,
+        limit_usd: float | None = None,
+    ) -> None:
+        with self._tx() as tx:
+            tx.execute(
+                "UPDATE orders SET status = ?, updated_at = ?,"
+                " order_id = COALESCE(?, order_id), filled_qty = COALESCE(?, filled_qty),"
+                " avg_fill_usd = COALESCE(?, avg_fill_usd), reason = COALESCE(?, reason),"
+                " limit_usd = COALESCE(?, limit_usd)"
+                " WHERE order_ref = ?",
+                (
+                    status,
+                    now.isoformat(),
+                    order_id,
+                    filled_qty,
+                    avg_fill_usd,
+                    reason,
+                    limit_usd,
+                    order_ref,
+                ),
+            )
+
+    def record_fill(
+        self, order_ref: str, *, order_id: str, quantity: int, price_usd: float, at: datetime
+    ) -> None:
+        with self._tx() as tx:
+            tx.execute(
+                "INSERT INTO fills (order_ref, order_id, quantity, price_usd, filled_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (order_ref, order_id, quantity, price_usd, at.isoformat()),
+            )
+
+    def order_refs(self) -> list[str]:
+        """Every order reference ever journalled: an adjustment id is sent at most once."""
+        return [r[0] for r in self._conn.execute("SELECT order_ref FROM orders")]
+
+    def has_order(self, order_ref: str) -> bool:
+        row = self._conn.execute("SELECT 1 FROM orders WHERE order_ref = ?", (order_ref,))
+        return row.fetchone() is not None
+
+    def open_orders(self) -> list[dict[str, Any]]:
+        """Orders that may still be live at the broker (intent written, no terminal state)."""
+        marks = ",".join("?" for _ in TERMINAL_ORDER_STATUSES)
+        rows = self._conn.execute(
+            f"SELECT * FROM orders WHERE status NOT IN ({marks}) ORDER BY intent_at",
+            TERMINAL_ORDER_STATUSES,
+        )
+        return [dict(r) for r in rows]
+
+    def orders_on(self, trading_day: date) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            "SELECT * FROM orders WHERE trading_day = ? ORDER BY intent_at",
+            (trading_day.isoformat(),),
+        )
+        return [dict(r) for r in rows]
+
+    # ---- reading back -----------------------------------------------------------------------
+    def recent_cycles(self, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            "SELECT cycle_id, started_at, trading_day, status, reason, scalar, tail_loss_usd"
+            " FROM cycles ORDER BY started_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [dict(r) for r in rows]
+
+    def cycle_record(self, cycle_id: str) -> dict[str, Any] | None:
+        row = self._conn.execute(
+            "SELECT record_json FROM cycles WHERE cycle_id = ?", (cycle_id,)
+        ).fetchone()
+        return None if row is None else dict(json.loads(row["record_json"]))
+
+    def recent_adjustments(self, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            "SELECT adjustment_id, cycle_id, created_at, action, kind, quantity, limit_usd"
+            " FROM adjustments ORDER BY created_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [dict(r) for r in rows]
+
+    def recent_orders(self, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            "SELECT order_ref, order_id, trading_day, intent_at, status, quantity, limit_usd,"
+            " debit_usd, filled_qty, avg_fill_usd, reason FROM orders"
+            " ORDER BY intent_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [dict(r) for r in rows]
+
+    def events(self, kind: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        sql = "SELECT at, run_id, cycle_id, kind, detail_json FROM events"
+        args: tuple[Any, ...] = ()
+        if kind is not None:
+            sql += " WHERE kind = ?"
+            args = (kind,)
+        rows = self._conn.execute(sql + " ORDER BY event_id DESC LIMIT ?", (*args, limit))
+        return [dict(r) for r in rows]

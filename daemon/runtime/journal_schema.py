@@ -1,0 +1,97 @@
+"""The journal's schema and its migrations, one SQL script per version.
+
+The schema version lives in SQLite's ``PRAGMA user_version``. A journal written by a newer
+daemon (``user_version`` above ``LATEST_VERSION``) is refused, never downgraded. To change
+the schema, append a script: never edit a released one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # v1: the first schema.
+    """
+    CREATE TABLE runs (
+        run_id      TEXT PRIMARY KEY,
+        started_at  TEXT NOT NULL,
+        ended_at    TEXT,
+        version     TEXT NOT NULL,
+        host        TEXT NOT NULL,
+        mode        TEXT NOT NULL,
+        broker      TEXT NOT NULL,
+        config_json TEXT NOT NULL,
+        exit_reason TEXT
+    );
+    CREATE TABLE cycles (
+        cycle_id      TEXT PRIMARY KEY,
+        run_id        TEXT NOT NULL REFERENCES runs(run_id),
+        started_at    TEXT NOT NULL,
+        finished_at   TEXT NOT NULL,
+        trading_day   TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        reason        TEXT,
+        scalar        REAL,
+        tail_loss_usd REAL,
+        record_json   TEXT NOT NULL
+    );
+    CREATE INDEX cycles_by_time ON cycles(started_at);
+    CREATE TABLE scalar_state (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        state_json TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE adjustments (
+        adjustment_id TEXT NOT NULL,
+        cycle_id      TEXT NOT NULL REFERENCES cycles(cycle_id),
+        created_at    TEXT NOT NULL,
+        action        TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        quantity      INTEGER NOT NULL,
+        limit_usd     REAL NOT NULL,
+        adjustment_json TEXT NOT NULL,
+        PRIMARY KEY (adjustment_id, cycle_id)
+    );
+    CREATE TABLE orders (
+        order_ref     TEXT PRIMARY KEY,
+        cycle_id      TEXT NOT NULL,
+        trading_day   TEXT NOT NULL,
+        intent_at     TEXT NOT NULL,
+        order_id      TEXT,
+        status        TEXT NOT NULL,
+        quantity      INTEGER NOT NULL,
+        limit_usd     REAL NOT NULL,
+        debit_usd     REAL NOT NULL,
+        leg_keys      TEXT NOT NULL,
+        filled_qty    INTEGER NOT NULL DEFAULT 0,
+        avg_fill_usd  REAL,
+        updated_at    TEXT NOT NULL,
+        reason        TEXT,
+        order_json    TEXT NOT NULL
+    );
+    CREATE INDEX orders_by_day ON orders(trading_day);
+    CREATE TABLE fills (
+        fill_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+        order_ref TEXT NOT NULL REFERENCES orders(order_ref),
+        order_id  TEXT NOT NULL,
+        quantity  INTEGER NOT NULL,
+        price_usd REAL NOT NULL,
+        filled_at TEXT NOT NULL
+    );
+    CREATE TABLE events (
+        event_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          TEXT NOT NULL,
+        run_id      TEXT,
+        cycle_id    TEXT,
+        kind        TEXT NOT NULL,
+        detail_json TEXT NOT NULL
+    );
+    CREATE INDEX events_by_time ON events(at);
+    """,
+)
+
+LATEST_VERSION = len(MIGRATIONS)
+
+# Order states after which an order can no longer fill: not "open" any more. The broker's
+# (FILLED, CANCELLED, REJECTED) and the daemon's own: ENDED_WHILE_DOWN, an order the
+# journal held as working that the broker no longer lists at start-up (it filled or was
+# cancelled while the daemon was down; the next cycle's positions tell which).
+TERMINAL_ORDER_STATUSES = ("FILLED", "CANCELLED", "REJECTED", "ENDED_WHILE_DOWN")

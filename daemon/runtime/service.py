@@ -1,0 +1,172 @@
+"""The long-running daemon: APScheduler 3.x jobs on one asyncio loop, and a clean stop.
+
+Jobs (triggers in market time, see ``daemon.runtime.triggers``):
+- ``cycle``: every ``cycle_interval_min`` inside each XNYS session (holidays, 13:00 early
+  closes and DST come from the exchange calendar);
+- ``warmup``: ``warmup_before_open_min`` before each open: connect, reconcile orders,
+  load the day's history, so the first cycle does not pay for it;
+- ``summary``: ``summary_after_close_min`` after each close: the day in one journal event;
+- ``heartbeat``: every ``heartbeat_interval_s`` of wall time: proof of life.
+
+Every job is ``coalesce=True, max_instances=1`` with a bounded ``misfire_grace_time``: after
+a suspend or an outage, missed runs collapse into one, never a burst.
+
+SIGTERM / SIGINT: no new job starts, the running cycle (if any) finishes (bounded by the
+cycle timeout), order followers stop with their orders left working (logged), the broker
+is closed and the journal run is ended. Every journal write is one transaction, so there is
+no half-written record whatever the moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import Counter
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from daemon.core.calendar import NY
+from daemon.errors import BrokerError
+from daemon.runtime.app import App, start_run
+from daemon.runtime.triggers import MarketTimeTrigger, next_cycle_time, next_offset_time
+
+log = structlog.get_logger("alvh.service")
+
+
+class Service:
+    def __init__(self, app: App) -> None:
+        self._app = app
+        self._stop = asyncio.Event()
+        self._busy = asyncio.Lock()
+        self._started_executor = False
+        self.cycles_run = 0
+        self.exit_reason = "stopped"
+
+    def request_stop(self, reason: str) -> None:
+        if not self._stop.is_set():
+            self.exit_reason = reason
+            log.info("shutdown_requested", reason=reason)
+            self._stop.set()
+
+    async def run(self) -> int:
+        app = self._app
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop, sig.name)
+        start_run(app)
+        scheduler = self._scheduler()
+        scheduler.start()
+        log.info(
+            "daemon_started",
+            run_id=app.run_id,
+            mode=app.mode,
+            broker=app.config.broker.kind,
+            market_now=app.clock.now().isoformat(),
+            next_cycle=_next(scheduler, "cycle"),
+        )
+        await self._warmup()
+        await self._stop.wait()
+        scheduler.shutdown(wait=False)
+        await self._shutdown()
+        return 0
+
+    def _scheduler(self) -> AsyncIOScheduler:
+        sched = self._app.config.schedule
+        clock = self._app.clock
+        defaults = {
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": int(sched.misfire_grace_s),
+        }
+        scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=defaults)
+        rules: dict[str, Any] = {
+            "cycle": partial(next_cycle_time, interval_min=sched.cycle_interval_min),
+            "warmup": partial(
+                next_offset_time, anchor="open", offset_min=-sched.warmup_before_open_min
+            ),
+            "summary": partial(
+                next_offset_time, anchor="close", offset_min=sched.summary_after_close_min
+            ),
+        }
+        jobs = {"cycle": self._cycle, "warmup": self._warmup, "summary": self._summary}
+        for name, rule in rules.items():
+            scheduler.add_job(jobs[name], MarketTimeTrigger(rule, clock), id=name, name=name)
+        scheduler.add_job(
+            self._heartbeat, IntervalTrigger(seconds=sched.heartbeat_interval_s), id="heartbeat"
+        )
+        return scheduler
+
+    async def _cycle(self) -> None:
+        if self._stop.is_set():
+            return
+        async with self._busy:
+            await self._app.engine.run_cycle(self._app.clock.now())
+            self.cycles_run += 1
+
+    async def _warmup(self) -> None:
+        """Connect and recover orders before the session; a failure is retried next cycle."""
+        app = self._app
+        async with self._busy:
+            try:
+                await app.broker.connect()
+                if not self._started_executor:
+                    await app.executor.start()
+                    self._started_executor = True
+                log.info("warmup_done", market_now=app.clock.now().isoformat())
+            except BrokerError as exc:
+                log.warning("warmup_failed", reason=str(exc))
+
+    async def _summary(self) -> None:
+        app = self._app
+        day = app.clock.now().astimezone(NY).date()
+        cycles = [
+            c for c in app.journal.recent_cycles(limit=2000) if c["trading_day"] == day.isoformat()
+        ]
+        detail = {
+            "trading_day": day.isoformat(),
+            "cycles": dict(Counter(c["status"] for c in cycles)),
+            "orders": len(app.journal.orders_on(day)),
+            "last_scalar": next((c["scalar"] for c in cycles if c["scalar"] is not None), None),
+        }
+        app.journal.record_event(
+            "session_summary", now=app.clock.now(), run_id=app.run_id, detail=detail
+        )
+        log.info("session_summary", **detail)
+
+    async def _heartbeat(self) -> None:
+        app = self._app
+        log.info(
+            "heartbeat",
+            market_now=app.clock.now().isoformat(),
+            connection=app.broker.connection_state.value,
+            cycles_run=self.cycles_run,
+        )
+
+    async def _shutdown(self) -> None:
+        app = self._app
+        async with self._busy:  # the running cycle, if any, finishes first
+            await app.executor.shutdown()
+            for state in await _open_orders(app):
+                log.info("open_order_left", order_ref=state.order_ref, order_id=state.order_id)
+            await app.broker.close()
+            app.journal.end_run(app.run_id, now=app.clock.now(), reason=self.exit_reason)
+            app.journal.close()
+        log.info("daemon_stopped", reason=self.exit_reason, cycles_run=self.cycles_run)
+
+
+async def _open_orders(app: App) -> list[Any]:
+    try:
+        return list(await app.broker.open_orders())
+    except BrokerError:
+        return []
+
+
+def _next(scheduler: AsyncIOScheduler, job_id: str) -> str | None:
+    job = scheduler.get_job(job_id)
+    when: datetime | None = getattr(job, "next_run_time", None)
+    return None if when is None else when.isoformat()

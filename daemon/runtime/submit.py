@@ -1,0 +1,187 @@
+"""Submit mode: adjustments become combo orders, behind the guards, followed to the end.
+
+Per adjustment, in this order:
+1. the guards (``daemon.runtime.guards``) over a context gathered once per cycle;
+2. the intent is journalled (the adjustment id is the order reference);
+3. the order is placed, its state journalled;
+4. a follower task reads the broker's order events until the order is filled, cancelled
+   or rejected; when ``order_ttl_s`` passes unfilled it is repriced ``reprice_step_ticks``
+   toward the natural price (never past it), at most ``max_reprices`` times, by cancel and
+   re-place of the remaining quantity under the same reference; then cancelled.
+
+A placement that fails with a lost connection or a timeout leaves the order's fate unknown:
+it is journalled ``UNKNOWN`` (not terminal), so no second order goes out for the same
+adjustment, and the start-up reconciliation settles it against the broker's open orders.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import structlog
+
+from daemon.config import ExecutionParams
+from daemon.core.broker import Broker, ComboLeg, ComboOrder, OrderState
+from daemon.core.calendar import NY, is_session, session_bounds
+from daemon.core.evaluate import CycleResult, CycleStatus
+from daemon.core.params import TickParams
+from daemon.core.proposal import Adjustment
+from daemon.errors import BrokerDisconnected, BrokerTimeout, JournalError, OrderRejected
+from daemon.runtime.executors import Execution, adjustment_fields
+from daemon.runtime.follow import OrderFollower
+from daemon.runtime.guards import GuardContext, GuardLimits, OrderIntent, check_order
+from daemon.runtime.journal import SqliteJournal
+from daemon.runtime.order_codec import order_to_json
+from daemon.runtime.triggers import MarketClock
+
+log = structlog.get_logger("alvh.execution")
+
+
+def _leg_keys(adj: Adjustment) -> tuple[str, ...]:
+    return tuple(leg.contract.key for leg in adj.legs)
+
+
+def _debit_usd(adj: Adjustment) -> float:
+    """What the order may cost at its limit (USD): nothing for a credit."""
+    multiplier = adj.legs[0].contract.multiplier if adj.legs else 100
+    return max(adj.limit_price_usd, 0.0) * multiplier * adj.quantity
+
+
+class SubmitExecutor:
+    mode = "submit"
+
+    def __init__(
+        self,
+        broker: Broker,
+        journal: SqliteJournal,
+        params: ExecutionParams,
+        ticks: TickParams,
+        clock: MarketClock,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self._broker = broker
+        self._journal = journal
+        self._params = params
+        self._clock = clock
+        self._env = dict(os.environ) if env is None else env
+        self._limits = GuardLimits(
+            allow_live=params.allow_live,
+            max_orders_per_day=params.max_orders_per_day,
+            max_contracts_per_order=params.max_contracts_per_order,
+            max_debit_per_day_usd=params.max_debit_per_day_usd,
+            quiet_after_open_min=params.quiet_after_open_min,
+            quiet_before_close_min=params.quiet_before_close_min,
+        )
+        self._follower = OrderFollower(broker, journal, params, ticks, clock)
+
+    async def start(self) -> None:
+        await self._follower.reconcile()
+
+    async def shutdown(self) -> None:
+        await self._follower.stop()
+
+    async def execute(self, result: CycleResult, cycle_id: str) -> tuple[Execution, ...]:
+        if not result.adjustments:
+            return ()
+        ctx = await self._context(result)
+        out: list[Execution] = []
+        for adj in result.adjustments:
+            intent = OrderIntent(adj.id, adj.quantity, _debit_usd(adj), _leg_keys(adj))
+            verdict = check_order(ctx, self._limits, intent)
+            if not verdict.allowed:
+                refused = [f"{code.value}: {why}" for code, why in verdict.refused]
+                log.warning("order_refused", adjustment_id=adj.id, guards=refused)
+                self._journal.record_event(
+                    "order_refused",
+                    now=result.now,
+                    cycle_id=cycle_id,
+                    detail={"adjustment_id": adj.id, "guards": refused},
+                )
+                out.append(Execution(adj.id, "refused", "; ".join(refused)))
+                continue
+            execution = await self._send(adj, result, cycle_id)
+            out.append(execution)
+            if execution.outcome == "unknown":
+                break  # the connection is in doubt: send nothing more this cycle
+            ctx = replace(
+                ctx,
+                journal_refs=ctx.journal_refs | {adj.id},
+                busy_leg_keys=ctx.busy_leg_keys | set(intent.leg_keys),
+                orders_today=ctx.orders_today + 1,
+                debit_today_usd=ctx.debit_today_usd + intent.debit_usd,
+            )
+        return tuple(out)
+
+    async def _context(self, result: CycleResult) -> GuardContext:
+        account = await self._broker.account()
+        working = await self._broker.open_orders()
+        day = result.trading_day
+        bounds = session_bounds(day) if is_session(day) else (None, None)
+        today_orders = self._journal.orders_on(day)
+        busy: set[str] = set()
+        for row in self._journal.open_orders():
+            busy.update(row["leg_keys"].split("|") if row.get("leg_keys") else ())
+        return GuardContext(
+            now=result.now.astimezone(NY),
+            session_open=bounds[0],
+            session_close=bounds[1],
+            account_id=account.account_id,
+            is_paper=account.is_paper,
+            live_confirmation=self._env.get(self._params.live_confirm_env_var) or None,
+            kill_switch_on=self._params.kill_switch_path.exists(),
+            data_validated=result.status is CycleStatus.OK,
+            journal_refs=frozenset(self._journal.order_refs()),
+            broker_open_refs=frozenset(s.order_ref for s in working),
+            busy_leg_keys=frozenset(busy),
+            orders_today=len(today_orders),
+            debit_today_usd=sum(float(row["debit_usd"]) for row in today_orders),
+        )
+
+    async def _send(self, adj: Adjustment, result: CycleResult, cycle_id: str) -> Execution:
+        order = ComboOrder(
+            legs=tuple(ComboLeg(leg.contract, leg.ratio, leg.action) for leg in adj.legs),
+            quantity=adj.quantity,
+            limit_price_usd=adj.limit_price_usd,
+            order_ref=adj.id,
+        )
+        try:
+            self._journal.record_order_intent(
+                adj.id,
+                cycle_id=cycle_id,
+                trading_day=result.trading_day,
+                now=result.now,
+                quantity=adj.quantity,
+                limit_usd=adj.limit_price_usd,
+                debit_usd=_debit_usd(adj),
+                leg_keys=_leg_keys(adj),
+                order=order_to_json(order, adj.natural_price_usd),
+            )
+        except JournalError as exc:
+            return Execution(adj.id, "refused", str(exc))
+        stream = self._broker.order_events()
+        try:
+            state = await self._broker.place_combo(order)
+        except OrderRejected as exc:
+            stream.close()
+            self._journal.record_order_state(
+                adj.id, now=self._clock.now(), status="REJECTED", reason=str(exc)
+            )
+            log.warning("order_rejected", adjustment_id=adj.id, reason=str(exc))
+            return Execution(adj.id, "rejected", str(exc))
+        except (BrokerDisconnected, BrokerTimeout) as exc:
+            stream.close()
+            self._journal.record_order_state(
+                adj.id, now=self._clock.now(), status="UNKNOWN", reason=str(exc)
+            )
+            log.error("order_fate_unknown", adjustment_id=adj.id, reason=str(exc))
+            return Execution(adj.id, "unknown", str(exc))
+        self._record_placed(adj, state)
+        self._follower.follow(order, state, stream, adj.natural_price_usd, started=result.now)
+        return Execution(adj.id, "submitted", state.status.value, state.order_id)
+
+    def _record_placed(self, adj: Adjustment, state: OrderState) -> None:
+        self._journal.record_order_state(
+            adj.id, now=self._clock.now(), status=state.status.name, order_id=str(state.order_id)
+        )
+        log.info("order_submitted", order_id=state.order_id, **adjustment_fields(adj))

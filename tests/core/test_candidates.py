@@ -1,0 +1,250 @@
+"""Layer 3 candidates: strikes, debits, payoffs and theta on synthetic chains vs vollib."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import date, datetime
+
+import pytest
+from vollib.black import black
+from vollib.black.greeks.analytical import delta as vollib_delta
+from vollib.black.greeks.analytical import theta as vollib_theta
+
+from daemon.core.calendar import time_to_expiry_years
+from daemon.core.candidates import (
+    Candidate,
+    LegSpec,
+    find_spx_put_diagonals,
+    find_vix_call_spreads,
+    spx_put_diagonal_candidates,
+    vix_call_spread_candidates,
+)
+from daemon.core.market import MarketView, build_market_view
+from daemon.core.models import Action, Contract, OptionQuote, Right
+from daemon.core.params import DiagonalParams, ModelParams, VixSpreadParams
+from daemon.core.structures import StructureKind
+from tests.core.factories import (
+    HALF_SPREAD_FRAC,
+    NOW,
+    RATE,
+    SPOT,
+    SPX_EXPIRY,
+    SPX_FAR_EXPIRY,
+    VIX_EXPIRY,
+    VIX_FUTURE,
+    quote,
+    skew,
+    spx_forward,
+    spx_option,
+    standard_snapshot,
+    strikes,
+    vix_option,
+)
+
+PARAMS = ModelParams()
+VIX_SIGMA = 0.9
+SPX_VOL = skew()  # the factories' default SPX smile, sigma(K)
+VIX_STRIKES = strikes(10, 50, 1)
+SPX_STRIKES = strikes(4000, 6000, 25)
+
+
+def view_of(options_override: dict[str, OptionQuote] | None = None) -> MarketView:
+    """The factories' standard market, with some option quotes replaced by key."""
+    snap = standard_snapshot()
+    if options_override:
+        options = tuple(options_override.get(o.contract.key, o) for o in snap.options)
+        snap = replace(snap, options=options)
+    return build_market_view(snap, PARAMS)
+
+
+def t_years(contract: Contract) -> float:
+    return time_to_expiry_years(contract, NOW)
+
+
+# ---- oracles: vollib on the vols the chain was built with ------------------------------------
+def vix_call_delta(k: float) -> float:
+    c = vix_option(k, Right.CALL)
+    return float(vollib_delta("c", VIX_FUTURE, k, t_years(c), RATE, VIX_SIGMA))
+
+
+def spx_put_delta(k: float, expiry: date) -> float:
+    c = spx_option(k, Right.PUT, expiry)
+    fwd = spx_forward(SPOT, expiry)
+    return float(vollib_delta("p", fwd, k, t_years(c), RATE, SPX_VOL(k)))  # type: ignore[operator]
+
+
+def nearest(grid: list[float], value_of: dict[float, float], target: float) -> float:
+    return min(grid, key=lambda k: (abs(value_of[k] - target), k))
+
+
+def leg_strike(c: Candidate, action: Action) -> float:
+    (leg,) = [g for g in c.legs if g.action is action]
+    assert leg.contract.strike is not None
+    return leg.contract.strike
+
+
+def central(cands: list[Candidate], long_k: float) -> Candidate:
+    (found,) = [c for c in cands if leg_strike(c, Action.BUY) == long_k]
+    return found
+
+
+# ---- VIX call spreads ---------------------------------------------------------------------------
+def test_vix_strikes_nearest_target_deltas() -> None:
+    """The best pair's strikes are the ones whose vollib call delta is nearest 0.35 and 0.10."""
+    deltas = {k: vix_call_delta(k) for k in VIX_STRIKES}
+    long_k = nearest(VIX_STRIKES, deltas, PARAMS.vix.long_delta)
+    short_k = nearest(VIX_STRIKES, deltas, PARAMS.vix.short_delta)
+    cands = vix_call_spread_candidates(view_of(), NOW, PARAMS)
+    best = central(cands, long_k)
+    assert leg_strike(best, Action.SELL) == short_k
+    assert best.kind is StructureKind.VIX_CALL_SPREAD and best.is_vix
+    assert all(g.contract.expiry == VIX_EXPIRY and g.ratio == 1 for g in best.legs)
+
+
+def test_vix_neighbours_shift_the_pair() -> None:
+    """Alternatives are the best pair shifted by 1..neighbour_count strikes each way."""
+    deltas = {k: vix_call_delta(k) for k in VIX_STRIKES}
+    long_k = nearest(VIX_STRIKES, deltas, PARAMS.vix.long_delta)
+    short_k = nearest(VIX_STRIKES, deltas, PARAMS.vix.short_delta)
+    n = PARAMS.vix.neighbour_count
+    expected = {(long_k + s, short_k + s) for s in range(-n, n + 1)}
+    cands = vix_call_spread_candidates(view_of(), NOW, PARAMS)
+    got = {(leg_strike(c, Action.BUY), leg_strike(c, Action.SELL)) for c in cands}
+    assert got == expected
+
+
+def test_vix_width_mode() -> None:
+    """With vix.width_pts set, every short strike is its long strike plus the width."""
+    params = PARAMS.model_copy(update={"vix": VixSpreadParams(width_pts=7.0)})
+    cands = vix_call_spread_candidates(view_of(), NOW, params)
+    assert len(cands) == 2 * params.vix.neighbour_count + 1
+    for c in cands:
+        assert leg_strike(c, Action.SELL) == leg_strike(c, Action.BUY) + 7.0
+
+
+def test_vix_money_matches_closed_form() -> None:
+    """Debit, natural debit, stress payoff and theta of a spread equal vollib's Black-76 values."""
+    deltas = {k: vix_call_delta(k) for k in VIX_STRIKES}
+    k1 = nearest(VIX_STRIKES, deltas, PARAMS.vix.long_delta)
+    k2 = nearest(VIX_STRIKES, deltas, PARAMS.vix.short_delta)
+    best = central(vix_call_spread_candidates(view_of(), NOW, PARAMS), k1)
+    t = t_years(vix_option(k1))
+    s = PARAMS.scenario
+    shocked = VIX_FUTURE + s.vix_future_beta * s.vix_spot_shock_pts
+
+    def px(f: float, k: float) -> float:
+        return float(black("c", f, k, t, RATE, VIX_SIGMA))
+
+    mid1, mid2 = px(VIX_FUTURE, k1), px(VIX_FUTURE, k2)
+    assert best.debit_usd == pytest.approx(100 * (mid1 - mid2), rel=1e-7)
+    natural = 100 * (mid1 * (1 + HALF_SPREAD_FRAC) - mid2 * (1 - HALF_SPREAD_FRAC))
+    assert best.natural_debit_usd == pytest.approx(natural, rel=1e-7)
+    payoff = 100 * ((px(shocked, k1) - mid1) - (px(shocked, k2) - mid2))
+    assert best.payoff_usd == pytest.approx(payoff, rel=1e-6)
+    theta = 100 * (
+        vollib_theta("c", VIX_FUTURE, k1, t, RATE, VIX_SIGMA)
+        - vollib_theta("c", VIX_FUTURE, k2, t, RATE, VIX_SIGMA)
+    )
+    assert best.theta_usd_per_day == pytest.approx(theta, rel=1e-6)
+    assert best.dte_days == (VIX_EXPIRY - NOW.date()).days
+
+
+def test_vix_expiry_too_near() -> None:
+    """With vix.min_dte_days beyond the only VIX expiry there are no candidates, and a reason."""
+    params = PARAMS.model_copy(update={"vix": VixSpreadParams(min_dte_days=60)})
+    found = find_vix_call_spreads(view_of(), NOW, params)
+    assert found.candidates == ()
+    assert any("DTE >= 60" in note for note in found.notes)
+
+
+def test_vix_bad_quote_skips_pair() -> None:
+    """A crossed quote on the best pair's short leg drops that pair only, with a note."""
+    deltas = {k: vix_call_delta(k) for k in VIX_STRIKES}
+    k1 = nearest(VIX_STRIKES, deltas, PARAMS.vix.long_delta)
+    k2 = nearest(VIX_STRIKES, deltas, PARAMS.vix.short_delta)
+    bad = vix_option(k2, Right.CALL)
+    view = view_of({bad.key: OptionQuote(bad, quote(1.0, 0.5))})
+    found = find_vix_call_spreads(view, NOW, PARAMS)
+    pairs = {(leg_strike(c, Action.BUY), leg_strike(c, Action.SELL)) for c in found.candidates}
+    assert (k1, k2) not in pairs
+    assert len(pairs) == 2 * PARAMS.vix.neighbour_count
+    assert any(bad.key in note for note in found.notes)
+
+
+# ---- SPX put diagonals --------------------------------------------------------------------------
+def test_diagonal_strikes_and_expiries() -> None:
+    """Long put nearest delta -0.20 at the 60-90 DTE expiry; short 50 pts lower at the condor's."""
+    deltas = {k: spx_put_delta(k, SPX_FAR_EXPIRY) for k in SPX_STRIKES}
+    long_k = nearest(SPX_STRIKES, deltas, PARAMS.diagonal.long_delta)
+    cands = spx_put_diagonal_candidates(view_of(), NOW, SPX_EXPIRY, PARAMS)
+    best = central(cands, long_k)
+    legs = {g.action: g for g in best.legs}
+    assert legs[Action.BUY].contract.expiry == SPX_FAR_EXPIRY
+    assert legs[Action.SELL].contract.expiry == SPX_EXPIRY
+    assert leg_strike(best, Action.SELL) == long_k - PARAMS.diagonal.short_offset_pts
+    assert not best.is_vix and best.kind is StructureKind.SPX_PUT_DIAGONAL
+    assert best.dte_days == (SPX_EXPIRY - NOW.date()).days
+    assert len(cands) == 2 * PARAMS.diagonal.neighbour_count + 1
+
+
+def test_diagonal_payoff_matches_closed_form() -> None:
+    """The diagonal's stress payoff equals vollib repricing at F x 0.93 and IV + beta x 15 pts."""
+    deltas = {k: spx_put_delta(k, SPX_FAR_EXPIRY) for k in SPX_STRIKES}
+    long_k = nearest(SPX_STRIKES, deltas, PARAMS.diagonal.long_delta)
+    short_k = long_k - PARAMS.diagonal.short_offset_pts
+    best = central(spx_put_diagonal_candidates(view_of(), NOW, SPX_EXPIRY, PARAMS), long_k)
+    s = PARAMS.scenario
+
+    def pnl(k: float, expiry: date) -> float:
+        fwd = spx_forward(SPOT, expiry)
+        t = t_years(spx_option(k, Right.PUT, expiry))
+        dte = (expiry - NOW.date()).days
+        beta = min(max(math.sqrt(s.vol_beta_ref_dte_days / dte), s.vol_beta_min), s.vol_beta_max)
+        sigma = SPX_VOL(k)  # type: ignore[operator]
+        after = black("p", fwd * (1 + s.spx_move_frac), k, t, RATE, sigma + beta * 0.15)
+        return float(after - black("p", fwd, k, t, RATE, sigma))
+
+    expected = 100 * (pnl(long_k, SPX_FAR_EXPIRY) - pnl(short_k, SPX_EXPIRY))
+    # The view recovers the forward from parity and the vol by inversion: both ~1e-9.
+    assert best.payoff_usd == pytest.approx(expected, rel=1e-5)
+    assert best.payoff_usd > 0
+
+
+def test_diagonal_needs_condor_expiry() -> None:
+    """Without a condor expiry there is no short leg to place: no diagonals, with a reason."""
+    found = find_spx_put_diagonals(view_of(), NOW, None, PARAMS)
+    assert found.candidates == () and found.notes
+
+
+def test_diagonal_no_long_expiry_in_window() -> None:
+    """A long-DTE window that no listed expiry falls in gives no diagonals, with a reason."""
+    params = PARAMS.model_copy(
+        update={"diagonal": DiagonalParams(long_dte_min_days=100, long_dte_max_days=120)}
+    )
+    found = find_spx_put_diagonals(view_of(), NOW, SPX_EXPIRY, params)
+    assert found.candidates == ()
+    assert any("[100, 120]" in note for note in found.notes)
+
+
+def test_candidate_keys_are_stable_and_leg_based() -> None:
+    """Two builds of the same market give the same keys; a key names every leg's contract."""
+    one = vix_call_spread_candidates(view_of(), NOW, PARAMS)
+    two = vix_call_spread_candidates(view_of(), NOW, PARAMS)
+    assert [c.key for c in one] == [c.key for c in two]
+    for c in one:
+        assert all(g.contract.key in c.key for g in c.legs)
+
+
+def test_legspec_rejects_zero_ratio() -> None:
+    """A leg ratio must be positive."""
+    with pytest.raises(ValueError):
+        LegSpec(vix_option(20.0), 0, Action.BUY)
+
+
+def test_now_is_an_argument() -> None:
+    """Building later (fewer days left) changes DTE accordingly: time comes from ``now``."""
+    later = datetime(2026, 3, 9, 11, 0, tzinfo=NOW.tzinfo)
+    snap = standard_snapshot(now=later)
+    cands = vix_call_spread_candidates(build_market_view(snap, PARAMS), later, PARAMS)
+    assert cands and all(c.dte_days == (VIX_EXPIRY - later.date()).days for c in cands)

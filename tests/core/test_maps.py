@@ -1,0 +1,106 @@
+"""Piecewise-linear raw -> z maps: the table of the model page, flat ends, invariants."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from daemon.core.params import RsiParams, SkewParams, TermParams
+from daemon.core.signals.maps import clip_unit, piecewise_linear
+
+RSI_MAP = RsiParams().breakpoints  # 25 -> +1, 50 -> 0, 75 -> -0.5
+
+
+@pytest.mark.parametrize(
+    ("x", "expected"),
+    [
+        (0.0, 1.0),  # flat below the first breakpoint
+        (25.0, 1.0),
+        (37.5, 0.5),  # halfway between (25, 1) and (50, 0)
+        (50.0, 0.0),
+        (62.5, -0.25),  # halfway between (50, 0) and (75, -0.5)
+        (75.0, -0.5),
+        (100.0, -0.5),  # flat above the last breakpoint
+    ],
+)
+def test_rsi_map_table(x: float, expected: float) -> None:
+    """The default RSI map gives the hand-computed values of the model page's table."""
+    assert piecewise_linear(x, RSI_MAP) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("breakpoints", "x", "expected"),
+    [
+        (TermParams().breakpoints, 1.0, 0.5),  # (0.95, 0) -> (1.05, 1): halfway
+        (TermParams().breakpoints, 0.9, -0.25),  # (0.85, -0.5) -> (0.95, 0): halfway
+        (SkewParams().breakpoints, 4.0, 0.5),  # (2, 0.4) -> (6, 0.6): halfway
+        (SkewParams().breakpoints, 8.0, 0.675),  # (6, 0.6) -> (10, 0.75): halfway
+        (((0.0, 0.0), (1.0, 1.0)), 0.3, 0.3),  # the events identity map
+    ],
+)
+def test_other_default_maps(
+    breakpoints: tuple[tuple[float, float], ...], x: float, expected: float
+) -> None:
+    """Midpoints of other default maps interpolate linearly."""
+    assert piecewise_linear(x, breakpoints) == pytest.approx(expected, abs=1e-12)
+
+
+def test_rejects_bad_maps() -> None:
+    """Fewer than two breakpoints, non-increasing raws and a NaN input are errors."""
+    with pytest.raises(ValueError, match="at least 2"):
+        piecewise_linear(1.0, ((0.0, 1.0),))
+    with pytest.raises(ValueError, match="strictly increase"):
+        piecewise_linear(1.0, ((0.0, 1.0), (0.0, 2.0)))
+    with pytest.raises(ValueError, match="non-finite"):
+        piecewise_linear(math.nan, RSI_MAP)
+
+
+def test_clip_unit() -> None:
+    """Scores are clipped to [-1, +1]."""
+    assert (clip_unit(1.5), clip_unit(-3.0), clip_unit(0.25)) == (1.0, -1.0, 0.25)
+
+
+finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False)
+
+
+@st.composite
+def maps(draw: st.DrawFn) -> tuple[tuple[float, float], ...]:
+    raws = draw(st.lists(finite, min_size=2, max_size=6, unique=True).map(sorted))
+    # Keep neighbouring raws apart so the slope stays representable.
+    if any(b - a < 1e-6 for a, b in itertools.pairwise(raws)):
+        raws = [float(i) for i in range(len(raws))]
+    zs = draw(st.lists(st.floats(-2, 2), min_size=len(raws), max_size=len(raws)))
+    return tuple(zip(raws, zs, strict=True))
+
+
+@settings(max_examples=200, deadline=None)
+@given(bp=maps(), x=finite, y=finite)
+def test_segments_stay_within_their_breakpoints(
+    bp: tuple[tuple[float, float], ...], x: float, y: float
+) -> None:
+    """Within a segment the map stays between its end z values and moves monotonically."""
+    lo, hi = sorted((x, y))
+    for (r0, z0), (r1, z1) in itertools.pairwise(bp):
+        if not r0 <= lo <= hi <= r1:
+            continue
+        f_lo, f_hi = piecewise_linear(lo, bp), piecewise_linear(hi, bp)
+        tol = 1e-9 * (1 + abs(z0) + abs(z1))
+        for f in (f_lo, f_hi):
+            assert min(z0, z1) - tol <= f <= max(z0, z1) + tol
+        assert (f_hi - f_lo) * (z1 - z0) >= -tol
+
+
+@settings(max_examples=200, deadline=None)
+@given(bp=maps(), dx=st.floats(min_value=0, max_value=1e6))
+def test_flat_extrapolation_and_exact_breakpoints(
+    bp: tuple[tuple[float, float], ...], dx: float
+) -> None:
+    """Beyond the ends the end values hold; at every breakpoint the map returns its z."""
+    assert piecewise_linear(bp[0][0] - dx, bp) == bp[0][1]
+    assert piecewise_linear(bp[-1][0] + dx, bp) == bp[-1][1]
+    for raw, z in bp:
+        assert piecewise_linear(raw, bp) == pytest.approx(z, abs=1e-9)

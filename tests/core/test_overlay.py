@@ -1,0 +1,498 @@
+"""Layer 3 sizing: the integer program against brute-force enumeration and hand tables."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from vollib.black import black
+
+from daemon.core.calendar import time_to_expiry_years
+from daemon.core.candidates import Candidate, LegSpec, candidate_key
+from daemon.core.market import MarketView, build_market_view
+from daemon.core.models import Action, Contract, Right, SecType
+from daemon.core.overlay import OverlayPlan, OverlayStatus, plan_overlay, size_overlay
+from daemon.core.params import BudgetParams, ModelParams, OverlayParams
+from daemon.core.risk import BookRisk, book_risk
+from daemon.core.structures import StructureKind, recognise
+from tests.core.factories import (
+    NOW,
+    RATE,
+    VIX_FUTURE,
+    iron_condor,
+    pos,
+    standard_snapshot,
+    vix_option,
+)
+
+EXPIRY = date(2026, 4, 15)
+TOL_ABS_USD = 1e-6
+TOL_REL = 1e-9
+
+
+def cand(
+    strike: float,
+    payoff_usd: float,
+    debit_usd: float,
+    *,
+    is_vix: bool = True,
+    theta_usd_per_day: float = -1.0,
+) -> Candidate:
+    """A one-unit candidate with the given numbers; the strike only makes the key unique."""
+    symbol = "VIX" if is_vix else "SPX"
+    legs = (
+        LegSpec(
+            Contract(symbol, SecType.OPTION, symbol, EXPIRY, strike, Right.CALL),
+            1,
+            Action.BUY,
+        ),
+    )
+    return Candidate(
+        key=candidate_key(legs),
+        kind=StructureKind.VIX_CALL_SPREAD if is_vix else StructureKind.SPX_PUT_DIAGONAL,
+        legs=legs,
+        debit_usd=debit_usd,
+        natural_debit_usd=debit_usd * 1.05,
+        payoff_usd=payoff_usd,
+        theta_usd_per_day=theta_usd_per_day,
+        dte_days=44,
+        is_vix=is_vix,
+    )
+
+
+def model(
+    *,
+    max_contracts: int = 50,
+    coverage: float = 1.0,
+    max_cover: float = 1.0,
+    mix_tol: float = 1.0,
+    debit_frac: float = 5.0,
+    theta_frac: float = 5.0,
+) -> ModelParams:
+    """Parameters with the overlay and budget sections set; loose by default."""
+    return ModelParams(
+        overlay=OverlayParams(
+            coverage_frac=coverage,
+            max_cover_frac=max_cover,
+            mix_tolerance_frac=mix_tol,
+            max_contracts=max_contracts,
+        ),
+        budget=BudgetParams(max_debit_fraction=debit_frac, max_theta_fraction=theta_frac),
+    )
+
+
+@dataclass(frozen=True)
+class Instance:
+    cands: tuple[Candidate, ...]
+    needed_usd: float
+    tail_loss_usd: float
+    held_usd: float
+    share: float
+    credit_usd: float
+    book_theta_usd: float
+    params: ModelParams
+
+    def solve(self) -> OverlayPlan:
+        return size_overlay(
+            list(self.cands),
+            self.needed_usd,
+            self.tail_loss_usd,
+            self.held_usd,
+            self.share,
+            self.credit_usd,
+            self.book_theta_usd,
+            self.params,
+        )
+
+
+# ---- the brute-force oracle -----------------------------------------------------------------
+def _le(a: float, b: float) -> bool:
+    return a <= b + TOL_ABS_USD + TOL_REL * max(abs(a), abs(b))
+
+
+@dataclass(frozen=True)
+class Oracle:
+    """Every integer combination checked against the constraints as the model page states
+    them; the coverage asked is clipped to the room under the cap."""
+
+    inst: Instance
+
+    def combos(self) -> list[tuple[int, ...]]:
+        upper = self.inst.params.overlay.max_contracts
+        return list(itertools.product(range(upper + 1), repeat=len(self.inst.cands)))
+
+    def required(self) -> float:
+        ov = self.inst.params.overlay
+        room = ov.max_cover_frac * abs(self.inst.tail_loss_usd) - self.inst.held_usd
+        return min(ov.coverage_frac * self.inst.needed_usd, room)
+
+    def ok(self, n: tuple[int, ...], *, coverage: bool, budget: bool, mix: bool = True) -> bool:
+        i, ov, bud = self.inst, self.inst.params.overlay, self.inst.params.budget
+        pay = sum(c.payoff_usd * k for c, k in zip(i.cands, n, strict=True))
+        vix = sum(c.payoff_usd * k for c, k in zip(i.cands, n, strict=True) if c.is_vix)
+        debit = sum(c.debit_usd * k for c, k in zip(i.cands, n, strict=True))
+        carry = sum(max(-c.theta_usd_per_day, 0.0) * k for c, k in zip(i.cands, n, strict=True))
+        checks = [_le(i.held_usd + pay, ov.max_cover_frac * abs(i.tail_loss_usd))]
+        if mix:
+            checks.append(_le((i.share - ov.mix_tolerance_frac) * pay, vix))
+            checks.append(_le(vix, (i.share + ov.mix_tolerance_frac) * pay))
+        if coverage:
+            checks.append(_le(self.required(), pay))
+        if budget:
+            checks.append(_le(debit, bud.max_debit_fraction * i.credit_usd))
+            checks.append(_le(carry, bud.max_theta_fraction * abs(i.book_theta_usd)))
+        return all(checks)
+
+    def min_debit(self) -> float | None:
+        debits = [
+            sum(c.debit_usd * k for c, k in zip(self.inst.cands, n, strict=True))
+            for n in self.combos()
+            if self.ok(n, coverage=True, budget=True)
+        ]
+        return min(debits) if debits else None
+
+    def feasible_without_budget(self) -> bool:
+        return any(self.ok(n, coverage=True, budget=False) for n in self.combos())
+
+    def max_payoff_within_budget(self, *, mix: bool = True) -> float:
+        return max(
+            sum(c.payoff_usd * k for c, k in zip(self.inst.cands, n, strict=True))
+            for n in self.combos()
+            if self.ok(n, coverage=False, budget=True, mix=mix)
+        )
+
+    def min_debit_without_mix(self) -> float | None:
+        debits = [
+            sum(c.debit_usd * k for c, k in zip(self.inst.cands, n, strict=True))
+            for n in self.combos()
+            if self.ok(n, coverage=True, budget=True, mix=False)
+        ]
+        return min(debits) if debits else None
+
+
+def quantities(plan: OverlayPlan, inst: Instance) -> tuple[int, ...]:
+    by_key = {c.key: n for c, n in plan.chosen}
+    return tuple(by_key.get(c.key, 0) for c in inst.cands)
+
+
+# ---- hand-computed table --------------------------------------------------------------------
+A = cand(20, payoff_usd=1000, debit_usd=100, is_vix=True)
+B = cand(21, payoff_usd=2000, debit_usd=300, is_vix=True)
+C = cand(5000, payoff_usd=1500, debit_usd=120, is_vix=False)
+
+# (candidates, needed, tail loss, share, mix tol, expected quantities of the candidates,
+#  expected debit), each solved by hand:
+HAND_TABLE = [
+    # 3A covers 3000 for 300; A+B also covers 3000 but for 400; 2B overshoots for 600.
+    ((A, B), 3000.0, -10_000.0, 1.0, 1.0, (3, 0), 300.0),
+    # Needed 2500: A+C covers 2500 for 220, 2C covers 3000 for 240, 3A 3000 for 300.
+    ((A, C), 2500.0, -10_000.0, 0.5, 1.0, (1, 1), 220.0),
+    # Same with the cap at 2000: coverage clips to 2000 and only 2A (200) lands on it.
+    ((A, C), 2500.0, -2_000.0, 0.5, 1.0, (2, 0), 200.0),
+    # VIX share pinned to 50% +- 10%: with A (VIX) and C (SPX), 3A+2C = 3000 VIX of 6000
+    # (share 0.5) costs 540 for needed 5000; A+3C = 1000/5500 = 0.18 fails the mix;
+    # 2A+2C = 2000/5000 = 0.4, debit 440, covers exactly 5000 -> the optimum.
+    ((A, C), 5000.0, -20_000.0, 0.5, 0.1, (2, 2), 440.0),
+]
+
+
+@pytest.mark.parametrize(("cands", "needed", "loss", "share", "tol", "expect", "debit"), HAND_TABLE)
+def test_hand_table(
+    cands: tuple[Candidate, ...],
+    needed: float,
+    loss: float,
+    share: float,
+    tol: float,
+    expect: tuple[int, ...],
+    debit: float,
+) -> None:
+    """Tiny instances solved by hand give that optimum, and brute force agrees."""
+    inst = Instance(cands, needed, loss, 0.0, share, 1e6, 1e6, model(mix_tol=tol, max_contracts=5))
+    plan = inst.solve()
+    assert plan.status is OverlayStatus.OK
+    assert quantities(plan, inst) == expect
+    assert plan.debit_usd == pytest.approx(debit)
+    assert Oracle(inst).min_debit() == pytest.approx(debit)
+
+
+def test_budget_binding_covers_what_budget_allows() -> None:
+    """A 250 USD debit budget cannot buy 3500 of cover; the plan buys the most it allows."""
+    # Budget 0.2 x 1250 = 250 USD; 3500 needed; without the budget A+2C (4000, 340) covers.
+    inst = Instance((A, C), 3500.0, -10_000.0, 0.0, 0.5, 1250.0, 1e6, model(debit_frac=0.2))
+    plan = inst.solve()
+    assert plan.status is OverlayStatus.BUDGET_BINDING
+    # By hand: within 250 USD, 2C (3000, 240) is the most cover; A+C 2500; 2A 2000.
+    assert quantities(plan, inst) == (0, 2)
+    assert plan.payoff_after_usd == pytest.approx(3000.0)
+    assert plan.debit_usd <= plan.budget_debit_usd
+    assert Oracle(inst).max_payoff_within_budget() == pytest.approx(3000.0)
+
+
+def test_budget_binding_blocked_by_mix_relaxes_the_mix() -> None:
+    """Budget affords only VIX cover but the mix needs SPX: the mix gives way, not the cover."""
+    dear_spx = cand(5100, payoff_usd=1500, debit_usd=2000, is_vix=False)
+    params = model(mix_tol=0.1, debit_frac=0.5)
+    inst = Instance((A, dear_spx), 2000.0, -10_000.0, 0.0, 0.5, 1000.0, 1e6, params)
+    plan = inst.solve()
+    assert plan.status is OverlayStatus.BUDGET_BINDING
+    assert Oracle(inst).max_payoff_within_budget() == 0.0  # with the mix: nothing
+    # By hand: without the mix, 2 A (2000 USD payoff for 200 USD) cover the 2000 needed
+    # within the 500 USD budget; buying more than the need would be over-spending.
+    assert quantities(plan, inst) == (2, 0)
+    assert plan.debit_usd <= plan.budget_debit_usd
+    assert "VIX share relaxed" in plan.detail
+
+
+def test_theta_budget_binds() -> None:
+    """A carry budget of 3 USD/day allows 3 units costing 1 USD/day each."""
+    inst = Instance((A,), 5000.0, -10_000.0, 0.0, 1.0, 1e6, 10.0, model(theta_frac=0.3))
+    plan = inst.solve()
+    assert plan.status is OverlayStatus.BUDGET_BINDING
+    assert quantities(plan, inst) == (3,)
+    assert plan.theta_usd_per_day == pytest.approx(-3.0)
+
+
+def test_positive_theta_costs_no_carry() -> None:
+    """A candidate that earns theta is not held back by a zero carry budget."""
+    earner = cand(5000, payoff_usd=1000, debit_usd=50, is_vix=False, theta_usd_per_day=2.0)
+    inst = Instance((earner,), 2000.0, -10_000.0, 0.0, 0.0, 1e6, 0.0, model())
+    plan = inst.solve()
+    assert plan.status is OverlayStatus.OK
+    assert quantities(plan, inst) == (2,)
+
+
+def test_held_hedges_count_against_the_cap() -> None:
+    """Held payoff uses up the cap: 8000 held of a 10000 cap leaves room for 2 units of A."""
+    inst = Instance((A,), 5000.0, -10_000.0, 8000.0, 1.0, 1e6, 1e6, model())
+    plan = inst.solve()
+    assert plan.status is OverlayStatus.OK
+    assert quantities(plan, inst) == (2,)
+    assert plan.payoff_after_usd == pytest.approx(10_000.0)
+    assert "clipped" in plan.detail
+
+
+def test_held_at_cap_needs_nothing() -> None:
+    """When held hedges already reach max_cover x |L|, nothing more is bought."""
+    inst = Instance((A,), 1000.0, -10_000.0, 10_000.0, 1.0, 1e6, 1e6, model())
+    plan = inst.solve()
+    assert plan.status is OverlayStatus.NOTHING_NEEDED
+    assert plan.chosen == ()
+
+
+def test_nothing_needed() -> None:
+    """A non-positive need gives NOTHING_NEEDED and no trades."""
+    inst = Instance((A, B), 0.0, -10_000.0, 3000.0, 1.0, 1e6, 1e6, model())
+    plan = inst.solve()
+    assert plan.status is OverlayStatus.NOTHING_NEEDED
+    assert plan.chosen == () and plan.debit_usd == 0.0
+    assert plan.payoff_after_usd == 3000.0
+
+
+def test_no_candidates() -> None:
+    """An empty candidate list gives NO_CANDIDATES."""
+    plan = Instance((), 1000.0, -10_000.0, 0.0, 0.5, 1e6, 1e6, model()).solve()
+    assert plan.status is OverlayStatus.NO_CANDIDATES
+    assert plan.chosen == ()
+
+
+def test_bad_candidates_dropped_with_reason() -> None:
+    """Candidates with payoff or debit <= 0 are rejected with a reason; none left: NO_CANDIDATES."""
+    bad_pay = cand(30, payoff_usd=0.0, debit_usd=100)
+    bad_debit = cand(31, payoff_usd=1000.0, debit_usd=-5.0)
+    plan = Instance((bad_pay, bad_debit), 1000.0, -1e4, 0.0, 1.0, 1e6, 1e6, model()).solve()
+    assert plan.status is OverlayStatus.NO_CANDIDATES
+    assert {r.key for r in plan.rejected} == {bad_pay.key, bad_debit.key}
+    assert all(r.reason for r in plan.rejected)
+
+
+def test_mix_impossible_is_infeasible() -> None:
+    """A VIX share of 50% +- 10% is impossible with VIX candidates only: INFEASIBLE, why."""
+    inst = Instance((A, B), 2000.0, -10_000.0, 0.0, 0.5, 1e6, 1e6, model(mix_tol=0.1))
+    plan = inst.solve()
+    assert plan.status is OverlayStatus.INFEASIBLE
+    assert "VIX share" in plan.detail
+    assert plan.chosen == ()
+
+
+def test_max_contracts_unreachable_is_infeasible() -> None:
+    """Coverage beyond max_contracts x payoff is infeasible and says max_contracts."""
+    inst = Instance((A,), 5000.0, -10_000.0, 0.0, 1.0, 1e6, 1e6, model(max_contracts=2))
+    plan = inst.solve()
+    assert plan.status is OverlayStatus.INFEASIBLE
+    assert "max_contracts" in plan.detail
+
+
+def test_input_order_does_not_matter() -> None:
+    """Equal-cost alternatives resolve the same way whatever order the candidates arrive in."""
+    twin1 = cand(40, payoff_usd=1000, debit_usd=100)
+    twin2 = cand(41, payoff_usd=1000, debit_usd=100)
+    one = Instance((twin1, twin2), 1000.0, -1e4, 0.0, 1.0, 1e6, 1e6, model()).solve()
+    two = Instance((twin2, twin1), 1000.0, -1e4, 0.0, 1.0, 1e6, 1e6, model()).solve()
+    assert [(c.key, n) for c, n in one.chosen] == [(c.key, n) for c, n in two.chosen]
+
+
+def test_to_json_is_plain() -> None:
+    """The plan serialises to plain JSON with the status as a string."""
+    plan = Instance((A, C), 2000.0, -1e4, 0.0, 0.5, 1e6, 1e6, model()).solve()
+    data = json.loads(json.dumps(plan.to_json()))
+    assert data["status"] == "ok"
+    assert sum(item["quantity"] for item in data["chosen"]) == 2
+
+
+# ---- hypothesis: invariants and the brute-force oracle ---------------------------------------
+GRID = st.integers(0, 20).map(lambda i: i * 0.05)  # fractions on a 0.05 grid
+
+
+@st.composite
+def instances(draw: st.DrawFn) -> Instance:
+    size = draw(st.integers(1, 3))
+    cands = tuple(
+        cand(
+            10.0 + j,
+            payoff_usd=float(draw(st.integers(1, 50)) * 100),
+            debit_usd=float(draw(st.integers(1, 40)) * 10),
+            is_vix=draw(st.booleans()),
+            theta_usd_per_day=float(draw(st.integers(-20, 5))),
+        )
+        for j in range(size)
+    )
+    params = model(
+        max_contracts=draw(st.integers(1, 4)),
+        coverage=draw(st.sampled_from([0.5, 1.0, 1.5])),
+        max_cover=draw(st.sampled_from([0.5, 1.0, 1.5])),
+        mix_tol=draw(st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0])),
+        debit_frac=draw(GRID.map(lambda x: 2 * x)),
+        theta_frac=draw(GRID.map(lambda x: 2 * x)),
+    )
+    return Instance(
+        cands=cands,
+        needed_usd=float(draw(st.integers(-5, 60)) * 100),
+        tail_loss_usd=-float(draw(st.integers(0, 200)) * 100),
+        held_usd=float(draw(st.integers(0, 40)) * 100),
+        share=draw(GRID),
+        credit_usd=float(draw(st.integers(0, 100)) * 100),
+        book_theta_usd=float(draw(st.integers(0, 200))),
+        params=params,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances())
+def test_invariants_hold(inst: Instance) -> None:
+    """Any status: integers in 0..max_contracts, held + new under the cap, both budgets kept."""
+    plan = inst.solve()
+    ov, bud = inst.params.overlay, inst.params.budget
+    for c, n in plan.chosen:
+        assert isinstance(n, int) and 0 < n <= ov.max_contracts
+        assert c in inst.cands
+    new = sum(c.payoff_usd * n for c, n in plan.chosen)
+    if plan.chosen:
+        assert _le(inst.held_usd + new, ov.max_cover_frac * abs(inst.tail_loss_usd))
+    assert plan.payoff_after_usd == pytest.approx(inst.held_usd + new)
+    assert _le(plan.debit_usd, bud.max_debit_fraction * inst.credit_usd)
+    carry = sum(max(-c.theta_usd_per_day, 0.0) * n for c, n in plan.chosen)
+    assert _le(carry, bud.max_theta_fraction * inst.book_theta_usd)
+    if plan.status is OverlayStatus.OK and new > 0:
+        vix = sum(c.payoff_usd * n for c, n in plan.chosen if c.is_vix)
+        assert _le((inst.share - ov.mix_tolerance_frac) * new, vix)
+        assert _le(vix, (inst.share + ov.mix_tolerance_frac) * new)
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances())
+def test_matches_brute_force(inst: Instance) -> None:
+    """Status and optimum agree with enumerating every integer combination of a tiny instance."""
+    plan = inst.solve()
+    oracle = Oracle(inst)
+    if inst.needed_usd <= 0 or oracle.required() <= 0:
+        assert plan.status is OverlayStatus.NOTHING_NEEDED
+        return
+    best = oracle.min_debit()
+    if best is not None:
+        assert plan.status is OverlayStatus.OK
+        assert plan.debit_usd == pytest.approx(best, abs=TOL_ABS_USD)
+        assert oracle.ok(quantities(plan, inst), coverage=True, budget=True)
+    elif oracle.feasible_without_budget():
+        assert plan.status is OverlayStatus.BUDGET_BINDING
+        new = plan.payoff_after_usd - inst.held_usd
+        with_mix = oracle.max_payoff_within_budget()
+        if with_mix > 0 or oracle.max_payoff_within_budget(mix=False) <= 0:
+            assert new == pytest.approx(with_mix, abs=TOL_ABS_USD)
+        elif (cheapest := oracle.min_debit_without_mix()) is not None:
+            # Mix relaxed and the need covered: at the least debit.
+            assert oracle.ok(quantities(plan, inst), coverage=True, budget=True, mix=False)
+            assert plan.debit_usd == pytest.approx(cheapest, abs=TOL_ABS_USD)
+        else:
+            # Mix relaxed, the need not coverable: the most the budget buys.
+            assert new == pytest.approx(oracle.max_payoff_within_budget(mix=False), abs=1e-6)
+    else:
+        assert plan.status is OverlayStatus.INFEASIBLE
+        assert plan.chosen == ()
+
+
+# ---- the front door: plan_overlay on a synthetic market --------------------------------------
+def _market(with_hedge: bool) -> tuple[MarketView, BookRisk]:
+    """Ten April condors (credit 800 USD each) and, optionally, 5 held VIX 20/30 call spreads."""
+    positions = iron_condor((4700, 4800, 5200, 5300), 10, leg_costs_usd=(500, 900, 700, 300))
+    if with_hedge:
+        positions += [pos(vix_option(20.0), 5, 250.0), pos(vix_option(30.0), -5, 90.0)]
+    snap = standard_snapshot(positions)
+    view = build_market_view(snap, ModelParams())
+    return view, book_risk(recognise(snap.positions), view, ModelParams())
+
+
+def _vix_spread_payoff_usd(k_long: float, k_short: float, units: int) -> float:
+    """Stress payoff of a VIX call spread by vollib: future +0.6 x 15 pts, vol unchanged."""
+    s = ModelParams().scenario
+    t = time_to_expiry_years(vix_option(k_long), NOW)
+    shocked = VIX_FUTURE + s.vix_future_beta * s.vix_spot_shock_pts
+
+    def gain(k: float) -> float:
+        after = black("c", shocked, k, t, RATE, 0.9)
+        return float(after - black("c", VIX_FUTURE, k, t, RATE, 0.9))
+
+    return units * 100 * (gain(k_long) - gain(k_short))
+
+
+def test_plan_overlay_target_and_held_first() -> None:
+    """H = base_ratio x |L| x scalar; held hedges' payoff (vollib) is taken off H before sizing."""
+    scalar = 1.4
+    view0, risk0 = _market(with_hedge=False)
+    view1, risk1 = _market(with_hedge=True)
+    plan0 = plan_overlay(view0, risk0, scalar, 0.5, NOW, ModelParams())
+    plan1 = plan_overlay(view1, risk1, scalar, 0.5, NOW, ModelParams())
+    target = 0.25 * abs(risk0.tail_loss_usd) * scalar
+    assert risk0.tail_loss_usd < 0
+    assert plan0.target_payoff_usd == pytest.approx(target)
+    assert plan0.needed_payoff_usd == pytest.approx(target)
+    held = _vix_spread_payoff_usd(20.0, 30.0, 5)
+    assert plan1.held_payoff_usd == pytest.approx(held, rel=1e-6)
+    assert plan1.needed_payoff_usd == pytest.approx(max(target - held, 0.0), rel=1e-6)
+    assert plan1.needed_payoff_usd < plan0.needed_payoff_usd
+    assert plan0.budget_debit_usd == pytest.approx(0.20 * 8000.0)
+
+
+def test_plan_overlay_held_override() -> None:
+    """An explicit held payoff (hedges due to roll left out) replaces the book's hedge payoff."""
+    view, risk = _market(with_hedge=True)
+    plan = plan_overlay(view, risk, 1.0, 0.5, NOW, ModelParams(), held_payoff_usd=0.0)
+    assert plan.held_payoff_usd == 0.0
+    assert plan.needed_payoff_usd == pytest.approx(plan.target_payoff_usd)
+
+
+def test_plan_overlay_buys_from_the_chains() -> None:
+    """With a loose budget the plan covers H with VIX spreads and SPX diagonals from the view."""
+    params = model(mix_tol=0.25, debit_frac=5.0, theta_frac=5.0)
+    view, risk = _market(with_hedge=False)
+    plan = plan_overlay(view, risk, 1.0, 0.5, NOW, params)
+    assert plan.status is OverlayStatus.OK, plan.detail
+    assert plan.payoff_after_usd >= plan.target_payoff_usd - 1e-6
+    assert {c.is_vix for c, _ in plan.chosen} == {True, False}
+    for c, _ in plan.chosen:
+        assert all(view.option(g.contract) is not None for g in c.legs)
+    assert plan.vix_share_after is not None and abs(plan.vix_share_after - 0.5) <= 0.25 + 1e-9

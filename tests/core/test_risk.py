@@ -1,0 +1,286 @@
+"""Layer 1 risk: closed forms of the structures, dollar greeks and the stress scenario,
+checked against hand-computed values and an independent Black-76 (vollib)."""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from vollib.black import black as vollib_black
+from vollib.black.greeks.analytical import delta as vollib_delta
+
+from daemon.core.calendar import time_to_expiry_years
+from daemon.core.market import MarketView, build_market_view
+from daemon.core.models import Position, Right
+from daemon.core.params import ModelParams, ScenarioParams
+from daemon.core.risk import (
+    book_risk,
+    dollar_greeks,
+    scenario_pnl,
+    scenario_pnl_for,
+    vol_beta,
+)
+from daemon.core.structures import Leg, StructureKind, recognise
+from tests.core.factories import (
+    NOW,
+    RATE,
+    SPOT,
+    SPX_EXPIRY,
+    SPX_FAR_EXPIRY,
+    VIX_EXPIRY,
+    VIX_FUTURE,
+    iron_condor,
+    model_price,
+    pos,
+    skew,
+    spx_forward,
+    spx_option,
+    standard_snapshot,
+    vix_option,
+)
+
+PARAMS = ModelParams()
+P, C = Right.PUT, Right.CALL
+ZERO = ScenarioParams(spx_move_frac=0.0, vix_spot_shock_pts=0.0, vix_option_vol_shock_pts=0.0)
+VIX_VOL = 0.9  # standard_snapshot's VIX option vol
+DTE = (SPX_EXPIRY - NOW.date()).days  # 46 calendar days
+
+
+@cache
+def _view() -> MarketView:
+    return build_market_view(standard_snapshot(), PARAMS)
+
+
+def _sigma(k: float) -> float:
+    vol = skew()
+    return vol(k) if callable(vol) else vol
+
+
+def _at_mark(positions: list[Position]) -> list[Position]:
+    """The same positions with avg cost = today's model price x 100 (opened right now)."""
+    out = []
+    for p in positions:
+        c = p.contract
+        f = VIX_FUTURE if c.symbol == "VIX" else spx_forward(expiry=c.expiry or SPX_EXPIRY)
+        sigma = VIX_VOL if c.symbol == "VIX" else _sigma(c.strike or 0.0)
+        out.append(pos(c, p.quantity, 100 * model_price(c, f, sigma)))
+    return out
+
+
+def test_put_credit_spread_closed_forms() -> None:
+    """PCS: credit from avg costs, max loss = width x 100 x qty - credit, BE = K - credit/share."""
+    book = recognise([pos(spx_option(4900, P), -2, 520.0), pos(spx_option(4850, P), 2, 310.0)])
+    (r,) = book_risk(book, _view(), PARAMS).income
+    assert r.kind is StructureKind.PUT_CREDIT_SPREAD
+    assert r.credit_usd == pytest.approx(420.0)  # 2 x (520 - 310)
+    assert r.max_loss_usd == pytest.approx(9580.0)  # 50 x 100 x 2 - 420
+    assert r.breakevens == pytest.approx((4897.9,))  # 4900 - 420 / 200
+    assert r.dte_days == DTE
+
+
+def test_condor_closed_forms() -> None:
+    """IC: max loss from the wider wing; break-evens off both short strikes."""
+    costs = (150.0, 400.0, 300.0, 80.0)  # credit/unit = 400 + 300 - 150 - 80 = 470
+    book = recognise(iron_condor((4750, 4900, 5200, 5300), 3, leg_costs_usd=costs))
+    (r,) = book_risk(book, _view(), PARAMS).income
+    assert r.credit_usd == pytest.approx(1410.0)
+    assert r.max_loss_usd == pytest.approx(150 * 100 * 3 - 1410.0)
+    assert r.breakevens == pytest.approx((4900 - 4.7, 5200 + 4.7))
+
+
+def test_vix_call_spread_closed_forms() -> None:
+    """VIX call spread: max loss is the debit, break-even long strike + debit/share."""
+    book = recognise([pos(vix_option(20, C), 4, 250.0), pos(vix_option(30, C), -4, 90.0)])
+    (r,) = book_risk(book, _view(), PARAMS).hedges
+    assert r.credit_usd == pytest.approx(-640.0)
+    assert r.max_loss_usd == pytest.approx(640.0)
+    assert r.breakevens == pytest.approx((21.6,))
+
+
+def test_zero_shock_gives_zero_pnl() -> None:
+    """With no move and no vol shock every structure's scenario P&L is exactly 0."""
+    positions = [
+        *iron_condor((4800, 4900, 5200, 5300), 5),
+        pos(vix_option(20, C), 3),
+        pos(vix_option(30, C), -3),
+        pos(spx_option(4650, P, SPX_FAR_EXPIRY), 2),
+        pos(spx_option(4600, P), -2),
+    ]
+    book = recognise(positions)
+    assert len(book.structures) == 3
+    for s in book.structures:
+        assert scenario_pnl(s.position_legs, _view(), ZERO) == 0.0
+
+
+def test_spx_leg_scenario_matches_independent_repricing() -> None:
+    """A short SPX put's stress P&L is vollib's price at F(1+move), sigma + beta x shock."""
+    sc = PARAMS.scenario
+    k = 4900.0
+    f = spx_forward()
+    t = time_to_expiry_years(spx_option(k, P), NOW)
+    beta = min(max(math.sqrt(30 / DTE), 0.3), 1.5)  # the default beta rule at 46 days
+    before = vollib_black("p", f, k, t, RATE, _sigma(k))
+    after = vollib_black("p", f * 0.93, k, t, RATE, _sigma(k) + beta * 0.15)
+    got = scenario_pnl([Leg(spx_option(k, P), -1)], _view(), sc)
+    assert got == pytest.approx(-100 * (after - before), rel=1e-8)
+
+
+def test_vix_spread_scenario_matches_independent_repricing() -> None:
+    """A VIX call spread's stress payoff reprices on future + 0.6 x 15, vol unchanged."""
+    t = time_to_expiry_years(vix_option(20, C), NOW)
+    shocked = VIX_FUTURE + 0.6 * 15
+
+    def value(f: float) -> float:
+        return vollib_black("c", f, 20, t, RATE, VIX_VOL) - vollib_black(
+            "c", f, 30, t, RATE, VIX_VOL
+        )
+
+    expected = 100 * 2 * (value(shocked) - value(VIX_FUTURE))
+    legs = ((vix_option(20, C), 2), (vix_option(30, C), -2))
+    assert scenario_pnl_for(legs, _view(), PARAMS.scenario) == pytest.approx(expected, rel=1e-8)
+    assert expected > 0
+
+
+def test_vol_beta_rule() -> None:
+    """beta = clip(sqrt(30/dte), 0.3, 1.5) with dte floored at one day."""
+    sc = PARAMS.scenario
+    assert vol_beta(30, sc) == pytest.approx(1.0)
+    assert vol_beta(120, sc) == pytest.approx(0.5)
+    assert vol_beta(1, sc) == 1.5
+    assert vol_beta(0, sc) == 1.5
+    assert vol_beta(365, sc) == pytest.approx(0.3)
+
+
+def test_huge_down_move_approaches_max_loss() -> None:
+    """A -50% move drives a condor opened at mid to (almost) its max loss, never beyond."""
+    book = recognise(_at_mark(iron_condor((4800, 4900, 5200, 5300), 2)))
+    crash = ScenarioParams(spx_move_frac=-0.5, vix_spot_shock_pts=0.0)
+    (r,) = book_risk(book, _view(), PARAMS.model_copy(update={"scenario": crash})).income
+    assert r.max_loss_usd is not None and r.stress_pnl_usd is not None
+    assert -r.max_loss_usd <= r.stress_pnl_usd <= -0.99 * r.max_loss_usd
+    crash_vol = ScenarioParams(spx_move_frac=-0.5, vix_spot_shock_pts=100.0)
+    risk = book_risk(book, _view(), PARAMS.model_copy(update={"scenario": crash_vol}))
+    assert risk.tail_loss_usd >= -r.max_loss_usd
+
+
+def test_dollar_delta_and_gamma_of_one_option() -> None:
+    """$delta = black76 delta x 100 x qty x F/S (vollib); gamma and delta by finite move."""
+    c = spx_option(4900, P)
+    f, k = spx_forward(), 4900.0
+    t = time_to_expiry_years(c, NOW)
+    g = dollar_greeks([Leg(c, 3)], _view())
+    assert g is not None
+    expected = vollib_delta("p", f, k, t, RATE, _sigma(k)) * 100 * 3 * f / SPOT
+    assert g.delta_usd_per_pt == pytest.approx(expected, rel=1e-7)
+    h = 2e-4  # 1 SPX point
+    up = scenario_pnl([Leg(c, 3)], _view(), ScenarioParams(spx_move_frac=h, vix_spot_shock_pts=0))
+    dn = scenario_pnl([Leg(c, 3)], _view(), ScenarioParams(spx_move_frac=-h, vix_spot_shock_pts=0))
+    assert up is not None and dn is not None
+    ds = SPOT * h
+    assert (up - dn) / (2 * ds) == pytest.approx(g.delta_usd_per_pt, rel=1e-4)
+    assert (up + dn) / ds**2 == pytest.approx(g.gamma_usd_per_pt2, rel=1e-3)
+
+
+def test_vix_dollar_delta_is_per_future_point() -> None:
+    """For VIX options dF/dS = 1: $delta = delta x 100 x qty."""
+    c = vix_option(20, C)
+    t = time_to_expiry_years(c, NOW)
+    g = dollar_greeks([Leg(c, -2)], _view())
+    assert g is not None
+    expected = vollib_delta("c", VIX_FUTURE, 20, t, RATE, VIX_VOL) * 100 * -2
+    assert g.delta_usd_per_pt == pytest.approx(expected, rel=1e-7)
+
+
+def test_mark_sigmas_and_book_totals() -> None:
+    """Book: marks at mids, short-strike sigmas, credit and theta totals, hedge payoff."""
+    condor = _at_mark(iron_condor((4800, 4900, 5200, 5300), 2))
+    pcs = _at_mark([pos(spx_option(4700, P), -1), pos(spx_option(4650, P), 1)])
+    vcs = _at_mark([pos(vix_option(20, C), 5), pos(vix_option(30, C), -5)])
+    book = recognise(condor + pcs + vcs)
+    risk = book_risk(book, _view(), PARAMS)
+    assert risk.complete and len(risk.income) == 2 and len(risk.hedges) == 1
+    ic = next(r for r in risk.income if r.kind is StructureKind.IRON_CONDOR)
+    # Opened at mid: mark = -credit, open P&L 0 (mids are exact model prices).
+    assert ic.mark_usd == pytest.approx(-ic.credit_usd, rel=1e-9)
+    assert ic.open_pnl_usd == pytest.approx(0.0, abs=1e-6)
+    f = spx_forward()
+    sqrt_t = math.sqrt(time_to_expiry_years(spx_option(4900, P), NOW))
+    x_put = math.log(4900 / f) / (_sigma(4900) * sqrt_t)
+    x_call = math.log(5200 / f) / (_sigma(5200) * sqrt_t)
+    assert ic.short_strike_sigmas == pytest.approx((x_put, x_call), rel=1e-6)
+    assert ic.nearest_short_sigmas == pytest.approx(min(-x_put, x_call), rel=1e-6)
+    assert risk.open_credit_usd == pytest.approx(sum(r.credit_usd for r in risk.income))
+    assert risk.theta_usd_per_day == pytest.approx(
+        sum(r.theta_usd_per_day or 0.0 for r in risk.income)
+    )
+    assert risk.theta_usd_per_day > 0  # short premium earns theta
+    assert risk.tail_loss_usd < 0
+    assert risk.tail_loss_usd == pytest.approx(sum(r.stress_pnl_usd or 0 for r in risk.income))
+    (h,) = risk.hedges
+    assert risk.hedge_payoff_usd == h.stress_pnl_usd and risk.hedge_payoff_usd > 0
+    assert set(risk.hedge_greeks) == {"VIX"}
+    assert risk.nearest_short_sigmas == min(
+        r.nearest_short_sigmas for r in risk.income if r.nearest_short_sigmas is not None
+    )
+
+
+def test_unpriced_structure_counts_at_max_loss() -> None:
+    """A condor with a leg missing from the chains is unpriced and counts at its max loss."""
+    book = recognise(iron_condor((4390, 4900, 5200, 5300), 1, leg_costs_usd=(0, 500, 400, 100)))
+    risk = book_risk(book, _view(), PARAMS)
+    (r,) = risk.income
+    assert not r.priced and r.missing_reason is not None and "4390" in r.missing_reason
+    assert r.stress_pnl_usd is None and r.mark_usd is None
+    assert r.max_loss_usd == pytest.approx(510 * 100 - 800)
+    assert risk.tail_loss_usd == pytest.approx(-r.max_loss_usd)
+    assert risk.unpriced == (r.structure_id,) and not risk.complete
+
+
+# ---- invariant ----------------------------------------------------------------------------
+_grid = st.integers(0, 40).map(lambda i: 4450.0 + 25 * i)  # strikes inside the chain
+
+
+@st.composite
+def _condor_books(draw: st.DrawFn) -> list[Position]:
+    out: list[Position] = []
+    for _ in range(draw(st.integers(1, 3))):
+        ks = sorted(draw(st.sets(_grid, min_size=4, max_size=4)))
+        costs = tuple(draw(st.floats(0, 3000)) for _ in range(4))
+        out += iron_condor(
+            (ks[0], ks[1], ks[2], ks[3]),
+            draw(st.integers(1, 10)),
+            expiry=draw(st.sampled_from([SPX_EXPIRY, SPX_FAR_EXPIRY])),
+            leg_costs_usd=(costs[0], costs[1], costs[2], costs[3]),
+        )
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    _condor_books(),
+    st.floats(-0.5, 0.5),
+    st.floats(-20, 100),
+    st.floats(-50, 100),
+)
+def test_tail_loss_never_beyond_max_loss(
+    positions: list[Position], move: float, shock: float, vix_vol_shock: float
+) -> None:
+    """Whatever the book and scenario, 0 >= tail loss >= -(sum of max losses)."""
+    scenario = ScenarioParams(
+        spx_move_frac=move, vix_spot_shock_pts=shock, vix_option_vol_shock_pts=vix_vol_shock
+    )
+    risk = book_risk(
+        recognise(positions), _view(), PARAMS.model_copy(update={"scenario": scenario})
+    )
+    assert -risk.max_loss_usd - 1e-9 <= risk.tail_loss_usd <= 0.0
+    for r in risk.income:
+        assert r.max_loss_usd is not None and r.stress_pnl_usd is not None
+        assert r.stress_pnl_usd >= -r.max_loss_usd
+
+
+def test_vix_expiry_is_the_april_wednesday() -> None:
+    """Sanity of the fixture: the VIX chain's expiry is the one its future settles on."""
+    assert _view().vix_future(VIX_EXPIRY) == pytest.approx(VIX_FUTURE)
