@@ -64,6 +64,7 @@ class IbParams(Section):
     connect_timeout_s: float = Field(10.0, gt=0, le=300)
     request_timeout_s: float = Field(30.0, gt=0, le=600)
     market_data_type: Literal["live", "frozen", "delayed", "delayed_frozen"] = "live"
+    snapshot_batch_size: int = Field(50, ge=1, le=99)
 
 
 class BrokerParams(Section):

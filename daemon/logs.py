@@ -105,6 +105,10 @@ def configure_logging(level: LogLevel, fmt: LogFormat, stream: TextIO | None = N
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level_no)
+    # APScheduler narrates every job run at INFO ("Running job ...", "executed
+    # successfully"): noise beside the daemon's own events. Its warnings (a missed run,
+    # a job that raised) still come through.
+    logging.getLogger("apscheduler").setLevel(max(level_no, logging.WARNING))
 
     structlog.configure(
         processors=[

@@ -82,7 +82,7 @@ def next_offset_time(after: datetime, anchor: str, offset_min: float) -> datetim
     return None
 
 
-class MarketTimeTrigger(BaseTrigger):
+class MarketTimeTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships no types
     """An APScheduler trigger whose rule is written in market time."""
 
     __slots__ = ("_clock", "_rule")

@@ -220,10 +220,13 @@ class FaultParams(Section):
 
 
 def _default_book() -> tuple[CondorParams, ...]:
+    # A small fund's book: 20 front-month SPXW condors and 10 SPX monthlies further out.
+    # At this size one SPX put diagonal (~30 points of debit) fits the carry budget beside
+    # the VIX spreads, so the demo shows both hedge families, as a real book of it would.
     return (
-        CondorParams(),
+        CondorParams(quantity=20),
         CondorParams(
-            trading_class="SPX", dte_days=60, short_delta=0.12, wing_width_pts=75, quantity=5
+            trading_class="SPX", dte_days=60, short_delta=0.12, wing_width_pts=75, quantity=10
         ),
     )
 

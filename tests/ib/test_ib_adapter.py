@@ -1,0 +1,435 @@
+"""IbBroker driving the real IB client library against the fake gateway over loopback.
+
+Runs with whichever of ib_async / ib_insync is installed (they cannot share a venv:
+``make test-ib-insync`` runs this file under ib_insync). The expected values come from the
+fake's book, declared by hand in tests/ib/book.py, never from the adapter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from daemon.brokers.ib import IbBroker
+from daemon.brokers.ib.client import load_library
+from daemon.config import IbParams
+from daemon.core.broker import (
+    AccountInfo,
+    ComboLeg,
+    ComboOrder,
+    ConnectionState,
+    OrderEvent,
+    OrderEventStream,
+    OrderStatus,
+)
+from daemon.core.calendar import NY
+from daemon.core.models import Action, Contract, Right, SecType
+from daemon.errors import BrokerDisconnected, BrokerError, BrokerTimeout, OrderRejected
+from tests.ib.book import (
+    AAPL,
+    SPX_MONTHLY,
+    SPX_SESSIONS,
+    SPXW_A,
+    SPXW_B,
+    VIX_DEC,
+    Book,
+    option,
+)
+from tests.ib.fake_gateway import FakeGateway
+
+LIBRARIES = [n for n in ("ib_async", "ib_insync") if importlib.util.find_spec(n) is not None]
+pytestmark = pytest.mark.skipif(not LIBRARIES, reason="no IB client library is installed")
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=NY)  # a Tuesday, the session in progress
+Body = Callable[[IbBroker, FakeGateway], Awaitable[None]]
+
+
+@pytest.fixture(params=LIBRARIES)
+def library(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def run(
+    library: str,
+    body: Body,
+    book: Book | None = None,
+    setup: Callable[[FakeGateway], None] | None = None,
+    connect: bool = True,
+    **overrides: Any,
+) -> None:
+    """Start the fake gateway, build the broker on its port, run ``body``, tear down."""
+
+    async def go() -> None:
+        async with FakeGateway(book) as gw:
+            if setup is not None:
+                setup(gw)
+            settings = {"connect_timeout_s": 2.0, "request_timeout_s": 2.0, **overrides}
+            params = IbParams(port=gw.port, library=library, **settings)  # type: ignore[arg-type]
+            broker = IbBroker(params, clock=lambda: NOW, library=load_library(library))
+            try:
+                if connect:
+                    await broker.connect()
+                await asyncio.wait_for(body(broker, gw), 10.0)
+            finally:
+                await broker.close()
+
+    asyncio.run(go())
+
+
+def spxw(expiry: date, strike: float, right: Right) -> Contract:
+    return Contract("SPX", SecType.OPTION, "SPXW", expiry, strike, right)
+
+
+async def until_state(broker: IbBroker, state: ConnectionState) -> None:
+    while broker.connection_state is not state:
+        await asyncio.sleep(0.01)
+
+
+async def until_terminal(stream: OrderEventStream, order_id: int) -> list[OrderEvent]:
+    events: list[OrderEvent] = []
+    async for event in stream:
+        if event.state.order_id == order_id:
+            events.append(event)
+            if event.state.status.is_terminal:
+                break
+    return events
+
+
+# ---- connection and account ----------------------------------------------------------------
+@pytest.mark.parametrize(("account", "paper"), [("DU1234567", True), ("U7654321", False)])
+def test_connect_handshake_and_account(library: str, account: str, paper: bool) -> None:
+    """connect() completes the v176 handshake and start-up sync; DU accounts are paper."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        assert broker.connection_state is ConnectionState.CONNECTED
+        low, high = gw.handshakes[0].removeprefix("v").split("..")
+        assert int(low) <= 176 <= int(high)
+        assert gw.requests_of(71)[0][2] == "17"  # startApi with the configured client id
+        await broker.positions()  # a round trip: the gateway has read all sent before
+        assert gw.market_data_types == [1]  # "live"
+        assert await broker.account() == AccountInfo(account, is_paper=paper)
+
+    book = Book(account=account)
+    run(library, body, book=book)
+
+
+def test_client_id_in_use_fails_fast(library: str) -> None:
+    """Error 326 during the handshake raises BrokerDisconnected without waiting it out."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        started = time.monotonic()
+        with pytest.raises(BrokerDisconnected, match="326"):
+            await broker.connect()
+        assert time.monotonic() - started < 1.5
+        assert broker.connection_state is ConnectionState.DISCONNECTED
+
+    run(library, body, setup=lambda gw: setattr(gw, "client_id_in_use", True), connect=False)
+
+
+def test_drop_after_1100_then_reconnect(library: str) -> None:
+    """After 1100 and a dropped socket the next call raises BrokerDisconnected; connect()
+    works again."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        await gw.drop_with_1100()
+        await until_state(broker, ConnectionState.DISCONNECTED)
+        with pytest.raises(BrokerDisconnected):
+            await broker.positions()
+        await broker.connect()
+        assert broker.connection_state is ConnectionState.CONNECTED
+        assert len(gw.handshakes) == 2
+        assert len(await broker.positions()) == 4
+
+    run(library, body)
+
+
+def test_1100_without_drop_until_1102(library: str) -> None:
+    """While the gateway has no link to IB (1100, socket open) calls raise
+    BrokerDisconnected; after 1102 connect() returns on the same socket and calls work."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        await gw.broadcast_error(1100, "Connectivity between IB and TWS has been lost.")
+        await until_state(broker, ConnectionState.DISCONNECTED)
+        with pytest.raises(BrokerDisconnected, match="1100"):
+            await broker.index_quotes()
+        await gw.broadcast_error(1102, "Connectivity between IB and TWS has been restored.")
+        await broker.connect()
+        assert broker.connection_state is ConnectionState.CONNECTED
+        assert len(gw.handshakes) == 1
+        assert (await broker.index_quotes())["VIX"].last == 17.45
+
+    run(library, body)
+
+
+def test_unanswered_request_times_out(library: str) -> None:
+    """A request the gateway never answers raises BrokerTimeout after request_timeout_s,
+    and the connection stays usable."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        gw.silent.add(78)  # reqSecDefOptParams
+        started = time.monotonic()
+        with pytest.raises(BrokerTimeout):
+            await broker.option_expiries("SPX", "SPXW")
+        assert 0.45 <= time.monotonic() - started < 1.2
+        assert (await broker.index_quotes())["SPX"].last == 5950.25
+
+    run(library, body, request_timeout_s=0.5)
+
+
+# ---- positions and quotes ---------------------------------------------------------------------
+def test_positions_map_options_and_pass_other_contracts(library: str) -> None:
+    """SPX (AM, expiry from the OCC symbol), SPXW and VIX options map to core contracts; a
+    stock passes through as an OTHER contract."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        got = {p.contract.con_id: p for p in await broker.positions()}
+        spx = option("SPX", SPX_MONTHLY, 5800.0, "P")
+        want = {
+            spx.con_id: (Contract("SPX", SecType.OPTION, "SPX", SPX_MONTHLY, 5800.0, Right.PUT,
+                                  100, spx.con_id), -2, 1250.0),
+            option("SPXW", SPXW_A, 6000.0, "C").con_id: (
+                spxw(SPXW_A, 6000.0, Right.CALL), 3, 4010.5),
+            option("VIX", VIX_DEC, 30.0, "C").con_id: (
+                Contract("VIX", SecType.OPTION, "VIX", VIX_DEC, 30.0, Right.CALL), 10, 95.0),
+            AAPL.con_id: (Contract("AAPL", SecType.OTHER, "", multiplier=1), 100, 187.25),
+        }  # fmt: skip
+        assert set(got) == set(want)
+        for con_id, (contract, qty, cost) in want.items():
+            p = got[con_id]
+            assert (p.quantity, p.avg_cost_usd) == (qty, cost)
+            assert p.contract.sec_type is contract.sec_type
+            assert p.contract.symbol == contract.symbol
+            assert p.contract.multiplier == contract.multiplier
+            if contract.is_option:
+                assert p.contract.key == contract.key  # class, expiry, strike, right
+
+    run(library, body)
+
+
+@pytest.mark.parametrize(("data_type", "code"), [("live", 1), ("delayed", 3)])
+def test_index_quotes(library: str, data_type: str, code: int) -> None:
+    """SPX, VIX and VIX3M: the last price, no sides, stamped when the ticks arrived, in
+    the configured market data type."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        before = datetime.now(UTC)
+        quotes = await broker.index_quotes()
+        after = datetime.now(UTC)
+        assert gw.market_data_types == [code]
+        assert {k: q.last for k, q in quotes.items()} == {
+            "SPX": 5950.25,
+            "VIX": 17.45,
+            "VIX3M": 19.1,
+        }
+        for q in quotes.values():
+            assert q.bid is None and q.ask is None
+            assert before <= q.time <= after
+
+    run(library, body, market_data_type=data_type)
+
+
+def test_option_quotes_sides_and_model_iv(library: str) -> None:
+    """Missing sides are None, the model IV is carried, an unlisted contract has no sides,
+    order is kept and snapshots go out in batches of at most snapshot_batch_size."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        gw.snapshot_delay_s = 0.05
+        held = option("VIX", VIX_DEC, 30.0, "C").con_id  # known by conId, as positions are
+        asked = [
+            spxw(SPXW_A, 5800.0, Right.PUT),  # bid -1 size 0
+            spxw(SPXW_A, 6000.0, Right.CALL),  # no model computation
+            Contract("SPX", SecType.OPTION, "SPX", SPX_MONTHLY, 6000.0, Right.CALL),
+            Contract("VIX", SecType.OPTION, "VIX", VIX_DEC, 20.0, Right.PUT),
+            spxw(SPXW_A, 6100.0, Right.CALL),  # not listed
+            Contract("VIX", SecType.OPTION, "VIX", VIX_DEC, 30.0, Right.CALL, con_id=held),
+        ]
+        quotes = await broker.option_quotes(asked)
+        assert [q.contract for q in quotes] == asked
+        book = gw.book.quotes
+        spx_c = book[option("SPX", SPX_MONTHLY, 6000.0, "C").con_id]
+        vix_p = book[option("VIX", VIX_DEC, 20.0, "P").con_id]
+        vix_c = book[held]
+        got = [(q.quote.bid, q.quote.ask, q.quote.model_iv_sigma) for q in quotes]
+        assert got == [
+            (None, 0.05, 0.31),
+            (40.1, 40.6, None),
+            (spx_c.bid, spx_c.ask, spx_c.model_iv),
+            (vix_p.bid, vix_p.ask, vix_p.model_iv),
+            (None, None, None),
+            (vix_c.bid, vix_c.ask, vix_c.model_iv),
+        ]
+        assert gw.max_open_snapshots == 2
+
+    run(library, body, snapshot_batch_size=2)
+
+
+def test_no_market_data_permission_is_a_broker_error(library: str) -> None:
+    """Error 354 on a snapshot raises BrokerError naming the instrument."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        gw.no_market_data.add("VIX3M")
+        with pytest.raises(BrokerError, match=r"VIX3M.*354"):
+            await broker.index_quotes()
+
+    run(library, body)
+
+
+def test_vix_futures_monthlies_by_settlement_date(library: str) -> None:
+    """VIX futures are keyed by final settlement date; weeklies and minis are left out."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        futures = await broker.vix_futures()
+        assert list(futures) == [date(2026, 12, 16), date(2027, 1, 20)]
+        assert [(q.bid, q.ask) for q in futures.values()] == [(18.1, 18.2), (19.0, 19.15)]
+
+    run(library, body)
+
+
+def test_option_expiries_from_sec_def_and_strikes_per_expiry(library: str) -> None:
+    """Expiries come from the sec-def parameters (AM classes mapped from the last trading
+    day to settlement); strikes are the chosen expiry's own, not the class's union."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        assert await broker.option_expiries("SPX", "SPXW") == [SPXW_A, SPXW_B]
+        assert await broker.option_expiries("SPX", "SPX") == [SPX_MONTHLY]
+        assert await broker.option_expiries("VIX", "VIX") == [VIX_DEC]
+        assert await broker.option_strikes("SPX", "SPXW", SPXW_B) == [5850.0, 6050.0]
+        assert await broker.option_strikes("SPX", "SPX", SPX_MONTHLY) == [5800.0, 6000.0]
+
+    run(library, body)
+
+
+# ---- history ---------------------------------------------------------------------------------
+def test_spx_history_is_completed_sessions_only(library: str) -> None:
+    """Daily TRADES bars in regular hours; the bar of the session in progress is dropped."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        bars = await broker.spx_daily_history(5)
+        days = [date(int(d[:4]), int(d[4:6]), int(d[6:])) for d in SPX_SESSIONS[-6:-1]]
+        assert [b.day for b in bars] == days
+        assert [b.close for b in bars] == [5800.0 + 5 * i for i in range(17, 22)]
+        request = gw.history_requests[0]
+        assert (request["bar_size"], request["what"], request["use_rth"]) == (
+            "1 day",
+            "TRADES",
+            "1",
+        )
+        assert len(await broker.spx_daily_history(100)) == len(SPX_SESSIONS) - 1
+
+    run(library, body)
+
+
+def test_breadth_history_when_listed(library: str) -> None:
+    """With ADV/DECL/UNCH-NYSE listed, each session's closes become one BreadthDay."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        days = await broker.breadth_history(2)
+        assert [(d.day, d.advancing, d.declining, d.unchanged) for d in days] == [
+            (date(2026, 11, 20), 1520, 1280, 102),
+            (date(2026, 11, 23), 1521, 1279, 100),
+        ]
+
+    book = Book()
+    book.list_breadth()
+    run(library, body, book=book)
+
+
+def test_breadth_history_unavailable_is_a_broker_error(library: str) -> None:
+    """Without the breadth indices at IB, breadth_history raises BrokerError naming the
+    symbol, and does not ask again on the same connection."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        for _ in range(2):
+            with pytest.raises(BrokerError, match="ADV-NYSE"):
+                await broker.breadth_history(5)
+        assert sum("ADV-NYSE" in f for f in gw.requests_of(9)) == 1
+
+    run(library, body)
+
+
+# ---- orders ----------------------------------------------------------------------------------
+def credit_spread(ref: str) -> ComboOrder:
+    return ComboOrder(
+        legs=(
+            ComboLeg(spxw(SPXW_A, 5900.0, Right.PUT), 1, Action.SELL),
+            ComboLeg(spxw(SPXW_A, 5800.0, Right.PUT), 1, Action.BUY),
+        ),
+        quantity=2,
+        limit_price_usd=-1.35,
+        order_ref=ref,
+        tif_s=120.0,
+    )
+
+
+def test_place_combo_encodes_bag_and_streams_the_fill(library: str) -> None:
+    """A combo goes out as a BAG (legs, ratios, actions as the gateway parses them); its
+    Submitted and Filled states reach the stream with the fill and the order_ref."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        stream = broker.order_events()
+        state = await broker.place_combo(credit_spread("adj-42"))
+        events = await until_terminal(stream, state.order_id)
+        stream.close()
+        sent = gw.orders[state.order_id]
+        assert (sent.contract.sec_type, sent.contract.symbol, sent.contract.exchange) == (
+            "BAG", "SPX", "SMART")  # fmt: skip
+        assert sent.legs == [
+            (option("SPXW", SPXW_A, 5900.0, "P").con_id, 1, "SELL", "SMART"),
+            (option("SPXW", SPXW_A, 5800.0, "P").con_id, 1, "BUY", "SMART"),
+        ]
+        assert (sent.action, sent.quantity, sent.order_type, sent.limit_price) == (
+            "BUY", 2, "LMT", -1.35)  # fmt: skip
+        assert (sent.order_ref, sent.account, sent.transmit) == ("adj-42", "DU1234567", True)
+        assert (sent.tif, sent.good_till) == ("GTD", "20261124-20:02:00")  # 15:00 ET + 120 s
+        assert [e.state.status for e in events] == [OrderStatus.SUBMITTED, OrderStatus.FILLED]
+        assert {e.state.order_ref for e in events} == {"adj-42"}
+        filled = events[-1]
+        assert (filled.state.filled_qty, filled.state.remaining_qty) == (2, 0)
+        assert filled.state.avg_fill_price_usd == pytest.approx(-1.35)
+        assert filled.fill is not None
+        assert (filled.fill.order_ref, filled.fill.qty) == ("adj-42", 2)
+        assert filled.fill.price_usd == pytest.approx(-1.35)
+        assert filled.fill.time == datetime(2026, 11, 24, 15, 0, 1, tzinfo=NY)
+
+    run(library, body)
+
+
+def test_cancel_yields_cancelled(library: str) -> None:
+    """cancel() of a resting order ends its stream with CANCELLED; an unknown id is refused."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        gw.order_mode = "rest"
+        stream = broker.order_events()
+        state = await broker.place_combo(credit_spread("adj-7"))
+        assert state.status is OrderStatus.SUBMITTED
+        assert [s.order_id for s in await broker.open_orders()] == [state.order_id]
+        await broker.cancel(state.order_id)
+        events = await until_terminal(stream, state.order_id)
+        assert events[-1].state.status is OrderStatus.CANCELLED
+        assert events[-1].state.order_ref == "adj-7"
+        assert gw.cancels == [state.order_id]
+        with pytest.raises(OrderRejected):
+            await broker.cancel(9999)
+
+    run(library, body)
+
+
+def test_error_201_on_placement_raises_order_rejected(library: str) -> None:
+    """Error 201 on placement raises OrderRejected and publishes a REJECTED event."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        gw.order_mode = "reject"
+        stream = broker.order_events()
+        with pytest.raises(OrderRejected, match="Insufficient margin"):
+            await broker.place_combo(credit_spread("adj-9"))
+        (sent_id,) = gw.orders
+        events = await until_terminal(stream, sent_id)
+        assert events[-1].state.status is OrderStatus.REJECTED
+        assert events[-1].state.order_ref == "adj-9"
+
+    run(library, body)
