@@ -1,7 +1,8 @@
 """Layer 3 candidates: hedge structures built from the live chains (alvh-model.md §4).
 
 Two families, each a best pair plus neighbouring strike pairs as alternatives (the integer
-program in ``overlay.py`` chooses among them):
+program in ``overlay.py`` chooses among them, as few pairs as it can unless splitting saves
+more than ``overlay.consolidate_tolerance_frac``):
 
 - VIX call spreads at the first VIX expiry with DTE >= ``vix.min_dte_days``: long the call
   nearest ``vix.long_delta``, short the call nearest ``vix.short_delta`` (or the strike
@@ -282,9 +283,17 @@ def _pick_spx_expiries(
 
 
 def find_spx_put_diagonals(
-    view: MarketView, now: datetime, condor_expiry: date | None, params: ModelParams
+    view: MarketView,
+    now: datetime,
+    condor_expiry: date | None,
+    params: ModelParams,
+    avoid_keys: frozenset[str] = frozenset(),
 ) -> CandidateSearch:
-    """SPX put diagonal candidates with the reasons for any left out (module docstring)."""
+    """SPX put diagonal candidates with the reasons for any left out (module docstring).
+
+    ``avoid_keys``: contracts (``Contract.key``) the income book holds. A diagonal leg on
+    one of them would net against the condor on fill (selling the condor's long wing, say)
+    and leave neither structure whole, so such strikes are never chosen."""
     if condor_expiry is None:
         return CandidateSearch((), ("no condor expiry: no diagonal short leg to place",))
     picked = _pick_spx_expiries(view, now, condor_expiry, params)
@@ -292,8 +301,15 @@ def find_spx_put_diagonals(
         return CandidateSearch((), (picked,))
     long_exp, short_exp = picked
     p = params.diagonal
-    longs = _priced(view.chain(long_exp.trading_class, long_exp.expiry), Right.PUT)
-    shorts = _priced(view.chain(short_exp.trading_class, short_exp.expiry), Right.PUT)
+    free = [
+        [
+            v
+            for v in _priced(view.chain(e.trading_class, e.expiry), Right.PUT)
+            if v.contract.key not in avoid_keys
+        ]
+        for e in (long_exp, short_exp)
+    ]
+    longs, shorts = free
     if not longs or not shorts:
         return CandidateSearch((), (f"no priced puts at {long_exp.name} or {short_exp.name}",))
     long_i = _nearest([v.delta or 0.0 for v in longs], p.long_delta)
@@ -316,8 +332,13 @@ def find_spx_put_diagonals(
 
 
 def spx_put_diagonal_candidates(
-    view: MarketView, now: datetime, condor_expiry: date | None, params: ModelParams
+    view: MarketView,
+    now: datetime,
+    condor_expiry: date | None,
+    params: ModelParams,
+    avoid_keys: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
     """SPX put diagonals: long near ``diagonal.long_delta`` in the long-DTE window, short
     ``short_offset_pts`` lower at the nearest expiry on or after ``condor_expiry``."""
-    return list(find_spx_put_diagonals(view, now, condor_expiry, params).candidates)
+    found = find_spx_put_diagonals(view, now, condor_expiry, params, avoid_keys)
+    return list(found.candidates)

@@ -13,7 +13,7 @@ import numpy as np
 
 from daemon.core.calendar import NY, sessions_until
 from daemon.core.market import MarketView
-from daemon.core.models import MarketSnapshot, Right
+from daemon.core.models import BreadthDay, DailyBar, MarketSnapshot, Right
 from daemon.core.params import ModelParams
 from daemon.core.proposal import HeldHedge
 from daemon.core.risk import BookRisk, StructureRisk
@@ -29,6 +29,10 @@ def trading_day(now: datetime) -> date:
     return now.astimezone(NY).date()
 
 
+def _day(row: DailyBar | BreadthDay) -> date:
+    return row.day
+
+
 def signal_inputs(
     snapshot: MarketSnapshot,
     view: MarketView,
@@ -36,10 +40,13 @@ def signal_inputs(
     params: ModelParams,
     now: datetime,
 ) -> SignalInputs:
-    """The signals' inputs. Daily history excludes today's bar: today is the live quote."""
+    """The signals' inputs. Daily history excludes today's bar: today is the live quote.
+    The series are put in date order here: the snapshot does not promise one, and every
+    indicator reads its input oldest first."""
     today = trading_day(now)
-    closes = [bar.close for bar in snapshot.spx_history if bar.day < today]
-    breadth = [b for b in snapshot.breadth_history if b.day < today]
+    bars = sorted((bar for bar in snapshot.spx_history if bar.day < today), key=_day)
+    closes = [bar.close for bar in bars]
+    breadth = sorted((b for b in snapshot.breadth_history if b.day < today), key=_day)
     return SignalInputs(
         today=today,
         spx_closes=np.asarray(closes, dtype=np.float64),

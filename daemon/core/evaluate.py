@@ -8,10 +8,11 @@ docs/model.md):
     -> proposal
 
 Each step that cannot go on stops the cycle with a status and a reason, and proposes
-nothing: invalid market data (``DATA_INVALID``), an income book that cannot be priced
-(``UNPRICED_BOOK``), too many signals unavailable (``INSUFFICIENT_SIGNALS``). With no
-income structure at all the cycle still scores the market and, as the target is then
-zero, proposes closing any hedge left over (``OK``: a hedge without a book is a bet).
+nothing: invalid market data (``DATA_INVALID``), a held structure (income or hedge) that
+cannot be priced (``UNPRICED_BOOK``), too many signals unavailable
+(``INSUFFICIENT_SIGNALS``). With no income structure at all the cycle still scores the
+market and, as the target is then zero, proposes closing any hedge left over (``OK``: a
+hedge without a book is a bet).
 
 The result carries the scalar state to persist (``state``): ``None`` when the scalar did
 not move, so the previous state stays the one on disk.
@@ -148,7 +149,12 @@ def evaluate(
     if scalar.insufficient or scalar.value is None:
         return replace(scored, status=CycleStatus.INSUFFICIENT_SIGNALS, reason=scalar.detail)
     if not risk.complete:
-        reason = "income book not priced: " + ", ".join(risk.unpriced)
+        # Any held structure, income or hedge: without its stress payoff the cover held,
+        # and so what to add, is unknown.
+        not_priced = [r for r in (*risk.income, *risk.hedges) if not r.priced]
+        reason = "book not priced: " + "; ".join(
+            f"{r.label} ({r.missing_reason})" for r in not_priced
+        )
         return replace(scored, status=CycleStatus.UNPRICED_BOOK, reason=reason)
 
     skew = None if inputs.skew is None else chain_skew_pts(inputs.skew, params.signals.skew)
@@ -162,6 +168,7 @@ def evaluate(
         now,
         params,
         held_payoff_usd=staying_payoff_usd(held, params.proposal),
+        avoid_keys=frozenset(leg.contract.key for s in book.income for leg in s.legs),
     )
     proposal = build_proposal(plan, held, scalar, params.proposal, params.ticks, day)
     return replace(

@@ -6,22 +6,10 @@ the stress scenario, the hedge candidates) reads prices through the ``MarketView
 
 Decisions
 ---------
-- A quote is *usable* (its mid may be used to imply a vol or a forward) when it is fresh
-  (``validation.max_quote_age_s``), finite, two-sided, not crossed and not wider than
-  ``validation.max_spread_frac`` of its mid. Indices usually come as a last price only; for
-  them the mid of a two-sided quote, else the last, is the value.
-- SPX/SPXW: one expiry = one (trading class, expiry date); its forward is the parity-
-  implied forward (``pricing.implied_forward``). A residual above
-  ``pricing.parity_tolerance_usd`` raises PARITY and marks the expiry unreliable (still
-  priced; the overlay should not build candidates there).
-- VIX/VIXW: the forward is the VIX future of the same expiry date (``snapshot.vix_futures``),
-  never spot VIX. It is checked against the parity-implied forward of the pair nearest the
-  money: residual = discount x |F_parity - future| USD per share. No usable future ->
-  NO_FORWARD and the expiry's options are not priced.
-- Implied vol: from the usable mid; else the broker's model IV (unless the quote is
-  stale); else linear interpolation in strike between the nearest strikes on either side
-  that have an IV (calls and puts of a strike averaged; never extrapolated); else ``None``
-  with NO_IV. Greeks are Black-76 with that vol.
+- Which quotes are usable, and the data problems they raise: ``quote_checks.py``.
+- Each expiry's forward (parity for SPX/SPXW, the VIX future for VIX) and each option's
+  implied vol (mid, else broker, else interpolated): ``expiry_fit.py``. Greeks are
+  Black-76 with that forward and vol.
 - ``is_valid`` is False when SPX or VIX spot is unusable (stale, missing, NaN, crossed) or
   when a held SPX/VIX option's leg or expiry has any problem other than WIDE (a wide quote
   on a far wing is normal; its vol falls back and the leg stays priced). VIX3M problems are
@@ -30,6 +18,9 @@ Decisions
 Units: prices USD per share; ``t_years`` ACT/365; ``sigma`` decimal; greeks per share and
 per contract unit (no multiplier): delta/gamma with respect to the expiry's forward, vega
 per vol point, theta per calendar day (as ``pricing.black76``).
+
+``DataProblem``, ``DataProblemCode``, ``check_quote`` and ``IVSource`` are re-exported
+from their modules so the market's vocabulary stays one import.
 """
 
 from __future__ import annotations
@@ -39,53 +30,45 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 from types import MappingProxyType
 
 import numpy as np
-import numpy.typing as npt
 
 from daemon.core.calendar import time_to_expiry_years
+from daemon.core.expiry_fit import (
+    ExpiryForward,
+    ExpiryVols,
+    IVSource,
+    fit_forward,
+    fit_vols,
+    parity_arrays,
+)
 from daemon.core.models import Contract, MarketSnapshot, OptionQuote, Quote, Right
 from daemon.core.params import ModelParams
-from daemon.core.pricing import IVReason, black76, implied_forward, implied_vol
+from daemon.core.pricing import black76
+from daemon.core.quote_checks import CheckedQuote, DataProblem, DataProblemCode, check_quote
+
+__all__ = [
+    "SPX_SYMBOL",
+    "VIX_SYMBOL",
+    "DataProblem",
+    "DataProblemCode",
+    "ExpiryView",
+    "IVSource",
+    "MarketView",
+    "OptionView",
+    "build_market_view",
+    "check_quote",
+    "series_name",
+]
 
 SPX_SYMBOL = "SPX"
 VIX_SYMBOL = "VIX"
-_FloatArray = npt.NDArray[np.float64]
-
-
-class DataProblemCode(StrEnum):
-    STALE = "STALE"
-    MISSING = "MISSING"
-    NAN = "NAN"
-    CROSSED = "CROSSED"
-    WIDE = "WIDE"
-    PARITY = "PARITY"
-    NO_FORWARD = "NO_FORWARD"
-    NO_IV = "NO_IV"
-
 
 # Index problems that make SPX or VIX spot unusable, hence the cycle unsafe.
 _QUOTE_FATAL = frozenset(
     {DataProblemCode.STALE, DataProblemCode.MISSING, DataProblemCode.NAN, DataProblemCode.CROSSED}
 )
-
-
-@dataclass(frozen=True)
-class DataProblem:
-    """``instrument``: an index ("SPX", "VIX", "VIX3M"), a future ("VIX FUT 2026-04-15"),
-    an option (``Contract.key``) or an expiry ("SPXW 2026-04-17")."""
-
-    code: DataProblemCode
-    instrument: str
-    detail: str
-
-
-class IVSource(StrEnum):
-    MID = "mid"
-    BROKER = "broker"
-    INTERPOLATED = "interpolated"
 
 
 @dataclass(frozen=True)
@@ -207,196 +190,20 @@ class MarketView:
         return not self.fatal_problems
 
 
-# ---- quote checks ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Checked:
-    bid: float | None
-    ask: float | None
-    value: float | None  # usable mid (index: mid or last)
-    stale: bool
-    problems: tuple[DataProblem, ...]
-
-
-def _finite(x: float | None) -> float | None:
-    return x if x is not None and math.isfinite(x) else None
-
-
-def check_quote(
-    q: Quote, instrument: str, now: datetime, params: ModelParams, index: bool = False
-) -> _Checked:
-    """Validate one quote (see the module docstring); ``index`` accepts a last price."""
-    v = params.validation
-    found: list[DataProblem] = []
-
-    def flag(code: DataProblemCode, detail: str) -> None:
-        found.append(DataProblem(code, instrument, detail))
-
-    raw = {"bid": q.bid, "ask": q.ask, "last": q.last}
-    nans = [k for k, x in raw.items() if x is not None and not math.isfinite(x)]
-    if nans:
-        flag(DataProblemCode.NAN, f"non-finite {', '.join(nans)}")
-    bid, ask, last = _finite(q.bid), _finite(q.ask), _finite(q.last)
-    age_s = (now - q.time).total_seconds()
-    stale = age_s > v.max_quote_age_s
-    if stale:
-        flag(DataProblemCode.STALE, f"quote {age_s:.0f}s old > {v.max_quote_age_s:g}s")
-    value: float | None = None
-    if bid is not None and ask is not None:
-        if bid > ask:
-            flag(DataProblemCode.CROSSED, f"bid {bid:g} > ask {ask:g}")
-        elif bid < 0:
-            flag(DataProblemCode.MISSING, f"negative bid {bid:g}")
-        else:
-            value = 0.5 * (bid + ask)
-            if not index and ask - bid > v.max_spread_frac * value:
-                flag(DataProblemCode.WIDE, f"spread {ask - bid:g} > {v.max_spread_frac:g} x mid")
-                value = None
-    elif index and last is not None:
-        value = last
-    elif not nans:
-        missing = [k for k, x in (("bid", bid), ("ask", ask)) if x is None]
-        flag(DataProblemCode.MISSING, f"no {' or '.join(missing) or 'price'}")
-    if any(p.code is not DataProblemCode.WIDE for p in found):
-        value = None
-    return _Checked(bid, ask, value, stale, tuple(found))
-
-
 # ---- one expiry ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Forward:
-    forward: float | None
-    discount: float
-    residual_usd: float | None
-    problems: tuple[DataProblem, ...]
-
-
-def _parity_arrays(
-    rows: Sequence[tuple[OptionQuote, _Checked]],
-) -> tuple[_FloatArray, _FloatArray, _FloatArray]:
-    """Strikes with a usable mid on both the call and the put, and those mids."""
-    calls: dict[float, float] = {}
-    puts: dict[float, float] = {}
-    for oq, ck in rows:
-        if ck.value is not None and oq.contract.strike is not None:
-            side = calls if oq.contract.right is Right.CALL else puts
-            side[oq.contract.strike] = ck.value
-    both = sorted(calls.keys() & puts.keys())
-    return (
-        np.array(both, dtype=np.float64),
-        np.array([calls[k] for k in both], dtype=np.float64),
-        np.array([puts[k] for k in both], dtype=np.float64),
-    )
-
-
-def _no_forward(name: str, discount: float, detail: str) -> _Forward:
-    return _Forward(None, discount, None, (DataProblem(DataProblemCode.NO_FORWARD, name, detail),))
-
-
-def _forward(
-    symbol: str,
-    name: str,
-    expiry: date,
-    t_years: float,
-    parity: tuple[_FloatArray, _FloatArray, _FloatArray],
-    futures: Mapping[date, float],
-    params: ModelParams,
-) -> _Forward:
-    """SPX: the parity forward of the 3 pairs nearest the money. VIX: the future, checked
-    against the parity forward of the nearest pair (residual = D |F_parity - future|)."""
-    r = params.pricing.risk_free_rate_frac
-    tol = params.pricing.parity_tolerance_usd
-    if t_years <= 0:
-        return _no_forward(name, 1.0, "settled")
-    discount = math.exp(-r * t_years)
-    k, c, p = parity
-    fit = implied_forward(k, c, p, t_years, r, pairs=1 if symbol == VIX_SYMBOL else 3)
-    if symbol == VIX_SYMBOL:
-        future = futures.get(expiry)
-        if future is None:
-            return _no_forward(name, discount, "no usable VIX future for this expiry")
-        forward, residual = future, None
-        if fit is not None:
-            residual = discount * abs(fit.forward - future)
-        detail = f"future {future:g} vs parity forward {fit.forward if fit else 0:.3f}"
-    else:
-        if fit is None:
-            return _no_forward(name, discount, f"no usable call/put pair among {len(k)} strikes")
-        forward, discount, residual = fit.forward, fit.discount, fit.residual_usd
-        detail = f"largest residual of {fit.pairs_used} pairs"
-    problems: tuple[DataProblem, ...] = ()
-    if residual is not None and residual > tol:
-        detail = f"parity {residual:.3f} USD > {tol:g}: {detail}"
-        problems = (DataProblem(DataProblemCode.PARITY, name, detail),)
-    return _Forward(forward, discount, residual, problems)
-
-
-def _interpolate_iv(strikes: _FloatArray, iv: _FloatArray) -> _FloatArray:
-    """Fill NaN vols by linear interpolation in strike between strikes that have one
-    (calls and puts of a strike averaged); never beyond the outermost known strikes."""
-    known = np.isfinite(iv)
-    if known.sum() < 2:
-        return iv
-    grid = np.unique(strikes[known])
-    per_strike = np.array([iv[known & (strikes == k)].mean() for k in grid])
-    inside = ~known & (strikes >= grid[0]) & (strikes <= grid[-1])
-    out = iv.copy()
-    out[inside] = np.interp(strikes[inside], grid, per_strike)
-    return out
-
-
-@dataclass(frozen=True)
-class _Vols:
-    sigma: _FloatArray  # NaN where no vol
-    source: list[IVSource | None]
-    why: list[str]  # why the mid gave no vol
-
-
-def _vols(
-    rows: Sequence[tuple[OptionQuote, _Checked]],
-    forward: float,
-    t_years: float,
-    rate: float,
-    params: ModelParams,
-) -> _Vols:
-    """Implied vols of one expiry: from the mid, else the broker, else interpolated."""
-    max_sigma = params.pricing.iv_max_sigma
-    strikes = np.array([oq.contract.strike for oq, _ in rows], dtype=np.float64)
-    is_call = np.array([oq.contract.right is Right.CALL for oq, _ in rows])
-    mids = np.array([np.nan if ck.value is None else ck.value for _, ck in rows])
-    fit = implied_vol(mids, forward, strikes, t_years, rate, is_call, max_sigma)
-    reasons = np.asarray(fit.reason)
-    # A vol of exactly 0 (a mid at intrinsic) has degenerate greeks: use a fallback.
-    ok = (reasons == int(IVReason.OK)) & (np.nan_to_num(fit.sigma) > 0)
-    iv = np.where(ok, fit.sigma, np.nan)
-    source: list[IVSource | None] = [IVSource.MID if o else None for o in ok]
-    why = [
-        "no usable quote" if ck.value is None else f"mid: {IVReason(int(code)).name}"
-        for (_, ck), code in zip(rows, reasons, strict=True)
-    ]
-    for i, (oq, ck) in enumerate(rows):
-        broker = _finite(oq.quote.model_iv_sigma)
-        usable = broker is not None and 0 < broker <= max_sigma and not ck.stale
-        if not ok[i] and usable and broker is not None:
-            iv[i], source[i] = broker, IVSource.BROKER
-    filled = _interpolate_iv(strikes, iv)
-    for j in np.flatnonzero(np.isnan(iv) & np.isfinite(filled)):
-        source[int(j)] = IVSource.INTERPOLATED
-    return _Vols(filled, source, why)
-
-
 def _price_expiry(
-    rows: Sequence[tuple[OptionQuote, _Checked]],
-    fwd: _Forward,
+    rows: Sequence[tuple[OptionQuote, CheckedQuote]],
+    fwd: ExpiryForward,
     t_years: float,
     params: ModelParams,
 ) -> tuple[list[OptionView], list[DataProblem]]:
     """Vols and Black-76 greeks for one expiry, vectorised; NO_IV where no vol is found."""
     rate = -math.log(fwd.discount) / t_years if t_years > 0 else params.pricing.risk_free_rate_frac
     if fwd.forward is None:
-        vols = _Vols(np.full(len(rows), np.nan), [None] * len(rows), [""] * len(rows))
+        vols = ExpiryVols(np.full(len(rows), np.nan), [None] * len(rows), [""] * len(rows))
         greeks = None
     else:
-        vols = _vols(rows, fwd.forward, t_years, rate, params)
+        vols = fit_vols(rows, fwd.forward, t_years, rate, params)
         strikes = np.array([oq.contract.strike for oq, _ in rows], dtype=np.float64)
         is_call = np.array([oq.contract.right is Right.CALL for oq, _ in rows])
         # Elements without a vol come out NaN and are dropped below.
@@ -454,7 +261,7 @@ def _build_expiry(
     symbol: str,
     trading_class: str,
     expiry: date,
-    rows: Sequence[tuple[OptionQuote, _Checked]],
+    rows: Sequence[tuple[OptionQuote, CheckedQuote]],
     futures: Mapping[date, float],
     now: datetime,
     params: ModelParams,
@@ -464,7 +271,8 @@ def _build_expiry(
         t_years = time_to_expiry_years(rows[0][0].contract, now)
     except ValueError as err:  # a trading class without a settlement rule
         return None, [], [DataProblem(DataProblemCode.NO_FORWARD, name, str(err))]
-    fwd = _forward(symbol, name, expiry, t_years, _parity_arrays(rows), futures, params)
+    parity = parity_arrays(rows)
+    fwd = fit_forward(symbol == VIX_SYMBOL, name, expiry, t_years, parity, futures, params)
     views, problems = _price_expiry(rows, fwd, t_years, params)
     ev = ExpiryView(
         symbol=symbol,
@@ -497,7 +305,7 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
         if ck.value is not None:
             futures[expiry] = ck.value
 
-    groups: dict[tuple[str, str, date], list[tuple[OptionQuote, _Checked]]] = defaultdict(list)
+    groups: dict[tuple[str, str, date], list[tuple[OptionQuote, CheckedQuote]]] = defaultdict(list)
     for oq in snapshot.options:
         c = oq.contract
         if not _is_model_option(c) or c.expiry is None:

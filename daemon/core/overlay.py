@@ -11,19 +11,37 @@ unit with the multiplier applied. Choose integers 0 <= n_j <= ``overlay.max_cont
                 sum c_j n_j <= max_debit_fraction x open credit                  (budget)
                 sum k_j n_j <= max_theta_fraction x |book theta|                 (carry)
 
-with scipy's ``milp`` (HiGHS). ``required`` is ``coverage_frac`` x needed, clipped to the
-room left under the cap: the cap is a hard rule, the target is not. When the program is
-infeasible only because of the budget, the plan instead covers as much as the budget
-allows (maximise sum p_j n_j under every other constraint, then the cheapest such mix).
-If the mix would leave that budget-bound plan with no cover at all while the budget could
-buy some, the mix is relaxed for it and the detail says so: a book with some protection
-is what a trader expects, not an empty plan that honours a diversification preference.
+with scipy's ``milp`` (HiGHS; the program itself lives in ``overlay_program.py``).
+``required`` is ``coverage_frac`` x needed, clipped to the room left under the cap: the
+cap is a hard rule, the target is not. When the program is infeasible only because of
+the budget, the plan instead covers as much as the budget allows (maximise sum p_j n_j
+under every other constraint, then the cheapest such mix). If the mix would leave that
+budget-bound plan with no cover at all while the budget could buy some, the mix is
+relaxed for it and the detail says so: a book with some protection is what a trader
+expects, not an empty plan that honours a diversification preference. When the relaxed
+plan covers the whole need, the status is ``MIX_RELAXED`` (covered, budget kept, share
+given up); when it covers only part, ``BUDGET_BINDING``.
+
+Consolidation: the cheapest plan often splits one hedge across neighbouring strike pairs
+to land on the coverage to the dollar, one more order line for a few dollars. With
+t = ``overlay.consolidate_tolerance_frac`` > 0 the optimum n* (debit D*, payoff P*) is
+re-solved for the fewest distinct candidates, min sum y_j with y_j binary and
+y_j <= n_j <= max_contracts x y_j, under every constraint n* was solved under plus
+sum c_j n_j <= (1 + t) D*; then the original objective among the plans with that many
+lines. On the budget-bound path the cover was the objective (most payoff, then least
+debit), so it also keeps sum p_j n_j >= (1 - t) P* and then maximises the payoff: fewer
+lines for nearly the same cover and at most t more debit, and still never over the
+budget (a constraint, not a tolerance) or the cap. A relaxed-mix plan that covers the
+need is consolidated as on the covered path, the coverage kept.
 
 Decisions: the mix applies to the new hedges' payoff (held hedges are counted in ``held``
 but never re-mixed); a unit with positive theta costs no carry and offsets none (its theta
 can turn negative once its short leg expires); candidates are taken in key order, so equal
-optima resolve the same way whatever order they arrive in; the solver time limit applies to
-each of the (at most five) solves.
+optima resolve the same way whatever order they arrive in (the consolidation's ties
+too); consolidation keeps n* itself unless some plan has strictly fewer lines, so it
+never reshuffles an equal-count plan, and it never goes to zero lines; the solver time
+limit applies to each solve (at most three on the covered path, eleven on the
+budget-bound one, each tiny).
 """
 
 from __future__ import annotations
@@ -36,8 +54,6 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from daemon.core.calendar import NY
 from daemon.core.candidates import (
@@ -47,19 +63,28 @@ from daemon.core.candidates import (
     find_vix_call_spreads,
 )
 from daemon.core.market import MarketView
+from daemon.core.overlay_program import (
+    EVERY_RULE,
+    Goal,
+    IntArray,
+    Program,
+    Rules,
+    build_program,
+    consolidate,
+    diagnose,
+    max_cover_within_budget,
+    mix_blocks_budget,
+    solve,
+)
 from daemon.core.params import ModelParams
 from daemon.core.risk import BookRisk
-
-FloatArray = npt.NDArray[np.float64]
-
-# Relative slack when re-checking a rounded integer solution against its constraints:
-# sums of a few hundred USD-sized floats differ from the solver's own by far less.
-_CHECK_REL_TOL = 1e-9
 
 
 class OverlayStatus(StrEnum):
     OK = "ok"
     BUDGET_BINDING = "budget_binding"
+    # Covered in full within the budget, but only by giving up the VIX share target.
+    MIX_RELAXED = "mix_relaxed"
     NOTHING_NEEDED = "nothing_needed"
     NO_CANDIDATES = "no_candidates"
     INFEASIBLE = "infeasible"
@@ -125,25 +150,6 @@ class OverlayPlan:
         }
 
 
-@dataclass(frozen=True)
-class _Program:
-    """The numbers of one instance, candidates in key order (the tie-break is stable)."""
-
-    candidates: tuple[Candidate, ...]
-    payoff: FloatArray
-    debit: FloatArray
-    carry: FloatArray  # USD per day per unit, >= 0
-    vix_payoff: FloatArray  # payoff of VIX candidates, 0 for the others
-    upper: int
-    required_usd: float
-    room_usd: float
-    share_lo: float
-    share_hi: float
-    budget_debit_usd: float
-    budget_carry_usd: float
-    time_limit_s: float
-
-
 def size_overlay(
     candidates: Sequence[Candidate],
     needed_payoff_usd: float,
@@ -194,24 +200,61 @@ def size_overlay(
     if not usable:
         detail = f"no usable candidates ({len(rejected)} rejected)"
         return replace(base, status=OverlayStatus.NO_CANDIDATES, detail=detail)
-    prog = _program(usable, required, room, share, base, params)
+    prog = build_program(
+        usable, required, room, share, budget_debit, base.budget_theta_usd_per_day, params
+    )
     capped = " (coverage clipped to the cap)" if required < ov.coverage_frac * needed else ""
-    n = _solve(prog, prog.debit, coverage=True, budget=True, mix=True, cap=True)
+    n = solve(prog, prog.debit, EVERY_RULE)
     if n is not None:
-        return _with_solution(base, prog, n, OverlayStatus.OK, "covered" + capped)
-    if _solve(prog, prog.debit, coverage=True, budget=False, mix=True, cap=True) is not None:
-        n = _max_cover_within_budget(prog, mix=True)
-        relaxed = ""
-        if float(prog.payoff @ n) <= 0.0 and _mix_blocks_budget(prog):
-            # Some cover beats none: the mix is a preference, the book's protection is not.
-            # Without the mix the budget may even cover the need: then the cheapest way.
-            full = _solve(prog, prog.debit, coverage=True, budget=True, mix=False, cap=True)
-            n = full if full is not None else _max_cover_within_budget(prog, mix=False)
-            relaxed = "; VIX share relaxed: the budget cannot afford the mix"
-        covered = float(prog.payoff @ n)
-        detail = f"budget binds: covers {covered:.0f} of {required:.0f} USD required{capped}"
-        return _with_solution(base, prog, n, OverlayStatus.BUDGET_BINDING, detail + relaxed)
-    return replace(base, status=OverlayStatus.INFEASIBLE, detail=_diagnose(prog))
+        kept = consolidate(prog, n, EVERY_RULE, Goal.LEAST_DEBIT)
+        detail = "covered" + capped + _consolidation_note(prog, n, kept)
+        return _with_solution(base, prog, kept, OverlayStatus.OK, detail)
+    no_budget = Rules(coverage=True, budget=False, mix=True, cap=True)
+    if solve(prog, prog.debit, no_budget) is not None:
+        return _budget_bound(base, prog, capped)
+    return replace(base, status=OverlayStatus.INFEASIBLE, detail=diagnose(prog))
+
+
+def _budget_bound(base: OverlayPlan, prog: Program, capped: str) -> OverlayPlan:
+    """The plan when only the budget stands between the program and the coverage."""
+    n = max_cover_within_budget(prog, mix=True)
+    rules, goal = Rules(coverage=False, budget=True, mix=True, cap=True), Goal.MOST_COVER
+    relaxed, status = "", OverlayStatus.BUDGET_BINDING
+    if float(prog.payoff @ n) <= 0.0 and mix_blocks_budget(prog):
+        # Some cover beats none: the mix is a preference, the book's protection is not.
+        # Without the mix the budget may even cover the need: then the cheapest way.
+        covering = Rules(coverage=True, budget=True, mix=False, cap=True)
+        full = solve(prog, prog.debit, covering)
+        if full is not None:
+            n, rules, goal = full, covering, Goal.LEAST_DEBIT
+            status = OverlayStatus.MIX_RELAXED
+        else:
+            n = max_cover_within_budget(prog, mix=False)
+            rules = Rules(coverage=False, budget=True, mix=False, cap=True)
+        relaxed = "; VIX share relaxed: the budget cannot afford the mix"
+    kept = consolidate(prog, n, rules, goal)
+    covered = float(prog.payoff @ kept)
+    if status is OverlayStatus.MIX_RELAXED:
+        detail = f"covered{capped}"
+    else:
+        detail = (
+            f"budget binds: covers {covered:.0f} of {prog.required_usd:.0f} USD required{capped}"
+        )
+    note = relaxed + _consolidation_note(prog, n, kept)
+    return _with_solution(base, prog, kept, status, detail + note)
+
+
+def _consolidation_note(prog: Program, cheapest: IntArray, kept: IntArray) -> str:
+    """What consolidation traded for fewer lines; "" when it kept the optimum."""
+    if np.array_equal(cheapest, kept):
+        return ""
+    before, after = int(np.count_nonzero(cheapest)), int(np.count_nonzero(kept))
+    debit = float(prog.debit @ (kept - cheapest))
+    cover = float(prog.payoff @ (kept - cheapest))
+    return (
+        f"; consolidated to {after} line(s) from {before}: debit {debit:+.0f} USD, "
+        f"cover {cover:+.0f} USD"
+    )
 
 
 def overlay_target_usd(tail_loss_usd: float, scalar_value: float, params: ModelParams) -> float:
@@ -240,18 +283,19 @@ def plan_overlay(
     *,
     held_payoff_usd: float | None = None,
     condor_expiry: date | None = None,
+    avoid_keys: frozenset[str] = frozenset(),
 ) -> OverlayPlan:
     """Build the candidates from ``view`` and size the overlay for ``book_risk``.
 
     ``held_payoff_usd`` defaults to every held hedge's stress payoff; pass the payoff of
     the hedges that stay (not due to roll) so the plan includes their successors.
     ``condor_expiry`` defaults to the front income expiry, where the diagonals' short leg
-    goes."""
+    goes. ``avoid_keys``: the income book's contracts, which no diagonal leg may use."""
     held = book_risk.hedge_payoff_usd if held_payoff_usd is None else held_payoff_usd
     target = overlay_target_usd(book_risk.tail_loss_usd, scalar_value, params)
     expiry = condor_expiry if condor_expiry is not None else front_income_expiry(book_risk, now)
     vix = find_vix_call_spreads(view, now, params)
-    spx = find_spx_put_diagonals(view, now, expiry, params)
+    spx = find_spx_put_diagonals(view, now, expiry, params, avoid_keys)
     plan = size_overlay(
         list(vix.candidates) + list(spx.candidates),
         max(target - held, 0.0),
@@ -278,7 +322,7 @@ def _family_note(name: str, found: CandidateSearch) -> str:
 
 
 def _with_solution(
-    base: OverlayPlan, prog: _Program, n: npt.NDArray[np.int64], status: OverlayStatus, detail: str
+    base: OverlayPlan, prog: Program, n: IntArray, status: OverlayStatus, detail: str
 ) -> OverlayPlan:
     """``base`` with the quantities ``n`` of ``prog``'s candidates and their totals."""
     chosen = tuple((c, int(k)) for c, k in zip(prog.candidates, n, strict=True) if k > 0)
@@ -317,149 +361,3 @@ def _screen(
             usable[c.key] = c
     ordered = tuple(usable[k] for k in sorted(usable))
     return ordered, tuple(rejected)
-
-
-def _program(
-    usable: tuple[Candidate, ...],
-    required: float,
-    room: float,
-    share: float,
-    base: OverlayPlan,
-    params: ModelParams,
-) -> _Program:
-    ov = params.overlay
-    payoff = np.array([c.payoff_usd for c in usable], dtype=np.float64)
-    return _Program(
-        candidates=usable,
-        payoff=payoff,
-        debit=np.array([c.debit_usd for c in usable], dtype=np.float64),
-        carry=np.array([max(-c.theta_usd_per_day, 0.0) for c in usable], dtype=np.float64),
-        vix_payoff=np.where([c.is_vix for c in usable], payoff, 0.0),
-        upper=ov.max_contracts,
-        required_usd=required,
-        room_usd=room,
-        share_lo=share - ov.mix_tolerance_frac,
-        share_hi=share + ov.mix_tolerance_frac,
-        budget_debit_usd=base.budget_debit_usd,
-        budget_carry_usd=base.budget_theta_usd_per_day,
-        time_limit_s=ov.solver_time_limit_s,
-    )
-
-
-def _rows(
-    prog: _Program, *, coverage: bool, budget: bool, mix: bool, cap: bool
-) -> list[tuple[FloatArray, float, float]]:
-    """The constraint rows (a, lo, hi) meaning lo <= a . n <= hi."""
-    inf = np.inf
-    rows: list[tuple[FloatArray, float, float]] = []
-    if coverage:
-        rows.append((prog.payoff, prog.required_usd, inf))
-    if cap:
-        rows.append((prog.payoff, -inf, prog.room_usd))
-    # Mix, linearised: sum_vix p n - share x sum p n is >= 0 (lower) and <= 0 (upper).
-    # A bound outside [0, 1] constrains nothing and is left out.
-    if mix and prog.share_lo > 0.0:
-        rows.append((prog.vix_payoff - prog.share_lo * prog.payoff, 0.0, inf))
-    if mix and prog.share_hi < 1.0:
-        rows.append((prog.vix_payoff - prog.share_hi * prog.payoff, -inf, 0.0))
-    if budget:
-        rows.append((prog.debit, -inf, prog.budget_debit_usd))
-        rows.append((prog.carry, -inf, prog.budget_carry_usd))
-    return rows
-
-
-def _solve(
-    prog: _Program,
-    cost: FloatArray,
-    *,
-    coverage: bool,
-    budget: bool,
-    mix: bool,
-    cap: bool,
-    extra: Sequence[tuple[FloatArray, float, float]] = (),
-) -> npt.NDArray[np.int64] | None:
-    """Minimise ``cost . n`` over the chosen constraints; the integer solution or None."""
-    rows = _rows(prog, coverage=coverage, budget=budget, mix=mix, cap=cap) + list(extra)
-    size = len(prog.candidates)
-    constraints = (
-        [
-            LinearConstraint(
-                np.vstack([r[0] for r in rows]), [r[1] for r in rows], [r[2] for r in rows]
-            )
-        ]
-        if rows
-        else []
-    )
-    result = milp(
-        c=cost,
-        integrality=np.ones(size),
-        bounds=Bounds(np.zeros(size), np.full(size, float(prog.upper))),
-        constraints=constraints,
-        options={"time_limit": prog.time_limit_s},
-    )
-    # Status 1 (time limit) may still carry a feasible incumbent; it is used if it checks.
-    if result.x is None or result.status not in (0, 1):
-        return None
-    n = np.rint(result.x).astype(np.int64)
-    return n if _satisfies(n, rows) else None
-
-
-def _satisfies(n: npt.NDArray[np.int64], rows: Sequence[tuple[FloatArray, float, float]]) -> bool:
-    for a, lo, hi in rows:
-        value = float(a @ n)
-        slack = _CHECK_REL_TOL * max(1.0, float(np.abs(a) @ n), abs(lo) if np.isfinite(lo) else 0.0)
-        if value < lo - slack or value > hi + slack:
-            return False
-    return True
-
-
-def _max_cover_within_budget(prog: _Program, *, mix: bool) -> npt.NDArray[np.int64]:
-    """The most payoff the budget allows under the cap (and the mix), at the least debit."""
-    best = _solve(prog, -prog.payoff, coverage=False, budget=True, mix=mix, cap=True)
-    if best is None:  # n = 0 is always feasible here; only a solver failure lands here
-        return np.zeros(len(prog.candidates), dtype=np.int64)
-    top = float(prog.payoff @ best)
-    # Second pass: the cheapest combination reaching that payoff (lexicographic optimum).
-    floor = top - _CHECK_REL_TOL * max(1.0, top)
-    cheapest = _solve(
-        prog,
-        prog.debit,
-        coverage=False,
-        budget=True,
-        mix=mix,
-        cap=True,
-        extra=[(prog.payoff, floor, np.inf)],
-    )
-    return best if cheapest is None else cheapest
-
-
-def _mix_blocks_budget(prog: _Program) -> bool:
-    """Whether the budget alone (no mix) would buy some cover: the mix is what stops it."""
-    n = _solve(prog, -prog.payoff, coverage=False, budget=True, mix=False, cap=True)
-    return n is not None and float(prog.payoff @ n) > 0.0
-
-
-def _diagnose(prog: _Program) -> str:
-    """Say which constraint makes the program infeasible even without the budget."""
-    reach = float(prog.payoff.sum()) * prog.upper
-    if reach < prog.required_usd:
-        return (
-            f"coverage {prog.required_usd:.0f} USD unreachable: every candidate at "
-            f"max_contracts={prog.upper} pays {reach:.0f} USD"
-        )
-    if _solve(prog, prog.debit, coverage=True, budget=False, mix=False, cap=True) is not None:
-        n_vix = int(np.count_nonzero(prog.vix_payoff))
-        return (
-            f"VIX share {prog.share_lo:.2f}..{prog.share_hi:.2f} impossible with the "
-            f"candidates given ({n_vix} VIX, {len(prog.candidates) - n_vix} SPX)"
-        )
-    if _solve(prog, prog.debit, coverage=True, budget=False, mix=True, cap=False) is not None:
-        return (
-            f"no integer combination lands between the coverage {prog.required_usd:.0f} USD "
-            f"and the cap room {prog.room_usd:.0f} USD"
-        )
-    return (
-        f"no integer combination meets the coverage {prog.required_usd:.0f} USD, the cap "
-        f"room {prog.room_usd:.0f} USD and the VIX share {prog.share_lo:.2f}..{prog.share_hi:.2f}"
-        " together"
-    )

@@ -257,6 +257,9 @@ class OverlayParams(Section):
     mix_tolerance_frac: float = Field(0.15, ge=0, le=1)
     max_contracts: int = Field(50, ge=1, le=10_000)
     solver_time_limit_s: float = Field(5.0, gt=0, le=120)
+    # Fewer order lines: accept up to this fraction more debit (and, when the budget
+    # binds, this fraction less cover) to use fewer distinct candidates; 0 = off.
+    consolidate_tolerance_frac: float = Field(0.03, ge=0, le=1)
 
 
 # ---- the proposal ------------------------------------------------------------------------
@@ -278,7 +281,6 @@ class ValidationParams(Section):
     max_quote_age_s: float = Field(120.0, gt=0, le=86_400)
     # A quote whose spread exceeds this fraction of its mid is too wide to price on.
     max_spread_frac: float = Field(0.5, gt=0, le=10)
-    min_history_sessions: int = Field(60, ge=1, le=5000)
 
 
 class ModelParams(Section):

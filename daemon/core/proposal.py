@@ -32,55 +32,50 @@ Rules, applied in this order:
    Suppressed changes are listed so the journal explains a quiet cycle. Rolls and the
    closes of rule 2 are never suppressed: expiry does not wait for a band.
 
-Limit prices are signed net prices per share in the *pay* convention of a combo order
-bought: ``> 0`` a debit paid, ``< 0`` a credit received (IB's BAG convention). With mid m and
-natural n (paying asks, receiving bids; n >= m in pay terms) the limit is
-``min(m + price_offset_ticks x tick, n)`` rounded up on the combo tick grid; when rounding
-up overshoots n and a grid point lies in [m, n], the highest such point is used instead
-(with no grid point in [m, n] the rounded-up price stands, less than a tick beyond n: it
-fills at the natural rather than resting below the mid).
-So a debit is raised toward the ask and rounded up; a credit (closing) is lowered toward
-the bid, rounding toward the smaller credit.
-
-Adjustment ids: the first 16 hex digits of sha256 over the trading day, the structure key,
-the legs, the quantity and the action: identical across runs for the same input.
+Limit prices and adjustment ids: ``adjustment.py``. Rules 2-5 as unpriced changes:
+``proposal_rules.py``. The names of both that callers use are re-exported here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from daemon.core.candidates import Candidate, LegSpec, candidate_key
-from daemon.core.models import Action, Contract
+from daemon.core.adjustment import Adjustment, AdjustmentAction, adjustment_id, limit_price_usd
 from daemon.core.overlay import OverlayPlan
 from daemon.core.params import ProposalParams, TickParams
+from daemon.core.proposal_rules import (
+    Change,
+    HeldHedge,
+    Rule,
+    SuppressedChange,
+    apply_hysteresis,
+    cover_changes,
+    reduction_changes,
+    roll_changes,
+    roll_rule,
+    staying_payoff_usd,
+)
 from daemon.core.scalar import ScalarResult
-from daemon.core.structures import Structure, StructureKind
-from daemon.core.ticks import RoundMode, combo_tick, round_to_tick
+from daemon.core.structures import StructureKind
 
-
-class AdjustmentAction(StrEnum):
-    OPEN = "open"
-    ADD = "add"
-    REDUCE = "reduce"
-    CLOSE = "close"
-    ROLL = "roll"
-
-
-class Rule(StrEnum):
-    """Which rule of the module docstring produced a change."""
-
-    ROLL_VIX_DTE = "roll_vix_dte"
-    ROLL_DIAGONAL_SHORT = "roll_diagonal_short"
-    EXPIRING_CLOSE = "expiring_close"
-    COVER = "cover"
-    OVER_TARGET = "over_target"
+__all__ = [
+    "Adjustment",
+    "AdjustmentAction",
+    "HeldHedge",
+    "Proposal",
+    "ProposalStatus",
+    "Rule",
+    "SuppressedChange",
+    "adjustment_id",
+    "build_proposal",
+    "limit_price_usd",
+    "roll_rule",
+    "staying_payoff_usd",
+]
 
 
 class ProposalStatus(StrEnum):
@@ -96,95 +91,6 @@ _EXECUTION_ORDER = (
     AdjustmentAction.ADD,
     AdjustmentAction.OPEN,
 )
-
-
-@dataclass(frozen=True)
-class HeldHedge:
-    """A hedge held, with its numbers per unit (USD, multiplier applied).
-
-    ``payoff_usd`` its stress-scenario P&L, ``mark_usd`` its value at mids,
-    ``natural_close_usd`` what closing one unit at the natural prices brings (longs sold at
-    the bid, shorts bought at the ask), ``theta_usd_per_day`` its theta, ``dte_days`` the
-    nearest leg's calendar days and, for a diagonal, ``short_sessions_to_expiry`` the
-    exchange sessions until the short leg expires (0 on expiry day)."""
-
-    structure: Structure
-    payoff_usd: float
-    mark_usd: float
-    natural_close_usd: float
-    theta_usd_per_day: float
-    dte_days: int
-    short_sessions_to_expiry: int | None = None
-
-    def __post_init__(self) -> None:
-        kind = self.structure.kind
-        if not kind.is_hedge:
-            raise ValueError(f"{self.structure.label} is not a hedge")
-        if kind is StructureKind.SPX_PUT_DIAGONAL and self.short_sessions_to_expiry is None:
-            raise ValueError(f"{self.structure.label}: short_sessions_to_expiry is required")
-
-    @property
-    def legs(self) -> tuple[LegSpec, ...]:
-        """The per-unit legs as bought to open."""
-        return tuple(
-            LegSpec(
-                leg.contract, abs(leg.quantity), Action.BUY if leg.quantity > 0 else Action.SELL
-            )
-            for leg in self.structure.legs
-        )
-
-
-@dataclass(frozen=True)
-class Adjustment:
-    """One order to place: ``quantity`` units of the combo ``legs`` at ``limit_price_usd``
-    (per share, > 0 debit, < 0 credit); mid and natural in the same convention."""
-
-    id: str
-    action: AdjustmentAction
-    kind: StructureKind
-    structure_key: str
-    legs: tuple[LegSpec, ...]
-    quantity: int
-    limit_price_usd: float
-    mid_price_usd: float
-    natural_price_usd: float
-    reason: dict[str, Any] = field(hash=False)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "action": self.action.value,
-            "kind": self.kind.value,
-            "structure_key": self.structure_key,
-            "legs": [leg.to_json() for leg in self.legs],
-            "quantity": self.quantity,
-            "limit_price_usd": self.limit_price_usd,
-            "mid_price_usd": self.mid_price_usd,
-            "natural_price_usd": self.natural_price_usd,
-            "reason": self.reason,
-        }
-
-
-@dataclass(frozen=True)
-class SuppressedChange:
-    """A plan-driven change the hysteresis band held back."""
-
-    action: AdjustmentAction
-    kind: StructureKind
-    structure_key: str
-    quantity: int
-    threshold_units: float
-    kind_target_units: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "action": self.action.value,
-            "kind": self.kind.value,
-            "structure_key": self.structure_key,
-            "quantity": self.quantity,
-            "threshold_units": self.threshold_units,
-            "kind_target_units": self.kind_target_units,
-        }
 
 
 @dataclass(frozen=True)
@@ -209,227 +115,6 @@ class Proposal:
         }
 
 
-@dataclass(frozen=True)
-class _PerUnit:
-    """One unit of a change, USD: mid and natural in the pay convention, and the change in
-    stress payoff and theta it brings."""
-
-    mid_usd: float
-    natural_usd: float
-    payoff_usd: float
-    theta_usd_per_day: float
-
-    @classmethod
-    def opening(cls, c: Candidate) -> _PerUnit:
-        return cls(c.debit_usd, c.natural_debit_usd, c.payoff_usd, c.theta_usd_per_day)
-
-    @classmethod
-    def closing(cls, h: HeldHedge) -> _PerUnit:
-        return cls(-h.mark_usd, -h.natural_close_usd, -h.payoff_usd, -h.theta_usd_per_day)
-
-    def __add__(self, other: _PerUnit) -> _PerUnit:
-        return _PerUnit(
-            self.mid_usd + other.mid_usd,
-            self.natural_usd + other.natural_usd,
-            self.payoff_usd + other.payoff_usd,
-            self.theta_usd_per_day + other.theta_usd_per_day,
-        )
-
-
-@dataclass(frozen=True)
-class _Change:
-    """A change before pricing: ``quantity`` units of ``legs``, each worth ``unit``."""
-
-    action: AdjustmentAction
-    kind: StructureKind
-    structure_key: str
-    legs: tuple[LegSpec, ...]
-    quantity: int
-    unit: _PerUnit
-    rule: Rule
-    detail: str
-
-    @property
-    def signed_units(self) -> int:
-        """Units of the kind held after minus before (rolls change nothing here)."""
-        if self.action in (AdjustmentAction.OPEN, AdjustmentAction.ADD):
-            return self.quantity
-        if self.action in (AdjustmentAction.REDUCE, AdjustmentAction.CLOSE):
-            return -self.quantity
-        return 0
-
-    @property
-    def payoff_change_usd(self) -> float:
-        return self.unit.payoff_usd * self.quantity
-
-
-def roll_rule(hedge: HeldHedge, params: ProposalParams) -> Rule | None:
-    """The roll rule a held hedge falls under this cycle, or ``None``."""
-    roll = params.roll
-    kind = hedge.structure.kind
-    if kind is StructureKind.VIX_CALL_SPREAD and hedge.dte_days < roll.vix_min_dte_days:
-        return Rule.ROLL_VIX_DTE
-    sessions = hedge.short_sessions_to_expiry
-    if kind is StructureKind.SPX_PUT_DIAGONAL and sessions is not None:
-        return Rule.ROLL_DIAGONAL_SHORT if sessions <= roll.diagonal_short_min_sessions else None
-    return None
-
-
-def staying_payoff_usd(held: tuple[HeldHedge, ...], params: ProposalParams) -> float:
-    """Stress payoff of the held hedges that are not due to roll: the overlay's ``held``."""
-    return math.fsum(h.payoff_usd * h.structure.quantity for h in held if not roll_rule(h, params))
-
-
-def limit_price_usd(
-    mid_usd: float,
-    natural_usd: float,
-    multiplier: int,
-    symbol: str,
-    offset_ticks: int,
-    ticks: TickParams,
-) -> float:
-    """Limit per share (pay convention) from per-unit mid and natural; module docstring."""
-    tick = combo_tick(symbol, ticks)
-    mid, natural = mid_usd / multiplier, natural_usd / multiplier
-    wanted = mid + offset_ticks * tick
-    if natural >= mid:
-        wanted = min(wanted, natural)
-    limit = round_to_tick(wanted, tick, RoundMode.UP)
-    if natural >= mid and limit > natural:
-        below = round_to_tick(natural, tick, RoundMode.DOWN)
-        if below >= mid:
-            limit = below
-    return limit
-
-
-def _net_legs(close: tuple[LegSpec, ...], open_: tuple[LegSpec, ...]) -> tuple[LegSpec, ...]:
-    """Close ``close`` and open ``open_`` per unit; same-contract legs net (exchanges reject
-    a combo that buys and sells one contract)."""
-    signed: dict[str, int] = {}
-    contracts: dict[str, Contract] = {}
-    for leg, sign in [(g, -1) for g in close] + [(g, 1) for g in open_]:
-        signed[leg.contract.key] = signed.get(leg.contract.key, 0) + sign * leg.signed_ratio
-        contracts.setdefault(leg.contract.key, leg.contract)
-    return tuple(
-        LegSpec(contracts[k], abs(q), Action.BUY if q > 0 else Action.SELL)
-        for k, q in sorted(signed.items())
-        if q != 0
-    )
-
-
-def _rolls(due: list[tuple[HeldHedge, Rule]], remaining: dict[str, list[Any]]) -> list[_Change]:
-    """Rule 2. ``remaining`` maps candidate key -> [candidate, units left], consumed here."""
-    changes: list[_Change] = []
-    for hedge, rule in sorted(due, key=lambda d: d[0].structure.id):
-        s, q = hedge.structure, hedge.structure.quantity
-        own_key = candidate_key(hedge.legs)
-        same = [
-            v
-            for v in remaining.values()
-            if v[0].kind is s.kind and v[1] > 0 and candidate_key(v[0].legs) != own_key
-        ]
-        succ = min(same, key=lambda v: (-v[1], v[0].key), default=None)
-        rolled = 0 if succ is None else min(q, succ[1])
-        if succ is not None and rolled > 0:
-            cand: Candidate = succ[0]
-            succ[1] -= rolled
-            legs = _net_legs(hedge.legs, cand.legs)
-            unit = _PerUnit.closing(hedge) + _PerUnit.opening(cand)
-            detail = f"{s.label} due ({rule.value}, dte {hedge.dte_days}): roll to {cand.key}"
-            key = f"{s.id} -> {cand.key}"
-            changes.append(
-                _Change(AdjustmentAction.ROLL, s.kind, key, legs, rolled, unit, rule, detail)
-            )
-        if q > rolled:
-            action = AdjustmentAction.CLOSE if rolled == 0 else AdjustmentAction.REDUCE
-            detail = f"{s.label} due ({rule.value}), no successor for {q - rolled} units: close"
-            changes.append(_closing(hedge, q - rolled, action, Rule.EXPIRING_CLOSE, detail))
-    return changes
-
-
-def _closing(
-    hedge: HeldHedge, units: int, action: AdjustmentAction, rule: Rule, detail: str
-) -> _Change:
-    s, legs = hedge.structure, _net_legs(hedge.legs, ())
-    return _Change(action, s.kind, s.id, legs, units, _PerUnit.closing(hedge), rule, detail)
-
-
-def _covers(staying: list[HeldHedge], remaining: dict[str, list[Any]]) -> list[_Change]:
-    """Rule 3: the plan's additions, as ADDs to held hedges with the same legs or OPENs."""
-    held_by_legs = {candidate_key(h.legs): h for h in sorted(staying, key=lambda h: h.structure.id)}
-    changes = []
-    for key in sorted(remaining):
-        cand, units = remaining[key]
-        if units <= 0:
-            continue
-        match = held_by_legs.get(candidate_key(cand.legs))
-        action = AdjustmentAction.OPEN if match is None else AdjustmentAction.ADD
-        skey = cand.key if match is None else match.structure.id
-        unit, detail = _PerUnit.opening(cand), f"plan adds {units} x {cand.key}"
-        changes.append(_Change(action, cand.kind, skey, cand.legs, units, unit, Rule.COVER, detail))
-    return changes
-
-
-def _reductions(
-    staying: list[HeldHedge], covered_usd: float, target_usd: float, band_frac: float
-) -> list[_Change]:
-    """Rule 4: shed the dearest protection first while coverage stays >= target."""
-    if covered_usd <= target_usd * (1.0 + band_frac):
-        return []
-
-    def dearness(h: HeldHedge) -> tuple[float, str]:
-        ratio = h.mark_usd / h.payoff_usd if h.payoff_usd > 0 else math.inf
-        return (-ratio, h.structure.id)
-
-    changes = []
-    for hedge in sorted(staying, key=dearness):
-        q, p = hedge.structure.quantity, hedge.payoff_usd
-        # 1e-9 of a unit of slack so an exact fit (excess = k x p) is not lost to rounding.
-        units = q if p <= 0 else min(q, math.floor((covered_usd - target_usd) / p + 1e-9))
-        if units <= 0:
-            continue
-        covered_usd -= units * max(p, 0.0)
-        action = AdjustmentAction.CLOSE if units == q else AdjustmentAction.REDUCE
-        detail = f"coverage above target by more than {band_frac:.0%}: shed {hedge.structure.label}"
-        changes.append(_closing(hedge, units, action, Rule.OVER_TARGET, detail))
-    return changes
-
-
-def _hysteresis(
-    plan_driven: list[_Change], base_units: dict[StructureKind, int], params: ProposalParams
-) -> tuple[list[_Change], list[SuppressedChange]]:
-    """Rule 5: keep a kind's plan-driven changes only if their net is big enough."""
-    kept: list[_Change] = []
-    suppressed: list[SuppressedChange] = []
-    for kind in sorted({c.kind for c in plan_driven}):
-        group = [c for c in plan_driven if c.kind is kind]
-        net = sum(c.signed_units for c in group)
-        target = base_units.get(kind, 0) + net
-        threshold = max(float(params.min_change_contracts), params.min_change_frac * target)
-        if net != 0 and abs(net) >= threshold:
-            kept += group
-            continue
-        suppressed += [
-            SuppressedChange(c.action, kind, c.structure_key, c.quantity, threshold, target)
-            for c in group
-        ]
-    return kept, suppressed
-
-
-def adjustment_id(
-    today: date,
-    structure_key: str,
-    legs: tuple[LegSpec, ...],
-    quantity: int,
-    action: AdjustmentAction,
-) -> str:
-    """Deterministic id: sha256 of the trading day, structure, legs, quantity, action."""
-    text = json.dumps(
-        [today.isoformat(), structure_key, [leg.label for leg in legs], quantity, action.value]
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def _scalar_summary(result: ScalarResult) -> dict[str, Any]:
     return {
         "value": result.value,
@@ -447,7 +132,7 @@ def _scalar_summary(result: ScalarResult) -> dict[str, Any]:
 
 
 def _adjustment(
-    change: _Change,
+    change: Change,
     common: dict[str, Any],
     params: ProposalParams,
     ticks: TickParams,
@@ -502,17 +187,17 @@ def build_proposal(
             ProposalStatus.INSUFFICIENT_DATA, (), (), tuple(notes), target, before, before
         )
     remaining = {c.key: [c, n] for c, n in plan.chosen if n > 0}
-    timed = _rolls(due, remaining)
-    covers = _covers(staying, remaining)
+    timed = roll_changes(due, remaining)
+    covers = cover_changes(staying, remaining)
     # Coverage once rules 2-3 are done: every held hedge plus the changes' payoffs.
     kept_usd = before + math.fsum(c.payoff_change_usd for c in timed + covers)
-    reductions = _reductions(staying, kept_usd, target, params.min_change_frac)
+    reductions = reduction_changes(staying, kept_usd, target, params.min_change_frac)
     base_units: dict[StructureKind, int] = {}
     for h in held_hedges:
         base_units[h.structure.kind] = base_units.get(h.structure.kind, 0) + h.structure.quantity
     for c in timed:
         base_units[c.kind] += c.signed_units
-    plan_driven, suppressed = _hysteresis(covers + reductions, base_units, params)
+    plan_driven, suppressed = apply_hysteresis(covers + reductions, base_units, params)
     changes = sorted(
         timed + plan_driven,
         key=lambda c: (_EXECUTION_ORDER.index(c.action), c.structure_key),

@@ -188,6 +188,21 @@ def test_diagonal_strikes_and_expiries() -> None:
     assert len(cands) == 2 * PARAMS.diagonal.neighbour_count + 1
 
 
+def test_diagonal_never_uses_a_contract_the_income_book_holds() -> None:
+    """A short strike the condor holds (its long wing) is skipped for the next one down."""
+    deltas = {k: spx_put_delta(k, SPX_FAR_EXPIRY) for k in SPX_STRIKES}
+    long_k = nearest(SPX_STRIKES, deltas, PARAMS.diagonal.long_delta)
+    wing = spx_option(long_k - PARAMS.diagonal.short_offset_pts, Right.PUT, SPX_EXPIRY)
+    cands = spx_put_diagonal_candidates(
+        view_of(), NOW, SPX_EXPIRY, PARAMS, avoid_keys=frozenset({wing.key})
+    )
+    assert cands
+    assert all(leg.contract.key != wing.key for c in cands for leg in c.legs)
+    best = central(cands, long_k)
+    # The grid is every 25 points: the nearest strike left is one step further down.
+    assert leg_strike(best, Action.SELL) == long_k - PARAMS.diagonal.short_offset_pts - 25
+
+
 def test_diagonal_payoff_matches_closed_form() -> None:
     """The diagonal's stress payoff equals vollib repricing at F x 0.93 and IV + beta x 15 pts."""
     deltas = {k: spx_put_delta(k, SPX_FAR_EXPIRY) for k in SPX_STRIKES}

@@ -25,6 +25,7 @@ from tests.core.factories import (
     VIX_FUTURE,
     chain,
     index_quote,
+    iron_condor,
     pos,
     priced_quote,
     quote,
@@ -306,3 +307,27 @@ def test_broker_iv_ignored_when_stale() -> None:
     options = _replace_quote(_spx_options(), c.key, stale)
     ov = build_market_view(snapshot(options=options), PARAMS).option(c)
     assert ov is not None and ov.iv_source is IVSource.INTERPOLATED
+
+
+def test_wide_quote_on_the_chains_last_strike_still_prices_a_held_wing() -> None:
+    """A held far wing with only a wide quote and no neighbour beyond takes its own mid's vol."""
+    book = iron_condor((4500, 4600, 5500, 5600), 1)
+    wing = book[-1].contract  # the long 5600 call
+    snap = standard_snapshot(book)
+    options = []
+    for o in snap.options:
+        c = o.contract
+        if c.expiry == wing.expiry and (c.strike or 0.0) > wing.strike:
+            continue  # nothing quoted beyond the wing: it is the chain's last strike
+        if c.expiry == wing.expiry and c.strike == wing.strike and c.right is Right.PUT:
+            continue  # no put at the wing's strike either
+        if c.key == wing.key:
+            o = OptionQuote(c, Quote(0.05, 0.30, o.quote.time))  # wide: spread 5x the mid
+        options.append(o)
+    same_expiry = [o.contract.strike or 0.0 for o in options if o.contract.expiry == wing.expiry]
+    assert max(same_expiry) == wing.strike  # the wing is the last strike quoted
+    view = build_market_view(replace(snap, options=tuple(options)), ModelParams())
+    assert view.is_valid, view.fatal_problems
+    wing_view = view.option(wing)
+    assert wing_view is not None and wing_view.iv_source is IVSource.WIDE_MID
+    assert {p.code for p in view.problems if p.instrument == wing.key} == {DataProblemCode.WIDE}

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
 import json
-from dataclasses import dataclass
-from datetime import date
 
 import pytest
 from hypothesis import given, settings
@@ -13,13 +10,12 @@ from hypothesis import strategies as st
 from vollib.black import black
 
 from daemon.core.calendar import time_to_expiry_years
-from daemon.core.candidates import Candidate, LegSpec, candidate_key
+from daemon.core.candidates import Candidate
 from daemon.core.market import MarketView, build_market_view
-from daemon.core.models import Action, Contract, Right, SecType
-from daemon.core.overlay import OverlayPlan, OverlayStatus, plan_overlay, size_overlay
-from daemon.core.params import BudgetParams, ModelParams, OverlayParams
+from daemon.core.overlay import OverlayStatus, plan_overlay
+from daemon.core.params import ModelParams
 from daemon.core.risk import BookRisk, book_risk
-from daemon.core.structures import StructureKind, recognise
+from daemon.core.structures import recognise
 from tests.core.factories import (
     NOW,
     RATE,
@@ -29,156 +25,19 @@ from tests.core.factories import (
     standard_snapshot,
     vix_option,
 )
-
-EXPIRY = date(2026, 4, 15)
-TOL_ABS_USD = 1e-6
-TOL_REL = 1e-9
-
-
-def cand(
-    strike: float,
-    payoff_usd: float,
-    debit_usd: float,
-    *,
-    is_vix: bool = True,
-    theta_usd_per_day: float = -1.0,
-) -> Candidate:
-    """A one-unit candidate with the given numbers; the strike only makes the key unique."""
-    symbol = "VIX" if is_vix else "SPX"
-    legs = (
-        LegSpec(
-            Contract(symbol, SecType.OPTION, symbol, EXPIRY, strike, Right.CALL),
-            1,
-            Action.BUY,
-        ),
-    )
-    return Candidate(
-        key=candidate_key(legs),
-        kind=StructureKind.VIX_CALL_SPREAD if is_vix else StructureKind.SPX_PUT_DIAGONAL,
-        legs=legs,
-        debit_usd=debit_usd,
-        natural_debit_usd=debit_usd * 1.05,
-        payoff_usd=payoff_usd,
-        theta_usd_per_day=theta_usd_per_day,
-        dte_days=44,
-        is_vix=is_vix,
-    )
-
-
-def model(
-    *,
-    max_contracts: int = 50,
-    coverage: float = 1.0,
-    max_cover: float = 1.0,
-    mix_tol: float = 1.0,
-    debit_frac: float = 5.0,
-    theta_frac: float = 5.0,
-) -> ModelParams:
-    """Parameters with the overlay and budget sections set; loose by default."""
-    return ModelParams(
-        overlay=OverlayParams(
-            coverage_frac=coverage,
-            max_cover_frac=max_cover,
-            mix_tolerance_frac=mix_tol,
-            max_contracts=max_contracts,
-        ),
-        budget=BudgetParams(max_debit_fraction=debit_frac, max_theta_fraction=theta_frac),
-    )
-
-
-@dataclass(frozen=True)
-class Instance:
-    cands: tuple[Candidate, ...]
-    needed_usd: float
-    tail_loss_usd: float
-    held_usd: float
-    share: float
-    credit_usd: float
-    book_theta_usd: float
-    params: ModelParams
-
-    def solve(self) -> OverlayPlan:
-        return size_overlay(
-            list(self.cands),
-            self.needed_usd,
-            self.tail_loss_usd,
-            self.held_usd,
-            self.share,
-            self.credit_usd,
-            self.book_theta_usd,
-            self.params,
-        )
-
-
-# ---- the brute-force oracle -----------------------------------------------------------------
-def _le(a: float, b: float) -> bool:
-    return a <= b + TOL_ABS_USD + TOL_REL * max(abs(a), abs(b))
-
-
-@dataclass(frozen=True)
-class Oracle:
-    """Every integer combination checked against the constraints as the model page states
-    them; the coverage asked is clipped to the room under the cap."""
-
-    inst: Instance
-
-    def combos(self) -> list[tuple[int, ...]]:
-        upper = self.inst.params.overlay.max_contracts
-        return list(itertools.product(range(upper + 1), repeat=len(self.inst.cands)))
-
-    def required(self) -> float:
-        ov = self.inst.params.overlay
-        room = ov.max_cover_frac * abs(self.inst.tail_loss_usd) - self.inst.held_usd
-        return min(ov.coverage_frac * self.inst.needed_usd, room)
-
-    def ok(self, n: tuple[int, ...], *, coverage: bool, budget: bool, mix: bool = True) -> bool:
-        i, ov, bud = self.inst, self.inst.params.overlay, self.inst.params.budget
-        pay = sum(c.payoff_usd * k for c, k in zip(i.cands, n, strict=True))
-        vix = sum(c.payoff_usd * k for c, k in zip(i.cands, n, strict=True) if c.is_vix)
-        debit = sum(c.debit_usd * k for c, k in zip(i.cands, n, strict=True))
-        carry = sum(max(-c.theta_usd_per_day, 0.0) * k for c, k in zip(i.cands, n, strict=True))
-        checks = [_le(i.held_usd + pay, ov.max_cover_frac * abs(i.tail_loss_usd))]
-        if mix:
-            checks.append(_le((i.share - ov.mix_tolerance_frac) * pay, vix))
-            checks.append(_le(vix, (i.share + ov.mix_tolerance_frac) * pay))
-        if coverage:
-            checks.append(_le(self.required(), pay))
-        if budget:
-            checks.append(_le(debit, bud.max_debit_fraction * i.credit_usd))
-            checks.append(_le(carry, bud.max_theta_fraction * abs(i.book_theta_usd)))
-        return all(checks)
-
-    def min_debit(self) -> float | None:
-        debits = [
-            sum(c.debit_usd * k for c, k in zip(self.inst.cands, n, strict=True))
-            for n in self.combos()
-            if self.ok(n, coverage=True, budget=True)
-        ]
-        return min(debits) if debits else None
-
-    def feasible_without_budget(self) -> bool:
-        return any(self.ok(n, coverage=True, budget=False) for n in self.combos())
-
-    def max_payoff_within_budget(self, *, mix: bool = True) -> float:
-        return max(
-            sum(c.payoff_usd * k for c, k in zip(self.inst.cands, n, strict=True))
-            for n in self.combos()
-            if self.ok(n, coverage=False, budget=True, mix=mix)
-        )
-
-    def min_debit_without_mix(self) -> float | None:
-        debits = [
-            sum(c.debit_usd * k for c, k in zip(self.inst.cands, n, strict=True))
-            for n in self.combos()
-            if self.ok(n, coverage=True, budget=True, mix=False)
-        ]
-        return min(debits) if debits else None
-
-
-def quantities(plan: OverlayPlan, inst: Instance) -> tuple[int, ...]:
-    by_key = {c.key: n for c, n in plan.chosen}
-    return tuple(by_key.get(c.key, 0) for c in inst.cands)
-
+from tests.core.overlay_oracle import (
+    TOL_ABS_USD,
+    Expected,
+    Instance,
+    Oracle,
+    cand,
+    instances,
+    le,
+    line_count,
+    model,
+    quantities,
+    split_instances,
+)
 
 # ---- hand-computed table --------------------------------------------------------------------
 A = cand(20, payoff_usd=1000, debit_usd=100, is_vix=True)
@@ -186,7 +45,8 @@ B = cand(21, payoff_usd=2000, debit_usd=300, is_vix=True)
 C = cand(5000, payoff_usd=1500, debit_usd=120, is_vix=False)
 
 # (candidates, needed, tail loss, share, mix tol, expected quantities of the candidates,
-#  expected debit), each solved by hand:
+#  expected debit), each solved by hand. Each optimum is also the plan with the fewest
+#  lines within 3% of its debit, so the default consolidation keeps it:
 HAND_TABLE = [
     # 3A covers 3000 for 300; A+B also covers 3000 but for 400; 2B overshoots for 600.
     ((A, B), 3000.0, -10_000.0, 1.0, 1.0, (3, 0), 300.0),
@@ -239,7 +99,7 @@ def test_budget_binding_blocked_by_mix_relaxes_the_mix() -> None:
     params = model(mix_tol=0.1, debit_frac=0.5)
     inst = Instance((A, dear_spx), 2000.0, -10_000.0, 0.0, 0.5, 1000.0, 1e6, params)
     plan = inst.solve()
-    assert plan.status is OverlayStatus.BUDGET_BINDING
+    assert plan.status is OverlayStatus.MIX_RELAXED  # the need is covered, the share is not
     assert Oracle(inst).max_payoff_within_budget() == 0.0  # with the mix: nothing
     # By hand: without the mix, 2 A (2000 USD payoff for 200 USD) cover the 2000 needed
     # within the 500 USD budget; buying more than the need would be over-spending.
@@ -345,42 +205,6 @@ def test_to_json_is_plain() -> None:
 
 
 # ---- hypothesis: invariants and the brute-force oracle ---------------------------------------
-GRID = st.integers(0, 20).map(lambda i: i * 0.05)  # fractions on a 0.05 grid
-
-
-@st.composite
-def instances(draw: st.DrawFn) -> Instance:
-    size = draw(st.integers(1, 3))
-    cands = tuple(
-        cand(
-            10.0 + j,
-            payoff_usd=float(draw(st.integers(1, 50)) * 100),
-            debit_usd=float(draw(st.integers(1, 40)) * 10),
-            is_vix=draw(st.booleans()),
-            theta_usd_per_day=float(draw(st.integers(-20, 5))),
-        )
-        for j in range(size)
-    )
-    params = model(
-        max_contracts=draw(st.integers(1, 4)),
-        coverage=draw(st.sampled_from([0.5, 1.0, 1.5])),
-        max_cover=draw(st.sampled_from([0.5, 1.0, 1.5])),
-        mix_tol=draw(st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0])),
-        debit_frac=draw(GRID.map(lambda x: 2 * x)),
-        theta_frac=draw(GRID.map(lambda x: 2 * x)),
-    )
-    return Instance(
-        cands=cands,
-        needed_usd=float(draw(st.integers(-5, 60)) * 100),
-        tail_loss_usd=-float(draw(st.integers(0, 200)) * 100),
-        held_usd=float(draw(st.integers(0, 40)) * 100),
-        share=draw(GRID),
-        credit_usd=float(draw(st.integers(0, 100)) * 100),
-        book_theta_usd=float(draw(st.integers(0, 200))),
-        params=params,
-    )
-
-
 @settings(max_examples=150, deadline=None)
 @given(instances())
 def test_invariants_hold(inst: Instance) -> None:
@@ -392,47 +216,61 @@ def test_invariants_hold(inst: Instance) -> None:
         assert c in inst.cands
     new = sum(c.payoff_usd * n for c, n in plan.chosen)
     if plan.chosen:
-        assert _le(inst.held_usd + new, ov.max_cover_frac * abs(inst.tail_loss_usd))
+        assert le(inst.held_usd + new, ov.max_cover_frac * abs(inst.tail_loss_usd))
     assert plan.payoff_after_usd == pytest.approx(inst.held_usd + new)
-    assert _le(plan.debit_usd, bud.max_debit_fraction * inst.credit_usd)
+    assert le(plan.debit_usd, bud.max_debit_fraction * inst.credit_usd)
     carry = sum(max(-c.theta_usd_per_day, 0.0) * n for c, n in plan.chosen)
-    assert _le(carry, bud.max_theta_fraction * inst.book_theta_usd)
+    assert le(carry, bud.max_theta_fraction * inst.book_theta_usd)
     if plan.status is OverlayStatus.OK and new > 0:
         vix = sum(c.payoff_usd * n for c, n in plan.chosen if c.is_vix)
-        assert _le((inst.share - ov.mix_tolerance_frac) * new, vix)
-        assert _le(vix, (inst.share + ov.mix_tolerance_frac) * new)
+        assert le((inst.share - ov.mix_tolerance_frac) * new, vix)
+        assert le(vix, (inst.share + ov.mix_tolerance_frac) * new)
 
 
-@settings(max_examples=150, deadline=None)
-@given(instances())
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(instances(), split_instances()))
 def test_matches_brute_force(inst: Instance) -> None:
-    """Status and optimum agree with enumerating every integer combination of a tiny instance."""
+    """Status, optimum and consolidated line count agree with enumerating every combination."""
     plan = inst.solve()
     oracle = Oracle(inst)
     if inst.needed_usd <= 0 or oracle.required() <= 0:
         assert plan.status is OverlayStatus.NOTHING_NEEDED
         return
-    best = oracle.min_debit()
-    if best is not None:
+    n = quantities(plan, inst)
+    covered = oracle.least_debit_plan()
+    if covered is not None:
         assert plan.status is OverlayStatus.OK
-        assert plan.debit_usd == pytest.approx(best, abs=TOL_ABS_USD)
-        assert oracle.ok(quantities(plan, inst), coverage=True, budget=True)
+        assert oracle.ok(n, coverage=True, budget=True)
+        _agrees(plan.debit_usd, plan.new_payoff_usd, line_count(n), covered)
     elif oracle.feasible_without_budget():
-        assert plan.status is OverlayStatus.BUDGET_BINDING
-        new = plan.payoff_after_usd - inst.held_usd
-        with_mix = oracle.max_payoff_within_budget()
-        if with_mix > 0 or oracle.max_payoff_within_budget(mix=False) <= 0:
-            assert new == pytest.approx(with_mix, abs=TOL_ABS_USD)
-        elif (cheapest := oracle.min_debit_without_mix()) is not None:
+        with_mix = oracle.most_cover_plan(mix=True)
+        assert with_mix.payoff_usd is not None
+        if with_mix.payoff_usd > 0 or oracle.max_payoff_within_budget(mix=False) <= 0:
+            assert plan.status is OverlayStatus.BUDGET_BINDING
+            assert oracle.ok(n, coverage=False, budget=True)
+            expected = with_mix
+        elif (cheapest := oracle.least_debit_plan(mix=False)) is not None:
             # Mix relaxed and the need covered: at the least debit.
-            assert oracle.ok(quantities(plan, inst), coverage=True, budget=True, mix=False)
-            assert plan.debit_usd == pytest.approx(cheapest, abs=TOL_ABS_USD)
+            assert plan.status is OverlayStatus.MIX_RELAXED
+            assert oracle.ok(n, coverage=True, budget=True, mix=False)
+            expected = cheapest
         else:
             # Mix relaxed, the need not coverable: the most the budget buys.
-            assert new == pytest.approx(oracle.max_payoff_within_budget(mix=False), abs=1e-6)
+            assert plan.status is OverlayStatus.BUDGET_BINDING
+            assert oracle.ok(n, coverage=False, budget=True, mix=False)
+            expected = oracle.most_cover_plan(mix=False)
+        _agrees(plan.debit_usd, plan.new_payoff_usd, line_count(n), expected)
     else:
         assert plan.status is OverlayStatus.INFEASIBLE
         assert plan.chosen == ()
+
+
+def _agrees(debit_usd: float, payoff_usd: float, lines: int, expected: Expected) -> None:
+    assert debit_usd == pytest.approx(expected.debit_usd, abs=TOL_ABS_USD)
+    if expected.payoff_usd is not None:
+        assert payoff_usd == pytest.approx(expected.payoff_usd, abs=TOL_ABS_USD)
+    if expected.lines is not None:
+        assert lines == expected.lines
 
 
 # ---- the front door: plan_overlay on a synthetic market --------------------------------------
@@ -496,3 +334,19 @@ def test_plan_overlay_buys_from_the_chains() -> None:
     for c, _ in plan.chosen:
         assert all(view.option(g.contract) is not None for g in c.legs)
     assert plan.vix_share_after is not None and abs(plan.vix_share_after - 0.5) <= 0.25 + 1e-9
+
+
+def test_plan_overlay_one_line_per_family() -> None:
+    """A VIX split across neighbouring pairs becomes one line per family for <= 3% more debit."""
+    loose = model(mix_tol=0.25, debit_frac=5.0, theta_frac=5.0)
+    off = loose.model_copy(
+        update={"overlay": loose.overlay.model_copy(update={"consolidate_tolerance_frac": 0.0})}
+    )
+    view, risk = _market(with_hedge=False)
+    split = plan_overlay(view, risk, 1.7, 0.5, NOW, off)
+    plan = plan_overlay(view, risk, 1.7, 0.5, NOW, loose)
+    assert split.status is plan.status is OverlayStatus.OK
+    assert len(split.chosen) > len({c.is_vix for c, _ in split.chosen})
+    assert len(plan.chosen) == len({c.is_vix for c, _ in plan.chosen}) == 2
+    assert plan.debit_usd <= 1.03 * split.debit_usd
+    assert plan.new_payoff_usd >= plan.required_payoff_usd

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from daemon.core.adjustment import limit_price_usd
 from daemon.core.candidates import Candidate, LegSpec, candidate_key
 from daemon.core.models import Action, Contract, Right, SecType
 from daemon.core.overlay import OverlayPlan, OverlayStatus
@@ -21,7 +22,6 @@ from daemon.core.proposal import (
     Proposal,
     ProposalStatus,
     build_proposal,
-    limit_price_usd,
     staying_payoff_usd,
 )
 from daemon.core.scalar import ScalarResult, update_scalar

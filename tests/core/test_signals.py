@@ -97,6 +97,19 @@ def test_raw_values_against_independent_oracles() -> None:
     assert got["rv_iv"].raw == pytest.approx(rv - 19.0)
 
 
+@pytest.mark.parametrize(
+    ("sigmas", "expected_z"),
+    [(2.5, -0.5), (1.5, 0.0), (0.75, 1.0), (0.1, 1.0), (-0.4, 1.0), (-3.0, 1.0)],
+)
+def test_proximity_breached_strike_asks_for_the_most_hedge(
+    sigmas: float, expected_z: float
+) -> None:
+    """A strike spot has crossed (negative sigmas) scores like the nearest, never as safe."""
+    got = by_name(compute_signals(replace(inputs(), nearest_short_sigmas=sigmas), PARAMS))
+    assert got["proximity"].raw == sigmas
+    assert got["proximity"].z == pytest.approx(expected_z)
+
+
 TOO_SHORT = {
     "rsi": {"spx_closes": closes(13)},  # 13 + live = 14 closes < 15
     "macd": {"spx_closes": closes(35)},  # 35 + live = 36 < 26 + 9 - 1 + 3

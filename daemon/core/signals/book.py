@@ -15,9 +15,11 @@ from daemon.core.signals.base import (
 
 
 class ProximitySignal(BuiltinSignal):
-    """Distance of the nearest short strike from spot in sigmas, |ln(K/S)| / (sigma sqrt T),
-    from the risk layer: the closer, the more hedge. The absolute value is taken here so
-    a signed figure (negative for a put below spot) still reads as a distance."""
+    """Distance of the nearest short strike from spot in sigmas, from the risk layer: the
+    closer, the more hedge. The figure is signed the way the risk layer reports it:
+    positive while the strike is out of the money, negative once spot has crossed it. A
+    breached strike is therefore *below* every breakpoint and scores the map's first z
+    (+1 by default, the most hedge), never a distance that reads as safe."""
 
     name = "proximity"
 
@@ -28,7 +30,8 @@ class ProximitySignal(BuiltinSignal):
         sigmas = inputs.nearest_short_sigmas
         if sigmas is None:
             raise Unavailable(UnavailableReason.NO_POSITIONS, "no short strikes in the book")
-        value = abs(float(sigmas))
+        value = float(sigmas)
         if not math.isfinite(value):
             raise Unavailable(UnavailableReason.NOT_A_NUMBER, f"short-strike distance {sigmas!r}")
-        return Score(value, note=f"nearest short strike {value:.2f} sigma from spot")
+        where = "beyond spot" if value < 0 else "from spot"
+        return Score(value, note=f"nearest short strike {abs(value):.2f} sigma {where}")

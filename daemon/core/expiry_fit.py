@@ -1,0 +1,197 @@
+"""One expiry's forward and implied vols, from its checked quotes (alvh-model.md section 1).
+
+Decisions
+---------
+- SPX/SPXW: one expiry = one (trading class, expiry date); its forward is the parity-
+  implied forward (``pricing.implied_forward``). A residual above
+  ``pricing.parity_tolerance_usd`` raises PARITY and marks the expiry unreliable (still
+  priced; the overlay should not build candidates there).
+- VIX/VIXW: the forward is the VIX future of the same expiry date (``snapshot.vix_futures``),
+  never spot VIX. It is checked against the parity-implied forward of the pair nearest the
+  money: residual = discount x |F_parity - future| USD per share. No usable future ->
+  NO_FORWARD and the expiry's options are not priced.
+- Implied vol: from the usable mid; else the broker's model IV (unless the quote is
+  stale); else linear interpolation in strike between the nearest strikes on either side
+  that have an IV (calls and puts of a strike averaged; never extrapolated); else ``None``
+  with NO_IV.
+
+Units: prices USD per share, ``t_years`` ACT/365, ``sigma`` decimal, rates decimal annual.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from daemon.core.arrays import FloatArray
+from daemon.core.implied_vol import IVReason, implied_vol
+from daemon.core.models import OptionQuote, Right
+from daemon.core.params import ModelParams
+from daemon.core.pricing import implied_forward
+from daemon.core.quote_checks import CheckedQuote, DataProblem, DataProblemCode, finite_or_none
+
+
+class IVSource(StrEnum):
+    MID = "mid"
+    BROKER = "broker"
+    INTERPOLATED = "interpolated"
+    WIDE_MID = "wide_mid"  # the last resort: a wide quote's own mid (see _wide_mid_last)
+
+
+@dataclass(frozen=True)
+class ExpiryForward:
+    """The expiry's forward (index points; ``None``: not priced), discount factor, parity
+    residual (USD per share) and its NO_FORWARD / PARITY problems."""
+
+    forward: float | None
+    discount: float
+    residual_usd: float | None
+    problems: tuple[DataProblem, ...]
+
+
+def parity_arrays(
+    rows: Sequence[tuple[OptionQuote, CheckedQuote]],
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Strikes with a usable mid on both the call and the put, and those mids."""
+    calls: dict[float, float] = {}
+    puts: dict[float, float] = {}
+    for oq, ck in rows:
+        if ck.value is not None and oq.contract.strike is not None:
+            side = calls if oq.contract.right is Right.CALL else puts
+            side[oq.contract.strike] = ck.value
+    both = sorted(calls.keys() & puts.keys())
+    return (
+        np.array(both, dtype=np.float64),
+        np.array([calls[k] for k in both], dtype=np.float64),
+        np.array([puts[k] for k in both], dtype=np.float64),
+    )
+
+
+def _no_forward(name: str, discount: float, detail: str) -> ExpiryForward:
+    return ExpiryForward(
+        None, discount, None, (DataProblem(DataProblemCode.NO_FORWARD, name, detail),)
+    )
+
+
+def fit_forward(
+    is_vix: bool,
+    name: str,
+    expiry: date,
+    t_years: float,
+    parity: tuple[FloatArray, FloatArray, FloatArray],
+    futures: Mapping[date, float],
+    params: ModelParams,
+) -> ExpiryForward:
+    """SPX: the parity forward of the 3 pairs nearest the money. VIX: the future, checked
+    against the parity forward of the nearest pair (residual = D |F_parity - future|)."""
+    r = params.pricing.risk_free_rate_frac
+    tol = params.pricing.parity_tolerance_usd
+    if t_years <= 0:
+        return _no_forward(name, 1.0, "settled")
+    discount = math.exp(-r * t_years)
+    k, c, p = parity
+    fit = implied_forward(k, c, p, t_years, r, pairs=1 if is_vix else 3)
+    if is_vix:
+        future = futures.get(expiry)
+        if future is None:
+            return _no_forward(name, discount, "no usable VIX future for this expiry")
+        forward, residual = future, None
+        if fit is not None:
+            residual = discount * abs(fit.forward - future)
+        detail = f"future {future:g} vs parity forward {fit.forward if fit else 0:.3f}"
+    else:
+        if fit is None:
+            return _no_forward(name, discount, f"no usable call/put pair among {len(k)} strikes")
+        forward, discount, residual = fit.forward, fit.discount, fit.residual_usd
+        detail = f"largest residual of {fit.pairs_used} pairs"
+    problems: tuple[DataProblem, ...] = ()
+    if residual is not None and residual > tol:
+        detail = f"parity {residual:.3f} USD > {tol:g}: {detail}"
+        problems = (DataProblem(DataProblemCode.PARITY, name, detail),)
+    return ExpiryForward(forward, discount, residual, problems)
+
+
+def _interpolate_iv(strikes: FloatArray, iv: FloatArray) -> FloatArray:
+    """Fill NaN vols by linear interpolation in strike between strikes that have one
+    (calls and puts of a strike averaged); never beyond the outermost known strikes."""
+    known = np.isfinite(iv)
+    if known.sum() < 2:
+        return iv
+    grid = np.unique(strikes[known])
+    per_strike = np.array([iv[known & (strikes == k)].mean() for k in grid])
+    inside = ~known & (strikes >= grid[0]) & (strikes <= grid[-1])
+    out = iv.copy()
+    out[inside] = np.interp(strikes[inside], grid, per_strike)
+    return out
+
+
+@dataclass(frozen=True)
+class ExpiryVols:
+    """Per option of the expiry, in the rows' order: its vol, where it came from, and why
+    the mid gave none."""
+
+    sigma: FloatArray  # NaN where no vol
+    source: list[IVSource | None]
+    why: list[str]  # why the mid gave no vol
+
+
+def fit_vols(
+    rows: Sequence[tuple[OptionQuote, CheckedQuote]],
+    forward: float,
+    t_years: float,
+    rate: float,
+    params: ModelParams,
+) -> ExpiryVols:
+    """Implied vols of one expiry: from the mid, else the broker, else interpolated."""
+    max_sigma = params.pricing.iv_max_sigma
+    strikes = np.array([oq.contract.strike for oq, _ in rows], dtype=np.float64)
+    is_call = np.array([oq.contract.right is Right.CALL for oq, _ in rows])
+    mids = np.array([np.nan if ck.value is None else ck.value for _, ck in rows])
+    fit = implied_vol(mids, forward, strikes, t_years, rate, is_call, max_sigma)
+    reasons = np.asarray(fit.reason)
+    # A vol of exactly 0 (a mid at intrinsic) has degenerate greeks: use a fallback.
+    ok = (reasons == int(IVReason.OK)) & (np.nan_to_num(fit.sigma) > 0)
+    iv = np.where(ok, fit.sigma, np.nan)
+    source: list[IVSource | None] = [IVSource.MID if o else None for o in ok]
+    why = [
+        "no usable quote" if ck.value is None else f"mid: {IVReason(int(code)).name}"
+        for (_, ck), code in zip(rows, reasons, strict=True)
+    ]
+    for i, (oq, ck) in enumerate(rows):
+        broker = finite_or_none(oq.quote.model_iv_sigma)
+        usable = broker is not None and 0 < broker <= max_sigma and not ck.stale
+        if not ok[i] and usable and broker is not None:
+            iv[i], source[i] = broker, IVSource.BROKER
+    filled = _interpolate_iv(strikes, iv)
+    for j in np.flatnonzero(np.isnan(iv) & np.isfinite(filled)):
+        source[int(j)] = IVSource.INTERPOLATED
+    _wide_mid_last(rows, filled, source, (forward, strikes, t_years, rate, is_call, max_sigma))
+    return ExpiryVols(filled, source, why)
+
+
+def _wide_mid_last(
+    rows: Sequence[tuple[OptionQuote, CheckedQuote]],
+    iv: FloatArray,
+    source: list[IVSource | None],
+    inputs: tuple[float, FloatArray, float, float, npt.NDArray[np.bool_], float],
+) -> None:
+    """Last resort, in place: an option with no vol yet whose only fault is a wide spread
+    (fresh, two-sided, not crossed) takes the vol of its own mid. A far wing at the edge of
+    the chain has no neighbour to interpolate from, and its wide mid is still the market's
+    price; without it a held wing would stop every cycle."""
+    forward, strikes, t_years, rate, is_call, max_sigma = inputs
+    for i, (_, ck) in enumerate(rows):
+        only_wide = ck.problems and all(p.code is DataProblemCode.WIDE for p in ck.problems)
+        if np.isfinite(iv[i]) or not only_wide or ck.bid is None or ck.ask is None:
+            continue
+        mid = 0.5 * (ck.bid + ck.ask)
+        fit = implied_vol(mid, forward, strikes[i], t_years, rate, is_call[i], max_sigma)
+        sigma = float(np.asarray(fit.sigma).ravel()[0])
+        if int(np.asarray(fit.reason).ravel()[0]) == int(IVReason.OK) and sigma > 0:
+            iv[i], source[i] = sigma, IVSource.WIDE_MID

@@ -1,0 +1,94 @@
+"""Quote checks: whether one quote's numbers may be used, and the data problems found.
+
+A quote is *usable* (its mid may be used to imply a vol or a forward) when it is fresh
+(``validation.max_quote_age_s``), finite, two-sided, not crossed and not wider than
+``validation.max_spread_frac`` of its mid. Indices usually come as a last price only; for
+them the mid of a two-sided quote, else the last, is the value. Prices USD per share.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from daemon.core.models import Quote
+from daemon.core.params import ModelParams
+
+
+class DataProblemCode(StrEnum):
+    STALE = "STALE"
+    MISSING = "MISSING"
+    NAN = "NAN"
+    CROSSED = "CROSSED"
+    WIDE = "WIDE"
+    PARITY = "PARITY"
+    NO_FORWARD = "NO_FORWARD"
+    NO_IV = "NO_IV"
+
+
+@dataclass(frozen=True)
+class DataProblem:
+    """``instrument``: an index ("SPX", "VIX", "VIX3M"), a future ("VIX FUT 2026-04-15"),
+    an option (``Contract.key``) or an expiry ("SPXW 2026-04-17")."""
+
+    code: DataProblemCode
+    instrument: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class CheckedQuote:
+    """One quote after ``check_quote``: its finite sides, the usable value, whether it is
+    stale (a stale quote's broker IV is not used either) and the problems found."""
+
+    bid: float | None
+    ask: float | None
+    value: float | None  # usable mid (index: mid or last)
+    stale: bool
+    problems: tuple[DataProblem, ...]
+
+
+def finite_or_none(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def check_quote(
+    q: Quote, instrument: str, now: datetime, params: ModelParams, index: bool = False
+) -> CheckedQuote:
+    """Validate one quote (see the module docstring); ``index`` accepts a last price."""
+    v = params.validation
+    found: list[DataProblem] = []
+
+    def flag(code: DataProblemCode, detail: str) -> None:
+        found.append(DataProblem(code, instrument, detail))
+
+    raw = {"bid": q.bid, "ask": q.ask, "last": q.last}
+    nans = [k for k, x in raw.items() if x is not None and not math.isfinite(x)]
+    if nans:
+        flag(DataProblemCode.NAN, f"non-finite {', '.join(nans)}")
+    bid, ask, last = finite_or_none(q.bid), finite_or_none(q.ask), finite_or_none(q.last)
+    age_s = (now - q.time).total_seconds()
+    stale = age_s > v.max_quote_age_s
+    if stale:
+        flag(DataProblemCode.STALE, f"quote {age_s:.0f}s old > {v.max_quote_age_s:g}s")
+    value: float | None = None
+    if bid is not None and ask is not None:
+        if bid > ask:
+            flag(DataProblemCode.CROSSED, f"bid {bid:g} > ask {ask:g}")
+        elif bid < 0:
+            flag(DataProblemCode.MISSING, f"negative bid {bid:g}")
+        else:
+            value = 0.5 * (bid + ask)
+            if not index and ask - bid > v.max_spread_frac * value:
+                flag(DataProblemCode.WIDE, f"spread {ask - bid:g} > {v.max_spread_frac:g} x mid")
+                value = None
+    elif index and last is not None:
+        value = last
+    elif not nans:
+        missing = [k for k, x in (("bid", bid), ("ask", ask)) if x is None]
+        flag(DataProblemCode.MISSING, f"no {' or '.join(missing) or 'price'}")
+    if any(p.code is not DataProblemCode.WIDE for p in found):
+        value = None
+    return CheckedQuote(bid, ask, value, stale, tuple(found))
