@@ -12,6 +12,8 @@ import csv
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from daemon.config import AppConfig, config_path, load_config
@@ -68,9 +70,26 @@ async def _once(config: AppConfig, mode: Mode | None) -> dict[str, Any]:
         app.journal.close()
 
 
+@contextmanager
+def _native_stdout_to_stderr() -> Iterator[None]:
+    """HiGHS (scipy's ``milp``) can print diagnostics from C straight to file descriptor 1.
+    The data a command prints on stdout must stay parseable, so while the cycle runs fd 1
+    points at stderr; it is restored before the command prints."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def once(args: argparse.Namespace) -> int:
     config, mode = _load(args)
-    record = asyncio.run(_once(config, mode))
+    with _native_stdout_to_stderr():
+        record = asyncio.run(_once(config, mode))
     if args.json:
         json.dump(record, sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")

@@ -6,9 +6,11 @@ the remaining quantity under the same reference, ``reprice_step_ticks`` toward t
 price and never past it. On shutdown the tasks stop and the orders are left working at
 the broker, as a trader who stops the daemon expects; each is logged by reference.
 
-At start-up ``reconcile`` compares the journal's open orders with the broker's: one still
-working is followed again, one the broker no longer lists ended while the daemon was down
-(filled or cancelled; the next cycle's positions say which) and is closed in the journal.
+At start-up and before each cycle's sends, ``reconcile`` compares the journal's open
+orders that no task follows with the broker's: one still working is followed again, one
+the broker no longer lists ended unseen (filled or cancelled while the daemon was down
+or had lost track of it; the next cycle's positions say which) and is closed in the
+journal as ``ENDED_UNSEEN``.
 """
 
 from __future__ import annotations
@@ -113,7 +115,10 @@ class OrderFollower:
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     async def reconcile(self) -> None:
-        open_rows = self._journal.open_orders()
+        """Settle every journal order that may be live but that no task follows: at start
+        (the previous run's), and before each cycle's sends (a placement whose reply was
+        lost to a timeout or a disconnect, journalled UNKNOWN)."""
+        open_rows = [r for r in self._journal.open_orders() if r["order_ref"] not in self._tasks]
         if not open_rows:
             return
         working = {s.order_ref: s for s in await self._broker.open_orders()}
@@ -125,10 +130,10 @@ class OrderFollower:
                 self._journal.record_order_state(
                     ref,
                     now=now,
-                    status="ENDED_WHILE_DOWN",
-                    reason="not working at the broker on start",
+                    status="ENDED_UNSEEN",
+                    reason="not working at the broker, and its end was not seen",
                 )
-                log.warning("order_reconciled", order_ref=ref, status="ENDED_WHILE_DOWN")
+                log.warning("order_reconciled", order_ref=ref, status="ENDED_UNSEEN")
                 continue
             saved = json.loads(row["order_json"])
             order = order_from_json(saved, state)
@@ -143,12 +148,23 @@ class OrderFollower:
         progress = _Progress()
         reprices = 0
         try:
-            while True:
+            state = await self._catch_up(stream, state, progress)
+            while not state.status.is_terminal:
                 deadline = self._clock.now() + timedelta(seconds=self._params.order_ttl_s)
                 state = await self._until_end_or(deadline, stream, state, progress)
                 if state.status.is_terminal:
                     return
                 state = await self._cancel(stream, state, progress)
+                if not state.status.is_terminal:
+                    # No confirmation: a re-priced copy could double the order. Leave it
+                    # to the broker and the next start's reconciliation.
+                    log.error(
+                        "order_cancel_unconfirmed",
+                        order_ref=order.order_ref,
+                        order_id=state.order_id,
+                        waited_s=CANCEL_CONFIRM_S,
+                    )
+                    return
                 if state.status.name == "FILLED" or state.remaining_qty <= 0:
                     return
                 limit = next_limit(order, natural_usd, self._params.reprice_step_ticks, self._ticks)
@@ -158,18 +174,9 @@ class OrderFollower:
                 progress.filled_before, cost = progress.totals(state)
                 progress.cost_before_usd = (cost or 0.0) * progress.filled_before
                 order = replace(order, quantity=state.remaining_qty, limit_price_usd=limit)
-                state = await self._broker.place_combo(order)
                 reprices += 1
-                self._journal.record_order_state(
-                    order.order_ref,
-                    now=self._clock.now(),
-                    status=state.status.name,
-                    order_id=str(state.order_id),
-                    limit_usd=limit,
-                )
-                log.info(
-                    "order_repriced", order_ref=order.order_ref, limit_usd=limit, reprice=reprices
-                )
+                state = await self._place_repriced(order, reprices)
+                state = await self._catch_up(stream, state, progress)
         except OrderRejected as exc:
             self._journal.record_order_state(
                 order.order_ref, now=self._clock.now(), status="REJECTED", reason=str(exc)
@@ -181,6 +188,34 @@ class OrderFollower:
         finally:
             stream.close()
 
+    async def _place_repriced(self, order: ComboOrder, reprice: int) -> OrderState:
+        state = await self._broker.place_combo(order)
+        self._journal.record_order_state(
+            order.order_ref,
+            now=self._clock.now(),
+            status=state.status.name,
+            order_id=str(state.order_id),
+            limit_usd=order.limit_price_usd,
+        )
+        log.info(
+            "order_repriced",
+            order_ref=order.order_ref,
+            limit_usd=order.limit_price_usd,
+            reprice=reprice,
+        )
+        return state
+
+    async def _catch_up(
+        self, stream: OrderEventStream, state: OrderState, progress: _Progress
+    ) -> OrderState:
+        """An order that ended as it was placed (filled on arrival) still has its events,
+        fills included, in the stream or on their way: journal them, so a fill is never
+        lost because it came back with the placement."""
+        if not state.status.is_terminal:
+            return state
+        ended = await self._read_to_end(stream, state.order_id, progress)
+        return state if ended is None else ended
+
     async def _until_end_or(
         self, deadline: datetime, stream: OrderEventStream, state: OrderState, progress: _Progress
     ) -> OrderState:
@@ -189,8 +224,11 @@ class OrderFollower:
             timeout = real_seconds_until(self._clock, deadline)
             if timeout <= 0:
                 return state
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+            # lands as an event arrives, and stop() would then wait on this task forever.
             try:
-                event = await asyncio.wait_for(stream.__anext__(), timeout)
+                async with asyncio.timeout(timeout):
+                    event = await stream.__anext__()
             except (TimeoutError, StopAsyncIteration):
                 return state
             if event.state.order_id == state.order_id:
@@ -202,14 +240,23 @@ class OrderFollower:
         self, stream: OrderEventStream, state: OrderState, progress: _Progress
     ) -> OrderState:
         await self._broker.cancel(state.order_id)
-        with contextlib.suppress(TimeoutError):
+        ended = await self._read_to_end(stream, state.order_id, progress)
+        return state if ended is None else ended
+
+    async def _read_to_end(
+        self, stream: OrderEventStream, order_id: int, progress: _Progress
+    ) -> OrderState | None:
+        """Journal order ``order_id``'s events until a terminal one (within
+        ``CANCEL_CONFIRM_S``); the last state seen, None when none came."""
+        last: OrderState | None = None
+        with contextlib.suppress(TimeoutError, StopAsyncIteration):
             async with asyncio.timeout(CANCEL_CONFIRM_S):
-                while not state.status.is_terminal:
+                while last is None or not last.status.is_terminal:
                     event = await stream.__anext__()
-                    if event.state.order_id == state.order_id:
-                        state = event.state
+                    if event.state.order_id == order_id:
+                        last = event.state
                         self._record(event, progress)
-        return state
+        return last
 
     def _record(self, event: OrderEvent, progress: _Progress) -> None:
         state = event.state

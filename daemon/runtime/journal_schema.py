@@ -91,7 +91,8 @@ MIGRATIONS: tuple[str, ...] = (
 LATEST_VERSION = len(MIGRATIONS)
 
 # Order states after which an order can no longer fill: not "open" any more. The broker's
-# (FILLED, CANCELLED, REJECTED) and the daemon's own: ENDED_WHILE_DOWN, an order the
-# journal held as working that the broker no longer lists at start-up (it filled or was
-# cancelled while the daemon was down; the next cycle's positions tell which).
-TERMINAL_ORDER_STATUSES = ("FILLED", "CANCELLED", "REJECTED", "ENDED_WHILE_DOWN")
+# (FILLED, CANCELLED, REJECTED) and the daemon's own: ENDED_UNSEEN, an order the journal
+# held as working that the broker no longer lists and that no task was following (it
+# filled or was cancelled while the daemon was down or had lost track of it; the next
+# cycle's positions tell which).
+TERMINAL_ORDER_STATUSES = ("FILLED", "CANCELLED", "REJECTED", "ENDED_UNSEEN")

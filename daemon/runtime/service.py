@@ -105,21 +105,28 @@ class Service:
         if self._stop.is_set():
             return
         async with self._busy:
+            if self._stop.is_set():  # a stop came while this cycle waited for the last one
+                return
+            if not self._started_executor:
+                await self._connect_and_recover()
             await self._app.engine.run_cycle(self._app.clock.now())
             self.cycles_run += 1
 
     async def _warmup(self) -> None:
         """Connect and recover orders before the session; a failure is retried next cycle."""
-        app = self._app
         async with self._busy:
-            try:
-                await app.broker.connect()
-                if not self._started_executor:
-                    await app.executor.start()
-                    self._started_executor = True
-                log.info("warmup_done", market_now=app.clock.now().isoformat())
-            except BrokerError as exc:
-                log.warning("warmup_failed", reason=str(exc))
+            await self._connect_and_recover()
+
+    async def _connect_and_recover(self) -> None:
+        app = self._app
+        try:
+            await app.broker.connect()
+            if not self._started_executor:
+                await app.executor.start()
+                self._started_executor = True
+            log.info("warmup_done", market_now=app.clock.now().isoformat())
+        except BrokerError as exc:
+            log.warning("warmup_failed", reason=str(exc))
 
     async def _summary(self) -> None:
         app = self._app

@@ -81,7 +81,12 @@ class SubmitExecutor:
     async def shutdown(self) -> None:
         await self._follower.stop()
 
+    async def wait(self) -> None:
+        """Until every order followed has ended (filled, cancelled or rejected)."""
+        await self._follower.wait()
+
     async def execute(self, result: CycleResult, cycle_id: str) -> tuple[Execution, ...]:
+        await self._follower.reconcile()  # orders in doubt since the last cycle, first
         if not result.adjustments:
             return ()
         ctx = await self._context(result)
