@@ -193,7 +193,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _read_text(path: Path) -> str:
+def read_config_text(path: Path) -> str:
+    """A config file's text (UTF-8), or a ConfigError naming the file; shared with the
+    event calendar's loader."""
     try:
         return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
@@ -380,7 +382,7 @@ def _problem(
 def load_config(path: str | os.PathLike[str], env: Mapping[str, str] = os.environ) -> AppConfig:
     """Read, override from ``env``, validate. Raises ``ConfigError`` listing every problem."""
     file = Path(path)
-    node, raw = _parse_yaml(_read_text(file), file)
+    node, raw = _parse_yaml(read_config_text(file), file)
     if raw is None:
         raise ConfigError.single(str(file), "the file is empty; it must hold a mapping of sections")
     if not isinstance(raw, dict):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from daemon.config import read_config_text
 from daemon.core.models import EventKind, MarketEvent
 from daemon.errors import NO_VALUE, ConfigError, ConfigProblem
 
@@ -28,7 +29,7 @@ _KINDS = ", ".join(k.value for k in EventKind)
 def load_events(path: str | os.PathLike[str]) -> tuple[MarketEvent, ...]:
     """The events in ``path``, validated and sorted; ``ConfigError`` naming file and line."""
     file = Path(path)
-    root = _compose(_read(file), file)
+    root = _compose(read_config_text(file), file)
     if root is None:
         return ()
     if not isinstance(root, yaml.SequenceNode):
@@ -55,19 +56,6 @@ def load_events(path: str | os.PathLike[str]) -> tuple[MarketEvent, ...]:
     if problems:
         raise ConfigError(problems)
     return tuple(sorted((e for e, _ in events.values()), key=lambda e: (e.day, e.kind.value)))
-
-
-def _read(file: Path) -> str:
-    try:
-        return file.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError.single(str(file), "no such file") from None
-    except IsADirectoryError:
-        raise ConfigError.single(str(file), "is a directory, not a YAML file") from None
-    except OSError as exc:
-        raise ConfigError.single(str(file), f"cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError.single(str(file), f"not UTF-8 text (byte {exc.start})") from None
 
 
 def _compose(text: str, file: Path) -> yaml.Node | None:

@@ -53,16 +53,9 @@ class LegSpec:
         return f"{sign}{self.ratio} {self.contract.key}"
 
     def to_json(self) -> dict[str, Any]:
-        c = self.contract
         return {
-            "contract": c.key,
-            "symbol": c.symbol,
-            "trading_class": c.trading_class,
-            "expiry": None if c.expiry is None else c.expiry.isoformat(),
-            "strike": c.strike,
-            "right": None if c.right is None else c.right.value,
-            "multiplier": c.multiplier,
-            "con_id": c.con_id,
+            "contract": self.contract.key,
+            **self.contract.to_json(),
             "ratio": self.ratio,
             "action": self.action.value,
         }

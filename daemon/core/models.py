@@ -10,9 +10,11 @@ in index points, VIX and vols quoted in vol points (VIX 18.5 = 18.5) unless a na
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Right(StrEnum):
@@ -61,6 +63,34 @@ class Contract:
         if self.sec_type is SecType.FUTURE:
             return f"{self.symbol} FUT {self.expiry}"
         return f"{self.symbol} {self.sec_type}"
+
+    def to_json(self) -> dict[str, Any]:
+        """Every field as plain JSON (the journal keeps orders' legs this way)."""
+        return {
+            "symbol": self.symbol,
+            "sec_type": self.sec_type.value,
+            "trading_class": self.trading_class,
+            "expiry": None if self.expiry is None else self.expiry.isoformat(),
+            "strike": self.strike,
+            "right": None if self.right is None else self.right.value,
+            "multiplier": self.multiplier,
+            "con_id": self.con_id,
+            "min_tick": self.min_tick,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Contract:
+        return cls(
+            symbol=d["symbol"],
+            sec_type=SecType(d["sec_type"]),
+            trading_class=d["trading_class"],
+            expiry=None if d["expiry"] is None else date.fromisoformat(d["expiry"]),
+            strike=d["strike"],
+            right=None if d["right"] is None else Right(d["right"]),
+            multiplier=int(d["multiplier"]),
+            con_id=d["con_id"],
+            min_tick=d["min_tick"],
+        )
 
 
 @dataclass(frozen=True)

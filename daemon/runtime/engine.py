@@ -156,7 +156,7 @@ class Engine:
             reason=outcome.reason,
             spx=None if result is None else result.inputs.get("spx"),
             vix=None if result is None else result.inputs.get("vix"),
-            scalar=scalar,
+            scalar=None if scalar is None else round(scalar, 4),
             tail_loss_usd=None if risk is None else round(risk.tail_loss_usd, 2),
             hedge_payoff_usd=None if risk is None else round(risk.hedge_payoff_usd, 2),
             overlay=None if result is None or result.plan is None else result.plan.status.value,

@@ -60,9 +60,11 @@ def adjustment_fields(adj: Adjustment) -> dict[str, Any]:
         "structure": adj.structure_key,
         "legs": [leg.label for leg in adj.legs],
         "quantity": adj.quantity,
-        "limit_usd": adj.limit_price_usd,
-        "mid_usd": adj.mid_price_usd,
-        "natural_usd": adj.natural_price_usd,
+        # Prices per share: rounded for the reader (binary float noise such as
+        # 0.8899999999999999 helps nobody); the journal keeps them exact.
+        "limit_usd": round(adj.limit_price_usd, 4),
+        "mid_usd": round(adj.mid_price_usd, 4),
+        "natural_usd": round(adj.natural_price_usd, 4),
         "reason": adj.reason,
     }
 

@@ -22,21 +22,14 @@ from daemon.core.broker import Broker, ComboLeg, ComboOrder, ConnectionState, Or
 from daemon.core.calendar import NY, is_session, time_to_expiry_years
 from daemon.core.models import Action, Contract, Right, SecType
 from daemon.errors import BrokerDisconnected, BrokerTimeout
+from tests.runtime.sim_rig import run_with_broker
 
 T = TypeVar("T")
 START = datetime(2026, 3, 2, 10, 0, tzinfo=NY)  # Monday, mid-morning
 
 
 def with_broker(body: Callable[[SimBroker], Awaitable[T]], **params: Any) -> T:
-    async def go() -> T:
-        broker = SimBroker(SimParams.model_validate({"seed": 5, **params}), SimClock.manual(START))
-        await broker.connect()
-        try:
-            return await body(broker)
-        finally:
-            await broker.close()
-
-    return asyncio.run(go())
+    return run_with_broker(SimParams.model_validate({"seed": 5, **params}), START, body)
 
 
 async def some_options(broker: SimBroker) -> list[Contract]:

@@ -7,7 +7,6 @@ session hours; hand-computed clock maps.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
@@ -23,6 +22,7 @@ from daemon.brokers.sim.market import MarketState, vix3m_pts, vix_curve_pts
 from daemon.brokers.sim.params import MarketParams
 from daemon.core.calendar import NY, is_session, session_bounds, time_to_expiry_years
 from daemon.core.models import Contract, OptionQuote, Right, SecType
+from tests.runtime.sim_rig import run_with_broker
 
 T = TypeVar("T")
 START = datetime(2026, 3, 2, 9, 30, tzinfo=NY)  # a Monday open
@@ -35,15 +35,7 @@ def ny(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
 def with_broker(
     body: Callable[[SimBroker], Awaitable[T]], seed: int = 1, start: datetime = START
 ) -> T:
-    async def go() -> T:
-        broker = SimBroker(SimParams(seed=seed), SimClock.manual(start))
-        await broker.connect()
-        try:
-            return await body(broker)
-        finally:
-            await broker.close()
-
-    return asyncio.run(go())
+    return run_with_broker(SimParams(seed=seed), start, body)
 
 
 async def chain_sample(broker: SimBroker, trading_class: str, expiry_index: int) -> list[Contract]:

@@ -15,13 +15,14 @@ from typing import Any, TypeVar
 
 import pytest
 
-from daemon.brokers.sim import SimBroker, SimClock, SimParams
+from daemon.brokers.sim import SimBroker, SimParams
 from daemon.brokers.sim.orders import OrderBook
 from daemon.brokers.sim.params import OrderParams
 from daemon.core.broker import ComboLeg, ComboOrder, OrderEvent, OrderEventStream, OrderStatus
 from daemon.core.calendar import NY
 from daemon.core.models import Action, Contract, Position, Right, SecType
 from daemon.errors import OrderRejected
+from tests.runtime.sim_rig import run_with_broker
 
 T = TypeVar("T")
 START = datetime(2026, 3, 2, 10, 0, tzinfo=NY)  # Monday, mid-morning
@@ -29,16 +30,7 @@ START = datetime(2026, 3, 2, 10, 0, tzinfo=NY)  # Monday, mid-morning
 
 def with_broker(body: Callable[[SimBroker], Awaitable[T]], **orders: object) -> T:
     params = SimParams(seed=11, orders=OrderParams.model_validate(orders))
-
-    async def go() -> T:
-        broker = SimBroker(params, SimClock.manual(START))
-        await broker.connect()
-        try:
-            return await body(broker)
-        finally:
-            await broker.close()
-
-    return asyncio.run(go())
+    return run_with_broker(params, START, body)
 
 
 async def vix_call_spread(broker: SimBroker, long_k: float, short_k: float) -> tuple[ComboLeg, ...]:

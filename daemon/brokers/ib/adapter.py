@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
+from daemon.brokers.events import EventStream
 from daemon.brokers.ib.client import IbLibrary, load_library
 from daemon.brokers.ib.contracts import ContractResolver
 from daemon.brokers.ib.history import History
 from daemon.brokers.ib.mapping import contract_from_ib, is_paper_account
 from daemon.brokers.ib.marketdata import MarketData
-from daemon.brokers.ib.orders import EventStream, OrderDesk
+from daemon.brokers.ib.orders import OrderDesk
 from daemon.brokers.ib.session import IbSession
 from daemon.config import IbParams
 from daemon.core.broker import AccountInfo, ComboOrder, ConnectionState, OrderState

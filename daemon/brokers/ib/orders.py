@@ -16,6 +16,7 @@ import asyncio
 import math
 from typing import Any
 
+from daemon.brokers.events import EventHub, EventStream
 from daemon.brokers.ib.contracts import ContractResolver
 from daemon.brokers.ib.mapping import (
     COMBO_EXCHANGE,
@@ -29,43 +30,6 @@ from daemon.brokers.ib.session import IbSession
 from daemon.core.broker import ComboOrder, Fill, OrderEvent, OrderState, OrderStatus
 from daemon.core.models import Action
 from daemon.errors import BrokerDisconnected, OrderRejected
-
-
-class _End:
-    """Queued after the last event of a closed stream."""
-
-
-_END = _End()
-
-
-class EventStream:
-    """An ``OrderEventStream``: every event published after it was opened, in order."""
-
-    def __init__(self, streams: list[EventStream]) -> None:
-        self._streams = streams
-        self._queue: asyncio.Queue[OrderEvent | _End] = asyncio.Queue()
-        self._closed = False
-        streams.append(self)
-
-    def push(self, event: OrderEvent) -> None:
-        if not self._closed:
-            self._queue.put_nowait(event)
-
-    def __aiter__(self) -> EventStream:
-        return self
-
-    async def __anext__(self) -> OrderEvent:
-        item = await self._queue.get()
-        if isinstance(item, _End):
-            self._queue.put_nowait(item)  # later calls end too
-            raise StopAsyncIteration
-        return item
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._queue.put_nowait(_END)
-            self._streams.remove(self)
 
 
 def _known_plan(trade: Any) -> OrderPlan:
@@ -84,7 +48,7 @@ class OrderDesk:
     def __init__(self, session: IbSession, resolver: ContractResolver) -> None:
         self._s = session
         self._resolver = resolver
-        self._streams: list[EventStream] = []
+        self._hub = EventHub()
         self._plans: dict[int, OrderPlan] = {}
         self._last: dict[int, OrderState] = {}
         self._acks: dict[int, asyncio.Event] = {}
@@ -134,9 +98,7 @@ class OrderDesk:
         if fill is None and self._last.get(state.order_id) == state:
             return  # the library re-announces unchanged states (PendingCancel, openOrder)
         self._last[state.order_id] = state
-        event = OrderEvent(state=state, time=self._s.clock(), fill=fill)
-        for stream in list(self._streams):
-            stream.push(event)
+        self._hub.publish([OrderEvent(state=state, time=self._s.clock(), fill=fill)])
         ack = self._acks.get(state.order_id)
         if ack is not None and state.status is not OrderStatus.PENDING_SUBMIT:
             ack.set()
@@ -162,11 +124,10 @@ class OrderDesk:
 
     # ---- the port's calls -----------------------------------------------------------------
     def events(self) -> EventStream:
-        return EventStream(self._streams)
+        return self._hub.open()
 
     def close_streams(self) -> None:
-        for stream in list(self._streams):
-            stream.close()
+        self._hub.close_all()
 
     async def _ib_order(self, order: ComboOrder) -> tuple[Any, Any, OrderPlan]:
         """The library contract and order for ``order``; ``OrderRejected`` when IB could

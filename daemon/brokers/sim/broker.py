@@ -25,10 +25,10 @@ import contextlib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
+from daemon.brokers.events import EventHub, EventStream
 from daemon.brokers.sim.book import open_initial_book
 from daemon.brokers.sim.chains import SPX, SPXW, VIX, Chains, vix_future
 from daemon.brokers.sim.clock import SimClock, next_open
-from daemon.brokers.sim.events import EventHub, EventStream
 from daemon.brokers.sim.evolution import SimMarket
 from daemon.brokers.sim.faults import apply_quote_faults, rejects_order
 from daemon.brokers.sim.market import MarketState, vix3m_pts

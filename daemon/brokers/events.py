@@ -1,8 +1,9 @@
 """Fan-out of order events to subscribers: one asyncio queue per open stream.
 
 An ``EventStream`` is registered the moment it is created, so a caller that opens one
-before placing an order sees every event of that order. Nothing here is specific to the
-simulation; an adapter that receives events by callback can publish through a hub too.
+before placing an order sees every event of that order. Both adapters publish through a
+hub: the simulated broker from its matching engine, the IB adapter from the client
+library's order-status and execution callbacks.
 """
 
 from __future__ import annotations
