@@ -23,7 +23,7 @@ import structlog
 
 from daemon.core.broker import Broker, ConnectionState
 from daemon.core.calendar import NY
-from daemon.core.evaluate import CycleResult, evaluate
+from daemon.core.evaluate import CycleResult, CycleStatus, evaluate
 from daemon.core.params import ModelParams
 from daemon.core.scalar import ScalarState
 from daemon.core.signals import CustomSignal
@@ -108,7 +108,7 @@ class Engine:
         await self._ensure_connected()
         snapshot = await self._snapshots.take(now)
         result = evaluate(snapshot, self.state, self._model, now, self._extra)
-        if result.status.value != "ok":
+        if result.status is not CycleStatus.OK:
             log.warning("no_proposal", status=result.status.value, reason=result.reason)
         executions = await self._executor.execute(result, cycle_id)
         if result.state is not None:

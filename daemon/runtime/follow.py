@@ -94,7 +94,6 @@ class OrderFollower:
         state: OrderState,
         stream: OrderEventStream,
         natural_usd: float,
-        started: datetime,
     ) -> None:
         ref = order.order_ref
         task = asyncio.create_task(
@@ -139,7 +138,7 @@ class OrderFollower:
             order = order_from_json(saved, state)
             natural = float(saved["natural_usd"])
             log.info("order_recovered", order_ref=ref, order_id=state.order_id)
-            self.follow(order, state, self._broker.order_events(), natural, started=now)
+            self.follow(order, state, self._broker.order_events(), natural)
 
     # ---- one order ---------------------------------------------------------------------
     async def _run(

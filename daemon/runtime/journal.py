@@ -314,6 +314,15 @@ class SqliteJournal:
         )
         return [dict(r) for r in rows]
 
+    def cycles_on(self, trading_day: date) -> list[dict[str, Any]]:
+        """Every cycle of one trading day, oldest first (the post-close summary)."""
+        rows = self._conn.execute(
+            "SELECT cycle_id, started_at, status, reason, scalar, tail_loss_usd FROM cycles"
+            " WHERE trading_day = ? ORDER BY started_at",
+            (trading_day.isoformat(),),
+        )
+        return [dict(r) for r in rows]
+
     def cycle_record(self, cycle_id: str) -> dict[str, Any] | None:
         row = self._conn.execute(
             "SELECT record_json FROM cycles WHERE cycle_id = ?", (cycle_id,)

@@ -131,14 +131,14 @@ class Service:
     async def _summary(self) -> None:
         app = self._app
         day = app.clock.now().astimezone(NY).date()
-        cycles = [
-            c for c in app.journal.recent_cycles(limit=2000) if c["trading_day"] == day.isoformat()
-        ]
+        cycles = app.journal.cycles_on(day)
         detail = {
             "trading_day": day.isoformat(),
             "cycles": dict(Counter(c["status"] for c in cycles)),
             "orders": len(app.journal.orders_on(day)),
-            "last_scalar": next((c["scalar"] for c in cycles if c["scalar"] is not None), None),
+            "last_scalar": next(
+                (c["scalar"] for c in reversed(cycles) if c["scalar"] is not None), None
+            ),
         }
         app.journal.record_event(
             "session_summary", now=app.clock.now(), run_id=app.run_id, detail=detail

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from daemon.config import SnapshotParams
 from daemon.core.broker import Broker
 from daemon.core.calendar import NY
+from daemon.core.cycle_inputs import SKEW_TENOR_DAYS
 from daemon.core.models import (
     BreadthDay,
     Contract,
@@ -32,8 +33,6 @@ from daemon.core.models import (
 )
 from daemon.core.params import ModelParams
 from daemon.errors import BrokerDisconnected, BrokerError, BrokerTimeout, DataError
-
-SKEW_TENOR_DAYS = 30
 
 
 @dataclass

@@ -182,7 +182,7 @@ class SubmitExecutor:
             log.error("order_fate_unknown", adjustment_id=adj.id, reason=str(exc))
             return Execution(adj.id, "unknown", str(exc))
         self._record_placed(adj, state)
-        self._follower.follow(order, state, stream, adj.natural_price_usd, started=result.now)
+        self._follower.follow(order, state, stream, adj.natural_price_usd)
         return Execution(adj.id, "submitted", state.status.value, state.order_id)
 
     def _record_placed(self, adj: Adjustment, state: OrderState) -> None:

@@ -169,3 +169,12 @@ def test_kill_9_mid_write_leaves_a_consistent_journal(tmp_path: Path) -> None:
     newest = max(int(c["cycle_id"][1:]) for c in cycles)
     # The state row is written in the same transaction as its cycle: they agree.
     assert journal.scalar_state() == {"n": newest}
+
+
+def test_cycles_on_one_day_oldest_first(tmp_path: Path) -> None:
+    """cycles_on returns that trading day's cycles only, in time order."""
+    journal = _journal(tmp_path)
+    _cycle(journal, "c2", T0 + timedelta(minutes=5))
+    _cycle(journal, "c1", T0)
+    assert [c["cycle_id"] for c in journal.cycles_on(DAY)] == ["c1", "c2"]
+    assert journal.cycles_on(date(2026, 11, 25)) == []
