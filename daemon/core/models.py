@@ -100,18 +100,31 @@ class Position:
     avg_cost_usd: float = 0.0  # per contract, multiplier included (IB convention)
 
 
+class FeedKind(StrEnum):
+    """What kind of market data a quote is: only ``LIVE`` may be traded on. IB's market
+    data types 1-4 (reqMarketDataType): frozen = the last quote kept while the market is
+    closed, delayed = 15-20 minutes old (error 10167 announces it)."""
+
+    LIVE = "live"
+    FROZEN = "frozen"
+    DELAYED = "delayed"
+    DELAYED_FROZEN = "delayed_frozen"
+
+
 @dataclass(frozen=True)
 class Quote:
     """A two-sided quote with the time the market data was stamped.
 
     ``bid``/``ask`` are ``None`` when the broker had no side. ``model_iv_sigma`` carries the
-    broker's own implied vol (a decimal) when it sends one."""
+    broker's own implied vol (a decimal) when it sends one. ``feed`` says whether the quote
+    is live; anything else fails validation whatever its time stamp says."""
 
     bid: float | None
     ask: float | None
     time: datetime
     last: float | None = None
     model_iv_sigma: float | None = None
+    feed: FeedKind = FeedKind.LIVE
 
     @property
     def mid(self) -> float | None:

@@ -1,6 +1,7 @@
 """Quote checks: whether one quote's numbers may be used, and the data problems found.
 
-A quote is *usable* (its mid may be used to imply a vol or a forward) when it is fresh
+A quote is *usable* (its mid may be used to imply a vol or a forward) when it is live
+(not delayed or frozen: a delayed quote's time stamp is its arrival, not its age), fresh
 (``validation.max_quote_age_s``), finite, two-sided, not crossed and not wider than
 ``validation.max_spread_frac`` of its mid. Indices usually come as a last price only; for
 them the mid of a two-sided quote, else the last, is the value. Prices USD per share.
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from daemon.core.models import Quote
+from daemon.core.models import FeedKind, Quote
 from daemon.core.params import ModelParams
 
 
@@ -70,8 +71,10 @@ def check_quote(
         flag(DataProblemCode.NAN, f"non-finite {', '.join(nans)}")
     bid, ask, last = finite_or_none(q.bid), finite_or_none(q.ask), finite_or_none(q.last)
     age_s = (now - q.time).total_seconds()
-    stale = age_s > v.max_quote_age_s
-    if stale:
+    stale = age_s > v.max_quote_age_s or q.feed is not FeedKind.LIVE
+    if q.feed is not FeedKind.LIVE:
+        flag(DataProblemCode.STALE, f"{q.feed.value} market data, not live")
+    elif stale:
         flag(DataProblemCode.STALE, f"quote {age_s:.0f}s old > {v.max_quote_age_s:g}s")
     value: float | None = None
     if bid is not None and ask is not None:

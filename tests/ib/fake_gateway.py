@@ -4,8 +4,8 @@ version 176) well enough for the real ``ib_async`` / ``ib_insync`` client.
 It performs the handshake, answers the start-up requests every connect makes, and serves
 the ``Book``: positions, contract details, option parameters, snapshots, daily bars, and
 orders (placeOrder, cancelOrder) with openOrder / orderStatus / execDetails replies.
-Scripted faults: ``client_id_in_use`` (326 and a closed socket), ``no_market_data``
-(354 for those symbols), ``silent`` (request message ids left unanswered),
+Scripted faults: ``client_id_in_use`` / ``busy_client_ids`` (326 and a closed socket),
+``no_market_data`` (354 for those symbols), ``silent`` (request message ids left unanswered),
 ``order_mode = "reject"`` (201), and ``drop_with_1100()``. Everything it was sent is kept
 (``requests``, ``orders``, ``cancels``, ...) for tests to assert on.
 """
@@ -27,6 +27,7 @@ INFO_AFTER_CONNECT = (
     (2158, "Sec-def data farm connection is OK:secdefnj"),
 )
 NO_SECURITY_DEFINITION = "No security definition has been found for the request"
+DELAYED_SHOWN = "Requested market data is not subscribed. Displaying delayed market data."
 EXEC_TIME = "20261124 15:00:01 US/Eastern"
 # Tick types: (live, delayed) for bid, ask, last and the model option computation.
 BID, ASK, LAST, MODEL = (1, 66), (2, 67), (4, 68), (13, 83)
@@ -107,7 +108,8 @@ class FakeGateway:
     def __init__(self, book: Book | None = None) -> None:
         self.book = book or Book()
         self.port = 0
-        self.client_id_in_use = False
+        self.client_id_in_use = False  # every id: 326
+        self.busy_client_ids: set[int] = set()  # these ids only: 326
         self.no_market_data: set[str] = set()
         self.silent: set[int] = set()
         self.order_mode = "fill"  # "fill" | "rest" | "reject"
@@ -190,7 +192,7 @@ class FakeGateway:
 
     def _start_api(self, conn: _Conn, f: list[str]) -> None:
         conn.client_id = int(f[2])
-        if self.client_id_in_use:
+        if self.client_id_in_use or conn.client_id in self.busy_client_ids:
             conn.send(wire.error(-1, 326, "Unable to connect as the client id is already in use."))
             conn.writer.close()
             return
@@ -277,6 +279,8 @@ class FakeGateway:
     def _send_ticks(self, conn: _Conn, req_id: int, contract: BookContract) -> None:
         q = self.book.quotes.get(contract.con_id, BookQuote())
         kind = 1 if conn.market_data_type in (3, 4) else 0  # delayed tick types
+        if kind:  # IB's notice that delayed quotes are shown in place of live ones
+            conn.send(wire.error(req_id, 10167, DELAYED_SHOWN))
         conn.send([58, 1, req_id, conn.market_data_type])
         conn.send(wire.tick_price(req_id, BID[kind], q.bid, q.bid_size))
         conn.send(wire.tick_price(req_id, ASK[kind], q.ask, q.ask_size))

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+import structlog
 
 from daemon.brokers.ib import IbBroker
 from daemon.brokers.ib.client import load_library
@@ -29,7 +30,9 @@ from daemon.core.broker import (
     OrderStatus,
 )
 from daemon.core.calendar import NY
-from daemon.core.models import Action, Contract, Right, SecType
+from daemon.core.models import Action, Contract, FeedKind, Right, SecType
+from daemon.core.params import ModelParams
+from daemon.core.quote_checks import DataProblemCode, check_quote
 from daemon.errors import BrokerDisconnected, BrokerError, BrokerTimeout, OrderRejected
 from tests.ib.book import (
     AAPL,
@@ -123,12 +126,39 @@ def test_client_id_in_use_fails_fast(library: str) -> None:
 
     async def body(broker: IbBroker, gw: FakeGateway) -> None:
         started = time.monotonic()
-        with pytest.raises(BrokerDisconnected, match="326"):
+        with pytest.raises(BrokerDisconnected, match=r"326.*every client id of 17\.\.19"):
             await broker.connect()
         assert time.monotonic() - started < 1.5
         assert broker.connection_state is ConnectionState.DISCONNECTED
+        assert [f[2] for f in gw.requests_of(71)] == ["17", "18", "19"]  # the pool, in turn
 
-    run(library, body, setup=lambda gw: setattr(gw, "client_id_in_use", True), connect=False)
+    run(
+        library,
+        body,
+        setup=lambda gw: setattr(gw, "client_id_in_use", True),
+        connect=False,
+        client_id_pool_size=3,
+    )
+
+
+def test_326_rotates_to_the_next_free_client_id_and_back(library: str) -> None:
+    """326 on the configured id: the next id of the pool connects, the rotation is logged;
+    a later connect starts again from the configured id once it is free."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        gw.busy_client_ids.add(17)
+        with structlog.testing.capture_logs() as logs:
+            await broker.connect()
+        assert broker.connection_state is ConnectionState.CONNECTED
+        assert [f[2] for f in gw.requests_of(71)] == ["17", "18"]
+        rotated = [e for e in logs if e["event"] == "ib_client_id_rotated"]
+        assert [(e["from_id"], e["to_id"]) for e in rotated] == [(17, 18)]
+        await broker.close()
+        gw.busy_client_ids.clear()
+        await broker.connect()
+        assert [f[2] for f in gw.requests_of(71)] == ["17", "18", "17"]
+
+    run(library, body, connect=False)
 
 
 def test_drop_after_1100_then_reconnect(library: str) -> None:
@@ -211,10 +241,13 @@ def test_positions_map_options_and_pass_other_contracts(library: str) -> None:
     run(library, body)
 
 
-@pytest.mark.parametrize(("data_type", "code"), [("live", 1), ("delayed", 3)])
-def test_index_quotes(library: str, data_type: str, code: int) -> None:
+@pytest.mark.parametrize(
+    ("data_type", "code", "feed"),
+    [("live", 1, FeedKind.LIVE), ("delayed", 3, FeedKind.DELAYED), ("frozen", 2, FeedKind.FROZEN)],
+)
+def test_index_quotes(library: str, data_type: str, code: int, feed: FeedKind) -> None:
     """SPX, VIX and VIX3M: the last price, no sides, stamped when the ticks arrived, in
-    the configured market data type."""
+    the configured market data type, which each quote carries as its feed."""
 
     async def body(broker: IbBroker, gw: FakeGateway) -> None:
         before = datetime.now(UTC)
@@ -229,8 +262,24 @@ def test_index_quotes(library: str, data_type: str, code: int) -> None:
         for q in quotes.values():
             assert q.bid is None and q.ask is None
             assert before <= q.time <= after
+            assert q.feed is feed
 
     run(library, body, market_data_type=data_type)
+
+
+def test_delayed_quotes_fail_validation_whatever_their_stamp(library: str) -> None:
+    """With 10167 (delayed data shown instead of live) a freshly stamped SPX quote is still
+    STALE for the cycle's checks: no proposal can be made on it."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        quotes = await broker.index_quotes()
+        checked = check_quote(quotes["SPX"], "SPX", quotes["SPX"].time, ModelParams(), index=True)
+        assert checked.value is None and checked.stale
+        assert [p.code for p in checked.problems] == [DataProblemCode.STALE]
+        assert "delayed" in checked.problems[0].detail
+        assert any(f[0] == "1" for f in gw.requests)  # the snapshot did go out
+
+    run(library, body, market_data_type="delayed")
 
 
 def test_option_quotes_sides_and_model_iv(library: str) -> None:
@@ -275,6 +324,21 @@ def test_no_market_data_permission_is_a_broker_error(library: str) -> None:
         gw.no_market_data.add("VIX3M")
         with pytest.raises(BrokerError, match=r"VIX3M.*354"):
             await broker.index_quotes()
+
+    run(library, body)
+
+
+def test_refusal_names_a_held_leg_known_by_con_id(library: str) -> None:
+    """A 354 on a held leg asked for by conId (the library contract has no symbol) names the
+    leg as the daemon knows it, not an empty string."""
+
+    async def body(broker: IbBroker, gw: FakeGateway) -> None:
+        gw.no_market_data.add("VIX")
+        held = option("VIX", VIX_DEC, 30.0, "C").con_id
+        leg = Contract("VIX", SecType.OPTION, "VIX", VIX_DEC, 30.0, Right.CALL, con_id=held)
+        with pytest.raises(BrokerError) as caught:
+            await broker.option_quotes([leg])
+        assert f"permission for {leg.key} (354" in str(caught.value)
 
     run(library, body)
 

@@ -24,7 +24,7 @@ from daemon.brokers.ib.dates import (
     vix_future_expiry,
 )
 from daemon.core.broker import ComboOrder, OrderStatus
-from daemon.core.models import Action, Contract, Right, SecType
+from daemon.core.models import Action, Contract, FeedKind, Right, SecType
 
 # ---- error codes, sorted by what the adapter must do about them -----------------------------
 # The gateway lost its link to IB's servers (the API socket may stay up): requests stall.
@@ -83,6 +83,23 @@ VIX_FUTURE_EXCHANGE = "CFE"
 VIX_FUTURE_CLASS = "VX"  # VXM (mini) and the weeklies are left out, see vix_future_expiry
 SEC_TYPES: dict[str, SecType] = {"IND": SecType.INDEX, "FUT": SecType.FUTURE, "OPT": SecType.OPTION}
 MARKET_DATA_TYPES: dict[str, int] = {"live": 1, "frozen": 2, "delayed": 3, "delayed_frozen": 4}
+# The type a ticker's quotes really are (IB's marketDataType message, 58), whatever was
+# asked: with "live" asked and no subscription IB may still answer delayed (10167).
+FEED_KINDS: dict[int, FeedKind] = {
+    1: FeedKind.LIVE,
+    2: FeedKind.FROZEN,
+    3: FeedKind.DELAYED,
+    4: FeedKind.DELAYED_FROZEN,
+}
+
+
+def feed_kind(market_data_type: int | None) -> FeedKind:
+    """The feed of a ticker; a type IB may add later is never taken for live."""
+    if market_data_type is None:
+        return FeedKind.LIVE  # no 58 message: IB sends one only when the type is not 1
+    return FEED_KINDS.get(int(market_data_type), FeedKind.DELAYED)
+
+
 # Paper accounts: DU (individual), DF (advisor master).
 PAPER_ACCOUNT_PREFIXES = ("DU", "DF")
 

@@ -4,7 +4,10 @@ Snapshots (``reqTickers``) end with IB's tickSnapshotEnd (57); each batch stays 
 market-data-line limit (``broker.ib.snapshot_batch_size``) and under the request timeout.
 A side IB leaves unset (-1, size 0, NaN) becomes None; the option's model IV comes from
 the optionComputation tick 13; a quote's time is when its last tick arrived
-(``ticker.time``), or when the snapshot ended if IB sent nothing for it.
+(``ticker.time``), or when the snapshot ended if IB sent nothing for it; its feed is the
+ticker's market data type (58), so a delayed quote (10167) is never taken for a live one.
+A refusal (354, 10089...) names the instrument as the caller knows it (a held leg resolved
+by conId has no symbol on the library's side).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from daemon.brokers.ib.dates import option_expiry
 from daemon.brokers.ib.mapping import (
     NO_MARKET_DATA,
     clean_price,
+    feed_kind,
     model_iv_sigma,
     quote_side,
 )
@@ -31,6 +35,11 @@ INDICES = ("SPX", "VIX", "VIX3M")
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _ib_name(contract: Any) -> str:
+    """The library contract's own name, for a refusal of a contract no caller named."""
+    return str(contract.localSymbol or contract.symbol or f"conId {contract.conId}")
 
 
 class MarketData:
@@ -50,12 +59,17 @@ class MarketData:
             time=ticker.time or self._s.clock(),
             last=clean_price(_float(ticker.last)),
             model_iv_sigma=model_iv_sigma(None if greeks is None else greeks.impliedVol),
+            feed=feed_kind(getattr(ticker, "marketDataType", None)),
         )
 
-    async def snapshots(self, contracts: Sequence[Any]) -> list[Quote]:
-        """One quote per library contract, in order; ``BrokerError`` when IB says the
-        account lacks the market data permission for any of them."""
+    async def snapshots(
+        self, contracts: Sequence[Any], names: Sequence[str] | None = None
+    ) -> list[Quote]:
+        """One quote per library contract, in order; ``BrokerError`` naming each refused
+        instrument (``names``, aligned with ``contracts``) when IB says the account lacks
+        the market data permission for any of them."""
         unique = list({id(c): c for c in contracts}.values())
+        named = {id(c): n for c, n in zip(contracts, names or (), strict=False)}
         quotes: dict[int, Quote] = {}
         for start in range(0, len(unique), self._batch):
             batch = unique[start : start + self._batch]
@@ -67,9 +81,9 @@ class MarketData:
                 )
             refused = [e for e in errors if e.code in NO_MARKET_DATA]
             if refused:
-                names = sorted({e.contract.localSymbol or e.contract.symbol for e in refused})
+                which = sorted({named.get(id(e.contract)) or _ib_name(e.contract) for e in refused})
                 raise BrokerError(
-                    f"no IB market data permission for {', '.join(names)} ({refused[0]}); "
+                    f"no IB market data permission for {', '.join(which)} ({refused[0]}); "
                     f"market_data_type is {self._s.params.market_data_type!r}"
                 )
             for contract, ticker in zip(batch, tickers, strict=True):
@@ -80,17 +94,21 @@ class MarketData:
     # ---- the port's calls -----------------------------------------------------------------
     async def index_quotes(self) -> dict[str, Quote]:
         contracts = [await self._resolver.index(name) for name in INDICES]
-        return dict(zip(INDICES, await self.snapshots(contracts), strict=True))
+        return dict(zip(INDICES, await self.snapshots(contracts, INDICES), strict=True))
 
     async def vix_futures(self) -> dict[date, Quote]:
         listed = await self._resolver.vix_futures()
-        quotes = await self.snapshots([ib for ib, _ in listed.values()])
+        pairs = list(listed.values())
+        quotes = await self.snapshots([ib for ib, _ in pairs], [core.key for _, core in pairs])
         return dict(zip(listed, quotes, strict=True))
 
     async def option_quotes(self, contracts: Sequence[Contract]) -> list[OptionQuote]:
         resolved = await self._resolver.resolve(contracts)
-        known = [c for c in resolved if c is not None]
-        by_id = dict(zip(map(id, known), await self.snapshots(known), strict=True))
+        both = zip(resolved, contracts, strict=True)
+        pairs = [(ib, asked.key) for ib, asked in both if ib is not None]
+        known = [ib for ib, _ in pairs]
+        quoted = await self.snapshots(known, [name for _, name in pairs])
+        by_id = dict(zip(map(id, known), quoted, strict=True))
         now = self._s.clock()
         return [
             OptionQuote(asked, Quote(None, None, now) if ib is None else by_id[id(ib)])

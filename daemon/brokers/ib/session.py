@@ -4,6 +4,8 @@ request under a timeout with the library's failures translated into ``daemon.err
 Translation happens once, here: a request that outlives ``request_timeout_s`` raises
 ``BrokerTimeout``; a dropped socket (``ConnectionError`` from the library) or a gateway
 without its link to IB (error 1100 until 1101/1102) raises ``BrokerDisconnected``.
+Error 326 (client id in use; IB's text says "retry with a unique client id") moves the
+handshake to the next id of the configured pool, logged as ``ib_client_id_rotated``.
 Errors IB reports *about* a request arrive separately, on ``errorEvent``; a caller that
 wants them opens ``errors_for(contracts)`` around its request.
 """
@@ -54,6 +56,10 @@ class IbError:
         return f"{self.code}: {self.message}"
 
 
+class _ClientIdInUse(BrokerDisconnected):
+    """326 during the handshake: this id is taken, another may not be."""
+
+
 class IbSession:
     """The connection the adapter's parts share; ``on_connect`` hooks run after each
     successful (re)connect (caches tied to a connection reset there)."""
@@ -70,6 +76,7 @@ class IbSession:
         self._fatal: asyncio.Future[str] | None = None
         self._listeners: list[Callable[[IbError], None]] = []
         self._locks: dict[str, asyncio.Lock] = {}
+        self.client_id = params.client_id  # the id of the current (or last) connection
         self.ib.errorEvent += self._on_error
         self.ib.disconnectedEvent += self._on_disconnected
 
@@ -159,24 +166,45 @@ class IbSession:
         self._connecting = True
         self._link_lost = None
         try:
-            await self._handshake()
+            await self._handshake_from_pool()
         finally:
             self._connecting = False
             self._fatal = None
         self.ib.reqMarketDataType(MARKET_DATA_TYPES[self.params.market_data_type])
         for hook in self.on_connect:
             hook()
-        log.info("ib_connected", host=self.params.host, port=self.params.port)
+        log.info(
+            "ib_connected", host=self.params.host, port=self.params.port, client_id=self.client_id
+        )
 
-    async def _handshake(self) -> None:
+    async def _handshake_from_pool(self) -> None:
+        """Try the pool's ids in turn from the configured one, moving on only on 326."""
+        first = self.params.client_id
+        ids = range(first, min(first + self.params.client_id_pool_size, 2**31))
+        for client_id in ids:
+            self.client_id = client_id
+            try:
+                await self._handshake(client_id)
+                return
+            except _ClientIdInUse as exc:
+                if client_id == ids[-1]:
+                    raise BrokerDisconnected(
+                        f"{exc}; every client id of {ids[0]}..{ids[-1]} is in use "
+                        "(broker.ib.client_id, client_id_pool_size)"
+                    ) from None
+                log.warning(
+                    "ib_client_id_rotated", from_id=client_id, to_id=client_id + 1, reason=str(exc)
+                )
+
+    async def _handshake(self, client_id: int) -> None:
         p = self.params
         self._fatal = asyncio.get_running_loop().create_future()
         task = asyncio.ensure_future(
             self.ib.connectAsync(
-                p.host, p.port, clientId=p.client_id, timeout=p.connect_timeout_s, account=p.account
+                p.host, p.port, clientId=client_id, timeout=p.connect_timeout_s, account=p.account
             )
         )
-        where = f"IB Gateway at {p.host}:{p.port} (client id {p.client_id})"
+        where = f"IB Gateway at {p.host}:{p.port} (client id {client_id})"
         try:
             done, _ = await asyncio.wait(
                 {task, self._fatal},
@@ -184,7 +212,7 @@ class IbSession:
                 return_when=asyncio.FIRST_COMPLETED,
             )
             if self._fatal in done:
-                raise BrokerDisconnected(f"{where}: {self._fatal.result()}")
+                raise _ClientIdInUse(f"{where}: {self._fatal.result()}")
             if task not in done:
                 raise BrokerTimeout(f"{where}: no handshake within the connect timeout")
             task.result()
