@@ -13,6 +13,9 @@ What they protect against, in a trader's words:
 - a duplicate: the adjustment id is the order reference; it must be in neither the
   journal nor the broker's open orders, and no other order may be working on the same
   legs;
+- a second hedge of a family whose last order still works (a spread on a neighbouring
+  strike, say): the working order's payoff is not in the positions yet, so the cycle that
+  proposed the new one counted without it. The family waits until that order ends;
 - an order on data the cycle could not validate.
 """
 
@@ -36,6 +39,7 @@ class GuardCode(StrEnum):
     MAX_DEBIT_PER_DAY = "max_debit_per_day"
     DUPLICATE = "duplicate"
     LEGS_BUSY = "legs_busy"
+    FAMILY_BUSY = "family_busy"
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class GuardContext:
     journal_refs: frozenset[str]  # every order ref the journal holds
     broker_open_refs: frozenset[str]  # refs of orders working at the broker
     busy_leg_keys: frozenset[str]  # leg keys of orders still working
+    busy_kinds: frozenset[str]  # hedge families (StructureKind values) of orders working
     orders_today: int
     debit_today_usd: float
 
@@ -75,6 +80,7 @@ class OrderIntent:
     quantity: int
     debit_usd: float  # what the order may cost at its limit (0 for a credit)
     leg_keys: tuple[str, ...]
+    kind: str  # the hedge family (a StructureKind value)
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,11 @@ def duplicate_guard(ctx: GuardContext, intent: OrderIntent) -> Iterable[tuple[Gu
     busy = sorted(set(intent.leg_keys) & ctx.busy_leg_keys)
     if busy:
         yield GuardCode.LEGS_BUSY, f"another order is working on {', '.join(busy)}"
+    if intent.kind in ctx.busy_kinds:
+        yield (
+            GuardCode.FAMILY_BUSY,
+            f"an earlier {intent.kind} order still works; its cover is not in the positions yet",
+        )
 
 
 def check_order(ctx: GuardContext, limits: GuardLimits, intent: OrderIntent) -> Verdict:

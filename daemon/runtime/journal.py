@@ -298,6 +298,16 @@ class SqliteJournal:
         )
         return [dict(r) for r in rows]
 
+    def open_order_kinds(self) -> set[str]:
+        """The hedge families (adjustment kinds) of the orders that may still be live."""
+        marks = ",".join("?" for _ in TERMINAL_ORDER_STATUSES)
+        rows = self._conn.execute(
+            "SELECT DISTINCT a.kind FROM orders o JOIN adjustments a"
+            f" ON a.adjustment_id = o.order_ref WHERE o.status NOT IN ({marks})",
+            TERMINAL_ORDER_STATUSES,
+        )
+        return {str(r[0]) for r in rows}
+
     def orders_on(self, trading_day: date) -> list[dict[str, Any]]:
         rows = self._conn.execute(
             "SELECT * FROM orders WHERE trading_day = ? ORDER BY intent_at",

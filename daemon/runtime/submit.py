@@ -92,7 +92,9 @@ class SubmitExecutor:
         ctx = await self._context(result)
         out: list[Execution] = []
         for adj in result.adjustments:
-            intent = OrderIntent(adj.id, adj.quantity, _debit_usd(adj), _leg_keys(adj))
+            intent = OrderIntent(
+                adj.id, adj.quantity, _debit_usd(adj), _leg_keys(adj), adj.kind.value
+            )
             verdict = check_order(ctx, self._limits, intent)
             if not verdict.allowed:
                 refused = [f"{code.value}: {why}" for code, why in verdict.refused]
@@ -139,6 +141,7 @@ class SubmitExecutor:
             journal_refs=frozenset(self._journal.order_refs()),
             broker_open_refs=frozenset(s.order_ref for s in working),
             busy_leg_keys=frozenset(busy),
+            busy_kinds=frozenset(self._journal.open_order_kinds()),
             orders_today=len(today_orders),
             debit_today_usd=sum(float(row["debit_usd"]) for row in today_orders),
         )

@@ -36,10 +36,17 @@ OK_CTX = GuardContext(
     journal_refs=frozenset(),
     broker_open_refs=frozenset(),
     busy_leg_keys=frozenset(),
+    busy_kinds=frozenset(),
     orders_today=0,
     debit_today_usd=0.0,
 )
-INTENT = OrderIntent(ref="a1b2", quantity=3, debit_usd=600.0, leg_keys=("VIX 2026-12-16 20 C",))
+INTENT = OrderIntent(
+    ref="a1b2",
+    quantity=3,
+    debit_usd=600.0,
+    leg_keys=("VIX 2026-12-16 20 C",),
+    kind="VIX_CALL_SPREAD",
+)
 
 
 def codes(ctx: GuardContext, limits: GuardLimits = LIMITS, intent: OrderIntent = INTENT) -> set:
@@ -110,6 +117,15 @@ def test_duplicates_refused_from_journal_broker_or_busy_legs() -> None:
     assert codes(replace(OK_CTX, broker_open_refs=frozenset({"a1b2"}))) == {GuardCode.DUPLICATE}
     busy = replace(OK_CTX, busy_leg_keys=frozenset({"VIX 2026-12-16 20 C"}))
     assert codes(busy) == {GuardCode.LEGS_BUSY}
+
+
+def test_a_family_with_a_working_order_gets_no_new_order() -> None:
+    """A VIX spread order still working blocks another VIX spread (other strikes), not a
+    diagonal: its cover is not in the positions the new proposal was sized on."""
+    vix_busy = replace(OK_CTX, busy_kinds=frozenset({"VIX_CALL_SPREAD"}))
+    assert codes(vix_busy) == {GuardCode.FAMILY_BUSY}
+    diagonal = replace(INTENT, kind="SPX_PUT_DIAGONAL", leg_keys=("SPXW 2026-12-31 5500 P",))
+    assert codes(vix_busy, intent=diagonal) == set()
 
 
 def test_every_refusal_is_reported_together() -> None:

@@ -178,3 +178,20 @@ def test_cycles_on_one_day_oldest_first(tmp_path: Path) -> None:
     _cycle(journal, "c1", T0)
     assert [c["cycle_id"] for c in journal.cycles_on(DAY)] == ["c1", "c2"]
     assert journal.cycles_on(date(2026, 11, 25)) == []
+
+
+def test_open_order_kinds_are_the_families_of_orders_still_live(tmp_path: Path) -> None:
+    """The family of an order comes from its adjustment; it counts until a terminal state."""
+    journal = _journal(tmp_path)
+    vix = {"id": "v1", "action": "OPEN", "kind": "VIX_CALL_SPREAD", "quantity": 3}
+    diag = {"id": "d1", "action": "OPEN", "kind": "SPX_PUT_DIAGONAL", "quantity": 1}
+    _cycle(journal, "c1", T0, adjustments=tuple({**a, "limit_price_usd": 1.0} for a in (vix, diag)))
+    assert journal.open_order_kinds() == set()  # proposed, never sent
+    for ref in ("v1", "d1"):
+        journal.record_order_intent(
+            ref, cycle_id="c1", trading_day=DAY, now=T0, quantity=1, limit_usd=1.0,
+            debit_usd=100.0, leg_keys=(ref,), order={},
+        )  # fmt: skip
+    assert journal.open_order_kinds() == {"VIX_CALL_SPREAD", "SPX_PUT_DIAGONAL"}
+    journal.record_order_state("d1", now=T0, status="CANCELLED")
+    assert journal.open_order_kinds() == {"VIX_CALL_SPREAD"}

@@ -140,3 +140,26 @@ def test_a_working_order_is_not_sent_twice_by_later_cycles(tmp_path: Path) -> No
                 assert "duplicate" in e.detail or "legs_busy" in e.detail
 
     asyncio.run(body())
+
+
+def test_a_working_order_on_neighbouring_strikes_blocks_its_family(tmp_path: Path) -> None:
+    """Orders resting at the broker; half an hour later the market has moved and the cycle
+    proposes the same families on other strikes (new ids): each is refused as family_busy,
+    and the broker never holds two working orders of one family."""
+
+    async def body() -> None:
+        async with submit_rig(tmp_path, sim=FILLS_AT_NATURAL, order_ttl_s=3600.0) as rig:
+            first = await rig.cycle()
+            sent = {e.adjustment_id for e in first.executions if e.outcome == "submitted"}
+            assert first.result is not None and len(sent) == 2
+            kinds_sent = {a.kind for a in first.result.adjustments}
+            again = await rig.cycle(advance_min=30)
+            assert again.result is not None
+            new = {a.id: a.kind for a in again.result.adjustments if a.id not in sent}
+            assert set(new.values()) == kinds_sent  # both families, on other strikes
+            codes = refused_codes(rig.journal)
+            assert {i: codes.get(i) for i in new} == {i: ["family_busy"] for i in new}
+            orders = rig.journal.recent_orders(limit=100)
+            assert {o["order_ref"] for o in orders} == sent  # nothing else ever went out
+
+    asyncio.run(body())
