@@ -89,6 +89,9 @@ class ExecutionParams(Section):
     order_ttl_s: float = Field(120.0, gt=0, le=3600)
     max_reprices: int = Field(3, ge=0, le=20)
     reprice_step_ticks: int = Field(1, ge=1, le=20)
+    # Real seconds between looks at a working order placed under another client id (IB
+    # streams its changes only to that client): it is polled until it ends.
+    foreign_order_poll_s: float = Field(30.0, gt=0, le=3600)
 
 
 class ScheduleParams(Section):

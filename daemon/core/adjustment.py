@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -91,6 +92,15 @@ def limit_price_usd(
         if below >= mid:
             limit = below
     return limit
+
+
+# An adjustment id as ``adjustment_id`` writes it; it is also the order reference, which is
+# how an adapter tells this daemon's orders from any other program's on the same account.
+ADJUSTMENT_ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
+
+
+def is_adjustment_id(text: str) -> bool:
+    return ADJUSTMENT_ID_PATTERN.match(text) is not None
 
 
 def adjustment_id(

@@ -108,6 +108,10 @@ class OrderState:
     remaining_qty: int
     avg_fill_price_usd: float | None  # per share of one combo unit; None before a fill
     reason: str = ""  # why it was rejected or cancelled; empty otherwise
+    # False: placed under another API client id of the account (an earlier run's, before a
+    # client-id rotation). The broker streams none of its changes to this session and it
+    # may not be cancelled from here: it is watched by polling open_orders() until it ends.
+    owned: bool = True
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,11 @@ At start-up and before each cycle's sends, ``reconcile`` compares the journal's 
 orders that no task follows with the broker's: one still working is followed again, one
 the broker no longer lists ended unseen (filled or cancelled while the daemon was down
 or had lost track of it; the next cycle's positions say which) and is closed in the
-journal as ``ENDED_UNSEEN``.
+journal as ``ENDED_UNSEEN``. A working order the broker reports as placed under another
+client id (``owned=False``: an earlier run's, after IB's 326 moved this one to another
+id) streams nothing here and cannot be cancelled from here: it is watched by polling
+``open_orders()`` every ``foreign_order_poll_s`` until it ends, and stays open in the
+journal meanwhile, so the guards keep counting its legs and its family.
 """
 
 from __future__ import annotations
@@ -134,11 +138,54 @@ class OrderFollower:
                 )
                 log.warning("order_reconciled", order_ref=ref, status="ENDED_UNSEEN")
                 continue
+            if not state.owned:
+                self._watch(ref, state)
+                continue
             saved = json.loads(row["order_json"])
             order = order_from_json(saved, state)
             natural = float(saved["natural_usd"])
             log.info("order_recovered", order_ref=ref, order_id=state.order_id)
             self.follow(order, state, self._broker.order_events(), natural)
+
+    def _watch(self, ref: str, state: OrderState) -> None:
+        task = asyncio.create_task(self._watch_foreign(ref, state), name=f"watch-{ref}")
+        self._tasks[ref] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(ref, None))
+
+    async def _watch_foreign(self, ref: str, state: OrderState) -> None:
+        """Poll another client's order until the broker no longer lists it (or lists it as
+        ours again, when this session got the original client id back: the next
+        reconcile then follows it by its events)."""
+        log.info("order_watched", order_ref=ref, order_id=state.order_id)
+        try:
+            while True:
+                await asyncio.sleep(self._params.foreign_order_poll_s)
+                working = {s.order_ref: s for s in await self._broker.open_orders()}
+                seen = working.get(ref)
+                now = self._clock.now()
+                if seen is None:
+                    self._journal.record_order_state(
+                        ref,
+                        now=now,
+                        status="ENDED_UNSEEN",
+                        reason="placed under another client id; it left the broker's open "
+                        "orders (filled or expired: the positions tell)",
+                    )
+                    log.warning("order_reconciled", order_ref=ref, status="ENDED_UNSEEN")
+                    return
+                if (seen.status, seen.filled_qty) != (state.status, state.filled_qty):
+                    self._journal.record_order_state(
+                        ref,
+                        now=now,
+                        status=seen.status.name,
+                        filled_qty=seen.filled_qty,
+                        avg_fill_usd=seen.avg_fill_price_usd,
+                    )
+                state = seen
+                if state.owned:
+                    return
+        except BrokerError as exc:  # the next reconcile looks again
+            log.error("order_follow_lost", order_ref=ref, reason=str(exc))
 
     # ---- one order ---------------------------------------------------------------------
     async def _run(

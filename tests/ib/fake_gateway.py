@@ -132,6 +132,7 @@ class FakeGateway:
             99: lambda conn, f: conn.send([102]), 6: self._account_updates,
             76: self._account_updates_multi, 7: lambda conn, f: conn.send([55, 1, f[2]]),
             9: self._contract_details, 78: self._sec_def, 59: self._market_data_type,
+            16: self._all_open_orders,
             1: self._market_data, 20: self._historical, 3: self._place_order,
             4: self._cancel_order, 8: lambda conn, f: conn.send([9, 1, self._next_order_id]),
             62: lambda conn, f: conn.send([64, 1, f[2]]),  # account summary: nothing, end
@@ -365,8 +366,27 @@ class FakeGateway:
         self._send_status(conn, o, 0, 0)
 
     def _open_orders(self, conn: _Conn, _f: list[str]) -> None:
-        for o in self.orders.values():
-            if o.client_id == conn.client_id and o.status == "Submitted":
+        """reqOpenOrders (5): this client's working orders only, as IB answers it."""
+        self._send_working(conn, [o for o in self.orders.values() if o.client_id == conn.client_id])
+
+    def _all_open_orders(self, conn: _Conn, _f: list[str]) -> None:
+        """reqAllOpenOrders (16): every API client's working orders of the account."""
+        self._send_working(conn, list(self.orders.values()))
+
+    def _send_working(self, conn: _Conn, orders: list[PlacedOrder]) -> None:
+        for o in orders:
+            if o.status == "Submitted":
                 self._send_open_order(conn, o)
                 self._send_status(conn, o, 0, 0)
         conn.send([53, 1])
+
+    async def fill_resting(self, order_id: int) -> None:
+        """Fill a working order now; its messages go to the client that placed it only
+        (IB streams an order's changes to its own client id), if it is still connected."""
+        o = self.orders[order_id]
+        owner = next((c for c in self._conns if c.client_id == o.client_id), None)
+        if owner is None:
+            o.status = "Filled"
+            return
+        self._fill(owner, o)
+        await owner.writer.drain()

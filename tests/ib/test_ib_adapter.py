@@ -469,13 +469,13 @@ def test_cancel_yields_cancelled(library: str) -> None:
     async def body(broker: IbBroker, gw: FakeGateway) -> None:
         gw.order_mode = "rest"
         stream = broker.order_events()
-        state = await broker.place_combo(credit_spread("adj-7"))
+        state = await broker.place_combo(credit_spread("00000000000000a7"))
         assert state.status is OrderStatus.SUBMITTED
         assert [s.order_id for s in await broker.open_orders()] == [state.order_id]
         await broker.cancel(state.order_id)
         events = await until_terminal(stream, state.order_id)
         assert events[-1].state.status is OrderStatus.CANCELLED
-        assert events[-1].state.order_ref == "adj-7"
+        assert events[-1].state.order_ref == "00000000000000a7"
         assert gw.cancels == [state.order_id]
         with pytest.raises(OrderRejected):
             await broker.cancel(9999)

@@ -8,6 +8,14 @@ whole state, published to every open stream. IB reports a BAG's executions per l
 once for the combo: only the combo's (secType BAG) is a ``Fill``. Executions and status
 messages arrive in either order, so the state counts the fills seen as well as IB's
 ``filled``: a fill event never carries a state that lags its own fill.
+
+Open orders are asked with ``reqAllOpenOrders`` (every API client's, not only this one's:
+``reqOpenOrders`` would hide the orders an earlier run placed under a client id it had to
+leave on error 326), kept to the configured account and to order references that are
+ALVH adjustment ids. Order ids are per client id, so orders are keyed by (client id,
+order id); another client's order is reported ``owned=False``: IB sends this session none
+of its later changes and refuses to cancel it from here, and it ends at IB by its own
+time in force (GTD).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from daemon.brokers.ib.mapping import (
     order_status,
 )
 from daemon.brokers.ib.session import IbSession
+from daemon.core.adjustment import is_adjustment_id
 from daemon.core.broker import ComboOrder, Fill, OrderEvent, OrderState, OrderStatus
 from daemon.core.models import Action
 from daemon.errors import BrokerDisconnected, OrderRejected
@@ -42,6 +51,10 @@ def _known_plan(trade: Any) -> OrderPlan:
     return OrderPlan(False, trade.contract.symbol, Action(order.action), 0, order.lmtPrice, 1, sign)
 
 
+def _key(trade: Any) -> tuple[int, int]:
+    return int(trade.order.clientId), int(trade.order.orderId)
+
+
 class OrderDesk:
     """The order half of the port."""
 
@@ -49,7 +62,7 @@ class OrderDesk:
         self._s = session
         self._resolver = resolver
         self._hub = EventHub()
-        self._plans: dict[int, OrderPlan] = {}
+        self._plans: dict[tuple[int, int], OrderPlan] = {}  # (client id, order id)
         self._last: dict[int, OrderState] = {}
         self._acks: dict[int, asyncio.Event] = {}
         session.ib.orderStatusEvent += self._on_status
@@ -57,7 +70,10 @@ class OrderDesk:
 
     # ---- translating the library's trades ---------------------------------------------------
     def _plan(self, trade: Any) -> OrderPlan:
-        return self._plans.get(trade.order.orderId) or _known_plan(trade)
+        return self._plans.get(_key(trade)) or _known_plan(trade)
+
+    def _owned(self, trade: Any) -> bool:
+        return int(trade.order.clientId) == self._s.client_id
 
     def _combo_fills(self, trade: Any, plan: OrderPlan) -> list[Any]:
         return [f for f in trade.fills if not plan.bag or f.contract.secType == "BAG"]
@@ -89,12 +105,13 @@ class OrderDesk:
             remaining_qty=remaining,
             avg_fill_price_usd=None if avg_ib is None or filled == 0 else plan.combo_price(avg_ib),
             reason=last.message if terminal_why and last is not None else "",
+            owned=self._owned(trade),
         )
 
     def _publish(self, trade: Any, fill: Fill | None = None) -> None:
         state = self.state_of(trade)
-        if state is None:
-            return
+        if state is None or not state.owned:
+            return  # another client's order (seen through reqAllOpenOrders) is polled
         if fill is None and self._last.get(state.order_id) == state:
             return  # the library re-announces unchanged states (PendingCancel, openOrder)
         self._last[state.order_id] = state
@@ -179,7 +196,7 @@ class OrderDesk:
         except ConnectionError as exc:
             raise BrokerDisconnected(f"placing {order.order_ref}: {exc}") from exc
         order_id = trade.order.orderId
-        self._plans[order_id] = plan
+        self._plans[(self._s.client_id, order_id)] = plan
         ack = self._acks[order_id] = asyncio.Event()
         what = (
             f"acknowledgement of order {order_id} ({order.order_ref}; it was sent: look for it "
@@ -195,14 +212,23 @@ class OrderDesk:
         return state
 
     async def open_orders(self) -> list[OrderState]:
+        account = self._s.account_id()
         async with self._s.lock("openOrders"):
-            trades = await self._s.call("open orders", self._s.ib.reqOpenOrdersAsync)
-        states = [self.state_of(t) for t in trades or []]
+            trades = await self._s.call("open orders", self._s.ib.reqAllOpenOrdersAsync)
+        ours = [
+            t
+            for t in trades or []
+            if t.order.account == account and is_adjustment_id(t.order.orderRef or "")
+        ]
+        states = [self.state_of(t) for t in ours]
         return [s for s in states if s is not None and not s.status.is_terminal]
 
     async def cancel(self, order_id: int) -> None:
         self._s.check()
-        trade = next((t for t in self._s.ib.trades() if t.order.orderId == order_id), None)
+        # Only this client's: order ids are per client id, and another client's order with
+        # the same id is not ours to cancel (IB would refuse it: 10147).
+        mine = (t for t in self._s.ib.trades() if self._owned(t))
+        trade = next((t for t in mine if t.order.orderId == order_id), None)
         if trade is None:
             raise OrderRejected(f"cancel: no order with id {order_id} in this IB session")
         if trade.isDone():
