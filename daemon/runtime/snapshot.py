@@ -1,21 +1,23 @@
-"""Taking one cycle's ``MarketSnapshot`` from the broker.
+"""Taking one cycle's ``MarketSnapshot`` from the broker, phase by phase.
 
-Only what the model reads is asked for, because a real broker meters market data:
-- every option leg held;
-- the SPX/SPXW expiries of the income book (calls and puts: the implied forward needs
-  both), the expiry nearest 30 days (the skew), and those inside the diagonal's long-leg
-  window, on a strike grid every ``spx_strike_step_pts`` within a band around spot;
-- the VIX options of the first expiry past ``vix.min_dte_days`` (and the next ones named
-  by ``vix_extra_expiries``), and the held VIX legs' expiries, every listed strike;
-- daily history (SPX closes, NYSE breadth) once per trading day: it only changes at the
-  close, and a cache keeps a cycle from paying for it again.
+Only what the model reads is asked for, because a real broker meters market data and
+paces requests (IB: about 50 messages a second, 100 market data lines): the expiries the
+model can use are chosen from the listings first, then each one's strikes by delta from
+the index level (``daemon.runtime.chain_window``). Daily history (SPX closes, NYSE
+breadth) is fetched once per trading day: it only changes at the close.
+
+Each phase (account, positions, indices, futures, listings, options, history) runs under
+its own budget (``snapshot.phase_budgets``); one that runs out raises ``BrokerTimeout``
+naming the phase, so the skipped cycle says where the time went.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import asyncio
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
 from daemon.config import SnapshotParams
 from daemon.core.broker import Broker
@@ -28,11 +30,23 @@ from daemon.core.models import (
     MarketEvent,
     MarketSnapshot,
     Position,
+    Quote,
     Right,
     SecType,
 )
 from daemon.core.params import ModelParams
 from daemon.errors import BrokerDisconnected, BrokerError, BrokerTimeout, DataError
+from daemon.runtime.chain_window import (
+    WindowParams,
+    held_neighbours,
+    nearest_dte,
+    spx_window,
+    vix_window,
+    window_contracts,
+    window_middle,
+)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -55,20 +69,26 @@ class SnapshotTaker:
         self._params = params
         self._events = events
         self._history = _HistoryCache()
+        fields = WindowParams.__dataclass_fields__
+        self._window = WindowParams(**{k: getattr(params, k) for k in fields})
 
     async def take(self, now: datetime) -> MarketSnapshot:
-        account = await self._broker.account()
-        positions = tuple(await self._broker.positions())
-        indices = await self._broker.index_quotes()
+        b = self._params.phase_budgets
+        account = await _phase("account", b.account_s, self._broker.account())
+        positions = tuple(await _phase("positions", b.positions_s, self._broker.positions()))
+        indices = await _phase("indices", b.indices_s, self._broker.index_quotes())
         if "SPX" not in indices or "VIX" not in indices:
             raise DataError(f"the broker returned no SPX or VIX quote (got {sorted(indices)})")
-        futures = await self._broker.vix_futures()
+        futures = await _phase("futures", b.futures_s, self._broker.vix_futures())
         spot = indices["SPX"].mid
-        if spot is None:
-            raise DataError("SPX has no price: cannot choose the strikes to quote")
-        contracts = await self._contracts(now, positions, spot)
-        options = tuple(await self._broker.option_quotes(contracts))
-        spx_history, breadth = await self._daily_history(now)
+        vix = indices["VIX"].mid
+        if spot is None or vix is None:
+            raise DataError("SPX or VIX has no price: cannot choose the strikes to quote")
+        contracts = await _phase(
+            "listings", b.listings_s, self._contracts(now, positions, spot, vix, futures)
+        )
+        options = tuple(await _phase("options", b.options_s, self._broker.option_quotes(contracts)))
+        spx_history, breadth = await _phase("history", b.history_s, self._daily_history(now))
         return MarketSnapshot(
             now=now,
             account_id=account.account_id,
@@ -103,65 +123,101 @@ class SnapshotTaker:
         return self._history.spx, self._history.breadth
 
     async def _contracts(
-        self, now: datetime, positions: Sequence[Position], spot: float
+        self,
+        now: datetime,
+        positions: Sequence[Position],
+        spot: float,
+        vix: float,
+        futures: Mapping[date, Quote],
     ) -> list[Contract]:
+        today = now.astimezone(NY).date()
         held = [p.contract for p in positions if p.contract.sec_type is SecType.OPTION]
         wanted: dict[str, Contract] = {c.key: c for c in held}
-        for c in await self._spx_contracts(now, held, spot):
+        for c in await self._spx_contracts(today, held, spot, vix):
             wanted.setdefault(c.key, c)
-        for c in await self._vix_contracts(now, held):
+        for c in await self._vix_contracts(today, held, futures, vix):
             wanted.setdefault(c.key, c)
         return list(wanted.values())
 
-    async def _spx_contracts(
-        self, now: datetime, held: Sequence[Contract], spot: float
-    ) -> list[Contract]:
-        today = now.astimezone(NY).date()
+    async def _spx_expiries(self, today: date, held: Sequence[Contract]) -> set[tuple[str, date]]:
+        """The (class, expiry) pairs the model can use (``chain_window``'s docstring)."""
+        listed = {
+            tc: [d for d in await self._broker.option_expiries("SPX", tc) if d >= today]
+            for tc in ("SPX", "SPXW")
+        }
+        both = sorted(((tc, d) for tc, days in listed.items() for d in days), key=_by_date)
+        held_days = {
+            (c.trading_class or "SPX", c.expiry)
+            for c in held
+            if c.symbol == "SPX" and c.expiry is not None
+        }
+        chosen = {(tc, d) for tc, d in held_days if d in listed.get(tc, ())}
+        for tc, days in listed.items():
+            skew = nearest_dte(days, today, SKEW_TENOR_DAYS)
+            if skew is not None:
+                chosen.add((tc, skew))
         diag = self._model.diagonal
+        longs = window_middle(
+            sorted({d for _, d in both}), today, diag.long_dte_min_days, diag.long_dte_max_days,
+            self._params.diagonal_long_expiries,
+        )  # fmt: skip
+        chosen |= {(tc, d) for tc, d in both if d in longs}
+        fronts = [d for _, d in held_days if d > today]  # an expiring book has no successor
+        if fronts:
+            after = [(tc, d) for tc, d in both if d >= min(fronts)]
+            chosen |= set(after[: self._params.short_leg_expiries])
+        return chosen
+
+    async def _spx_contracts(
+        self, today: date, held: Sequence[Contract], spot: float, vix: float
+    ) -> list[Contract]:
         out: list[Contract] = []
-        for trading_class in ("SPX", "SPXW"):
-            listed = await self._broker.option_expiries("SPX", trading_class)
-            live = [d for d in listed if d >= today]
-            chosen = {c.expiry for c in held if c.trading_class == trading_class and c.expiry}
-            chosen |= {
-                d
-                for d in live
-                if diag.long_dte_min_days <= (d - today).days <= diag.long_dte_max_days
-            }
-            if live:
-                chosen.add(min(live, key=lambda d: abs((d - today).days - SKEW_TENOR_DAYS)))
-            for expiry in sorted(d for d in chosen if d in set(live)):
-                strikes = await self._broker.option_strikes("SPX", trading_class, expiry)
-                out.extend(
-                    _both_rights("SPX", trading_class, expiry, self._spx_grid(strikes, spot))
-                )
+        n = self._params.held_neighbour_strikes
+        for tc, expiry in sorted(await self._spx_expiries(today, held), key=_by_date):
+            strikes = await self._broker.option_strikes("SPX", tc, expiry)
+            puts, calls = spx_window(strikes, spot, vix, expiry, today, self._window)
+            mine = [c for c in held if c.trading_class == tc and c.expiry == expiry]
+            puts = [*puts, *held_neighbours(mine, strikes, Right.PUT, n)]
+            calls = [*calls, *held_neighbours(mine, strikes, Right.CALL, n)]
+            out.extend(window_contracts("SPX", tc, expiry, puts, calls))
         return out
 
-    def _spx_grid(self, strikes: Iterable[float], spot: float) -> list[float]:
-        p = self._params
-        low = spot * (1 - p.spx_strike_band_below_frac)
-        high = spot * (1 + p.spx_strike_band_above_frac)
-        step = p.spx_strike_step_pts
-        return [k for k in strikes if low <= k <= high and abs(k / step - round(k / step)) < 1e-9]
-
-    async def _vix_contracts(self, now: datetime, held: Sequence[Contract]) -> list[Contract]:
-        today = now.astimezone(NY).date()
+    async def _vix_contracts(
+        self, today: date, held: Sequence[Contract], futures: Mapping[date, Quote], vix: float
+    ) -> list[Contract]:
         listed = [d for d in await self._broker.option_expiries("VIX", "VIX") if d >= today]
         far = [d for d in listed if (d - today).days >= self._model.vix.min_dte_days]
         chosen = set(far[: 1 + self._params.vix_extra_expiries])
         chosen |= {c.expiry for c in held if c.symbol == "VIX" and c.expiry in set(listed)}
         out: list[Contract] = []
+        n = self._params.held_neighbour_strikes
         for expiry in sorted(d for d in chosen if d is not None):
             strikes = await self._broker.option_strikes("VIX", "VIX", expiry)
-            out.extend(_both_rights("VIX", "VIX", expiry, strikes))
+            quote = futures.get(expiry)
+            level = (quote.mid if quote is not None else None) or vix
+            puts, calls = vix_window(strikes, level, expiry, today, self._window)
+            mine = [c for c in held if c.symbol == "VIX" and c.expiry == expiry]
+            puts = [*puts, *held_neighbours(mine, strikes, Right.PUT, n)]
+            calls = [*calls, *held_neighbours(mine, strikes, Right.CALL, n)]
+            out.extend(window_contracts("VIX", "VIX", expiry, puts, calls))
         return out
 
 
-def _both_rights(
-    symbol: str, trading_class: str, expiry: date, strikes: Iterable[float]
-) -> list[Contract]:
-    return [
-        Contract(symbol, SecType.OPTION, trading_class, expiry, float(k), right)
-        for k in strikes
-        for right in (Right.PUT, Right.CALL)
-    ]
+def _by_date(pair: tuple[str, date]) -> tuple[date, int]:
+    # PM-settled SPXW before AM SPX on one date, as the core prefers it.
+    return pair[1], 0 if pair[0].endswith("W") else 1
+
+
+async def _phase(name: str, budget_s: float, step: Awaitable[T]) -> T:
+    """Run one phase of the snapshot under its budget (``snapshot.phase_budgets``)."""
+    budget = asyncio.timeout(budget_s)
+    try:
+        async with budget:
+            return await step
+    except TimeoutError:
+        if not budget.expired():
+            raise
+        raise BrokerTimeout(
+            f"snapshot phase '{name}' ran out of its {budget_s:g} s budget "
+            f"(snapshot.phase_budgets.{name}_s)"
+        ) from None

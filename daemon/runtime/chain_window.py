@@ -1,0 +1,147 @@
+"""Which option contracts one cycle asks for: the expiries the model can use, and in each
+the strikes its rules can reach (a real broker meters market data and paces requests).
+
+Expiries are decided first, from the listings alone (no quote is needed):
+- every expiry of a held leg;
+- SPX/SPXW: the expiry nearest ``SKEW_TENOR_DAYS`` (the skew) per class; the
+  ``diagonal_long_expiries`` expiries of the diagonal's long window nearest its middle
+  (the core picks the one nearest the middle among the reliable ones: the next one is
+  quoted in case the first fails its parity check); the first ``short_leg_expiries``
+  expiries on or after the front income expiry (the diagonal's short leg);
+- VIX: the first ``1 + vix_extra_expiries`` expiries with DTE >= ``vix.min_dte_days``.
+
+Then each expiry's strikes, from the index level and a vol, by Black-76 delta (Hull,
+*Options, Futures and Other Derivatives*, 10th ed., §18.8: a put's delta is -N(-d1), a
+call's N(d1), d1 = (ln(F/K) + s^2 T/2) / (s sqrt T)), so the window follows the expiry's
+own spread of outcomes instead of a fixed band of index points:
+- SPX puts from |delta| = ``spx_put_delta_min`` up to the money, with the window vol
+  VIX x ``spx_window_vol_mult`` (OTM puts trade above ATM vol: the skew), never narrower
+  than ``spx_min_band_frac`` of spot; calls and puts of the ``forward_pair_strikes``
+  grid strikes either side of spot (the implied forward's parity pairs, ATM for skew);
+- VIX calls with delta in [``vix_call_delta_min``, ``vix_call_delta_max``] on the same
+  expiry's VX future at ``vix_window_vol``, and the ``vix_pair_strikes`` call/put pairs
+  nearest the future (its parity check);
+- every held leg, and its ``held_neighbour_strikes`` listed neighbours of the same right
+  (a wide held quote is priced by interpolating its neighbours' vols).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from statistics import NormalDist
+
+from daemon.core.models import Contract, Right, SecType
+
+_N = NormalDist()
+_YEAR_DAYS = 365.0
+
+
+@dataclass(frozen=True)
+class WindowParams:
+    """The ``snapshot`` settings the window reads (see ``daemon.config.SnapshotParams``)."""
+
+    spx_strike_step_pts: float
+    spx_put_delta_min: float
+    spx_window_vol_mult: float
+    spx_min_band_frac: float
+    forward_pair_strikes: int
+    held_neighbour_strikes: int
+    vix_call_delta_min: float
+    vix_call_delta_max: float
+    vix_window_vol: float
+    vix_pair_strikes: int
+
+
+def years(expiry: date, today: date) -> float:
+    """Time to expiry in years, never below one day (the window of a 0-DTE expiry)."""
+    return max((expiry - today).days, 1) / _YEAR_DAYS
+
+
+def strike_at_delta(forward: float, vol: float, t: float, delta: float, right: Right) -> float:
+    """The strike whose Black-76 delta is ``delta`` (a put's as |delta|)."""
+    s = vol * math.sqrt(t)
+    d1 = -_N.inv_cdf(delta) if right is Right.PUT else _N.inv_cdf(delta)
+    return forward * math.exp(-d1 * s + 0.5 * s * s)
+
+
+def on_grid(strikes: Iterable[float], step: float) -> list[float]:
+    return [k for k in strikes if abs(k / step - round(k / step)) < 1e-9]
+
+
+def nearest(strikes: Sequence[float], level: float, count: int) -> list[float]:
+    """The ``count`` listed strikes either side of ``level`` (2 x count in all)."""
+    below = sorted((k for k in strikes if k <= level), reverse=True)[:count]
+    above = sorted(k for k in strikes if k > level)[:count]
+    return below + above
+
+
+def spx_window(
+    strikes: Sequence[float], spot: float, vix: float, expiry: date, today: date, p: WindowParams
+) -> tuple[list[float], list[float]]:
+    """(put strikes, call strikes) to quote for one SPX/SPXW expiry."""
+    grid = on_grid(strikes, p.spx_strike_step_pts)
+    t = years(expiry, today)
+    vol = max(vix, 1.0) / 100.0 * p.spx_window_vol_mult
+    low = min(
+        strike_at_delta(spot, vol, t, p.spx_put_delta_min, Right.PUT),
+        spot * (1.0 - p.spx_min_band_frac),
+    )
+    pairs = nearest(grid, spot, p.forward_pair_strikes)
+    puts = sorted({k for k in grid if low <= k <= spot} | set(pairs))
+    return puts, sorted(pairs)
+
+
+def vix_window(
+    strikes: Sequence[float], future: float, expiry: date, today: date, p: WindowParams
+) -> tuple[list[float], list[float]]:
+    """(put strikes, call strikes) to quote for one VIX expiry."""
+    t = years(expiry, today)
+    low = strike_at_delta(future, p.vix_window_vol, t, p.vix_call_delta_max, Right.CALL)
+    high = strike_at_delta(future, p.vix_window_vol, t, p.vix_call_delta_min, Right.CALL)
+    pairs = nearest(strikes, future, p.vix_pair_strikes)
+    calls = sorted({k for k in strikes if low <= k <= high} | set(pairs))
+    return sorted(pairs), calls
+
+
+def held_neighbours(
+    held: Iterable[Contract], strikes: Sequence[float], right: Right, count: int
+) -> set[float]:
+    """The ``count`` listed strikes either side of each held leg of ``right``."""
+    out: set[float] = set()
+    ordered = sorted(strikes)
+    for c in held:
+        if c.strike is None or c.right is not right:
+            continue
+        i = bisect.bisect_left(ordered, c.strike - 1e-6)
+        if i < len(ordered) and abs(ordered[i] - c.strike) < 1e-6:
+            out.update(ordered[max(i - count, 0) : i + count + 1])
+    return out
+
+
+def window_contracts(
+    symbol: str,
+    trading_class: str,
+    expiry: date,
+    puts: Iterable[float],
+    calls: Iterable[float],
+) -> list[Contract]:
+    return [
+        Contract(symbol, SecType.OPTION, trading_class, expiry, float(k), right)
+        for right, ks in ((Right.PUT, puts), (Right.CALL, calls))
+        for k in sorted(set(ks))
+    ]
+
+
+def nearest_dte(expiries: Sequence[date], today: date, target_days: float) -> date | None:
+    return min(expiries, key=lambda d: (abs((d - today).days - target_days), d), default=None)
+
+
+def window_middle(expiries: Sequence[date], today: date, low: int, high: int, n: int) -> list[date]:
+    """Up to ``n`` expiries with DTE in [low, high], nearest the window's middle first."""
+    inside = [d for d in expiries if low <= (d - today).days <= high]
+    middle = 0.5 * (low + high)
+    return sorted(inside, key=lambda d: (abs((d - today).days - middle), d))[:n]
