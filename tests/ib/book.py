@@ -161,10 +161,11 @@ class Book:
         """(exchange, tradingClass, expirations, strikes) per class of ``symbol``'s options;
         strikes are the union over the class's expiries, as IB sends them."""
         out = []
-        classes = sorted({c.trading_class for c in OPTIONS if c.symbol == symbol})
+        options = [c for c in self.contracts if c.sec_type == "OPT" and c.symbol == symbol]
+        classes = sorted({c.trading_class for c in options})
         for exchange in ("SMART", "CBOE"):
             for tc in classes:
-                listed = [c for c in OPTIONS if c.trading_class == tc]
+                listed = [c for c in options if c.trading_class == tc]
                 expirations = sorted({c.last_trade for c in listed})
                 strikes = sorted({c.strike for c in listed})
                 out.append((exchange, tc, expirations, strikes))

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from tests.ib import wire
 from tests.ib.book import Book, BookQuote
@@ -114,6 +115,10 @@ class FakeGateway:
         self.silent: set[int] = set()
         self.order_mode = "fill"  # "fill" | "rest" | "reject"
         self.snapshot_delay_s = 0.0
+        self.stream_interval_s = 0.05
+        self.streams: dict[tuple[int, int], tuple[_Conn, BookContract]] = {}
+        self.stream_requests = 0
+        self._by_con_id: dict[int, BookContract] = {}
         self.handshakes: list[str] = []
         self.requests: list[list[str]] = []
         self.orders: dict[int, PlacedOrder] = {}
@@ -133,7 +138,8 @@ class FakeGateway:
             76: self._account_updates_multi, 7: lambda conn, f: conn.send([55, 1, f[2]]),
             9: self._contract_details, 78: self._sec_def, 59: self._market_data_type,
             16: self._all_open_orders,
-            1: self._market_data, 20: self._historical, 3: self._place_order,
+            1: self._market_data, 2: self._cancel_market_data, 20: self._historical,
+            3: self._place_order,
             4: self._cancel_order, 8: lambda conn, f: conn.send([9, 1, self._next_order_id]),
             62: lambda conn, f: conn.send([64, 1, f[2]]),  # account summary: nothing, end
         }  # fmt: skip
@@ -141,6 +147,7 @@ class FakeGateway:
     async def __aenter__(self) -> FakeGateway:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
+        self._spawn(self._tick_streams())
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
@@ -164,6 +171,16 @@ class FakeGateway:
         for conn in list(self._conns):
             conn.send(wire.error(-1, code, message))
             await conn.writer.drain()
+
+    def _find(self, query: WireContract) -> list[BookContract]:
+        """The listed contracts a request's contract names; by conId through an index
+        (a realistic listing has ~100k contracts), else by a scan of the fields."""
+        if query.con_id:
+            if len(self._by_con_id) != len(self.book.contracts):
+                self._by_con_id = {c.con_id: c for c in self.book.contracts}
+            found = self._by_con_id.get(query.con_id)
+            return [] if found is None else [found]
+        return [c for c in self.book.contracts if _matches(c, query)]
 
     def requests_of(self, msg_id: int) -> list[list[str]]:
         return [f for f in self.requests if f[0] == str(msg_id)]
@@ -220,7 +237,7 @@ class FakeGateway:
     # ---- reference data ---------------------------------------------------------------------
     def _contract_details(self, conn: _Conn, f: list[str]) -> None:
         req_id, query = int(f[2]), WireContract.parse(f[3:15])
-        found = [c for c in self.book.contracts if _matches(c, query)]
+        found = self._find(query)
         if not found:
             conn.send(wire.error(req_id, 200, NO_SECURITY_DEFINITION))
             return
@@ -256,9 +273,36 @@ class FakeGateway:
         self.market_data_types.append(conn.market_data_type)
 
     def _market_data(self, conn: _Conn, f: list[str]) -> None:
-        task = asyncio.get_running_loop().create_task(self._snapshot(conn, f))
+        # [1, 11, reqId, C12, deltaNeutral flag, genericTicks, snapshot, ...] (no BAG here)
+        if f[17] == "1":
+            self._spawn(self._snapshot(conn, f))
+            return
+        req_id, query = int(f[2]), WireContract.parse(f[3:15])
+        found = self._find(query)
+        if len(found) != 1:
+            conn.send(wire.error(req_id, 200, NO_SECURITY_DEFINITION))
+        elif found[0].symbol in self.no_market_data:
+            conn.send(wire.error(req_id, 354, "Requested market data is not subscribed."))
+        else:
+            self.streams[(id(conn), req_id)] = (conn, found[0])
+            self.stream_requests += 1
+            self._send_ticks(conn, req_id, found[0], end=False)
+
+    def _cancel_market_data(self, conn: _Conn, f: list[str]) -> None:
+        self.streams.pop((id(conn), int(f[2])), None)
+
+    def _spawn(self, step: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(step)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _tick_streams(self) -> None:
+        """Standing subscriptions tick every ``stream_interval_s``, as live quotes do."""
+        while True:
+            await asyncio.sleep(self.stream_interval_s)
+            for (_, req_id), (conn, contract) in list(self.streams.items()):
+                if conn in self._conns:
+                    self._send_ticks(conn, req_id, contract, end=False)
 
     async def _snapshot(self, conn: _Conn, f: list[str]) -> None:
         req_id, query = int(f[2]), WireContract.parse(f[3:15])
@@ -266,7 +310,7 @@ class FakeGateway:
         self.max_open_snapshots = max(self.max_open_snapshots, self._open_snapshots)
         try:
             await asyncio.sleep(self.snapshot_delay_s)
-            found = [c for c in self.book.contracts if _matches(c, query)]
+            found = self._find(query)
             if len(found) != 1:
                 conn.send(wire.error(req_id, 200, NO_SECURITY_DEFINITION))
             elif found[0].symbol in self.no_market_data:
@@ -277,7 +321,9 @@ class FakeGateway:
         finally:
             self._open_snapshots -= 1
 
-    def _send_ticks(self, conn: _Conn, req_id: int, contract: BookContract) -> None:
+    def _send_ticks(
+        self, conn: _Conn, req_id: int, contract: BookContract, end: bool = True
+    ) -> None:
         q = self.book.quotes.get(contract.con_id, BookQuote())
         kind = 1 if conn.market_data_type in (3, 4) else 0  # delayed tick types
         if kind:  # IB's notice that delayed quotes are shown in place of live ones
@@ -289,7 +335,8 @@ class FakeGateway:
             conn.send(wire.tick_price(req_id, LAST[kind], q.last, 0))
         if contract.sec_type == "OPT" and not math.isnan(q.model_iv):
             conn.send(wire.model_option_computation(req_id, MODEL[kind], q.model_iv, 5950.25))
-        conn.send([57, 1, req_id])
+        if end:
+            conn.send([57, 1, req_id])
 
     # ---- orders --------------------------------------------------------------------------------
     def _send_open_order(self, conn: _Conn, o: PlacedOrder) -> None:

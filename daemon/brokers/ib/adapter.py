@@ -74,11 +74,12 @@ class IbBroker:
         ib = self._session.ib
         async with self._session.lock("positions"):
             held = await self._session.call("positions", ib.reqPositionsAsync)
+        mine = [p for p in held or [] if p.account == account_id and p.position != 0]
+        self._market.hold(frozenset(p.contract.conId for p in mine if p.contract.secType == "OPT"))
         return sorted(
             (
                 Position(contract_from_ib(p.contract), round(p.position), float(p.avgCost))
-                for p in held or []
-                if p.account == account_id and p.position != 0
+                for p in mine
             ),
             key=lambda p: p.contract,
         )

@@ -3,8 +3,10 @@
 ib_async keys market data by conId, combo legs need conIds, and an AM-settled option's
 date at IB may be its last trading day, so every option is looked up through the contract
 details of its whole expiry (one request per expiry, then a dictionary) and every index
-through its own. The caches live as long as the connection: the gateway restarts daily,
-and a reconnect starts them afresh, which also picks up strikes listed since.
+through its own. The caches live for the trading day (New York date), across reconnects:
+a chain's contract details run to hundreds of contracts, and a cycle after a dropped
+socket should not pay for them again. The first connect of a new day (the gateway
+restarts nightly) starts them afresh, which also picks up strikes listed since.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from daemon.brokers.ib.mapping import (
     vix_futures_query_fields,
 )
 from daemon.brokers.ib.session import IbError, IbSession
+from daemon.core.calendar import NY
 from daemon.core.models import Contract, Right, SecType
 from daemon.errors import BrokerError
 
@@ -42,7 +45,15 @@ class ContractResolver:
         self._indices: dict[str, Any] = {}
         self._chains: dict[ChainKey, dict[Strike, tuple[Any, Contract]]] = {}
         self._futures: dict[date, tuple[Any, Contract]] | None = None
-        session.on_connect.append(self.reset)
+        self._day: date | None = None
+        session.on_connect.append(self.new_day_check)
+
+    def new_day_check(self) -> None:
+        """Forget every listing when the trading day has changed since they were cached."""
+        today = self._s.clock().astimezone(NY).date()
+        if today != self._day:
+            self.reset()
+            self._day = today
 
     def reset(self) -> None:
         self._indices.clear()

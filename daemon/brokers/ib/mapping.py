@@ -29,9 +29,10 @@ from daemon.core.models import Action, Contract, FeedKind, Right, SecType
 # ---- error codes, sorted by what the adapter must do about them -----------------------------
 # The gateway lost its link to IB's servers (the API socket may stay up): requests stall.
 CONNECTIVITY_LOST = frozenset({1100, 2110})
-# 1101: restored, market data subscriptions lost (snapshots only here: nothing to redo);
+# 1101: restored, market data subscriptions lost (the standing streams are renewed);
 # 1102: restored with data kept.
 CONNECTIVITY_RESTORED = frozenset({1101, 1102})
+DATA_LOST_ON_RESTORE = 1101
 # The API socket itself is unusable: 502 cannot connect, 504 not connected,
 # 507 bad message length (the gateway closes the socket), 1300 socket port reset.
 SOCKET_LOST = frozenset({502, 504, 507, 1300})

@@ -1,4 +1,9 @@
-"""Quotes and option chains from IB: snapshots in batches, translated to core quotes.
+"""Quotes and option chains from IB: streams for the core set, snapshots in batches for
+the rest, translated to core quotes.
+
+The indices, the VX futures and the held legs (``held``, set by the broker from its last
+positions) are read from standing subscriptions (``streams.py``); every other option is
+a snapshot.
 
 Snapshots (``reqTickers``) end with IB's tickSnapshotEnd (57); each batch stays below the
 market-data-line limit (``broker.ib.snapshot_batch_size``) and under the request timeout.
@@ -27,6 +32,8 @@ from daemon.brokers.ib.mapping import (
     quote_side,
 )
 from daemon.brokers.ib.session import IbSession
+from daemon.brokers.ib.streams import Streams
+from daemon.core.calendar import NY
 from daemon.core.models import Contract, OptionQuote, Quote
 from daemon.errors import BrokerError
 
@@ -49,6 +56,10 @@ class MarketData:
         self._s = session
         self._resolver = resolver
         self._batch = batch_size
+        self.streams = Streams(session, self._quote)
+        self.held: frozenset[int] = frozenset()  # conIds of the legs held, to be streamed
+        self._core: set[int] = set()  # conIds of the indices and futures streamed
+        self._sec_defs: dict[str, tuple[date, list[Any]]] = {}
 
     # ---- snapshots ------------------------------------------------------------------------
     def _quote(self, ticker: Any) -> Quote:
@@ -94,21 +105,33 @@ class MarketData:
     # ---- the port's calls -----------------------------------------------------------------
     async def index_quotes(self) -> dict[str, Quote]:
         contracts = [await self._resolver.index(name) for name in INDICES]
-        return dict(zip(INDICES, await self.snapshots(contracts, INDICES), strict=True))
+        self._core.update(c.conId for c in contracts)
+        return dict(zip(INDICES, await self.streams.quotes(contracts, INDICES), strict=True))
 
     async def vix_futures(self) -> dict[date, Quote]:
         listed = await self._resolver.vix_futures()
         pairs = list(listed.values())
-        quotes = await self.snapshots([ib for ib, _ in pairs], [core.key for _, core in pairs])
+        self._core.update(ib.conId for ib, _ in pairs)
+        names = [core.key for _, core in pairs]
+        quotes = await self.streams.quotes([ib for ib, _ in pairs], names)
         return dict(zip(listed, quotes, strict=True))
+
+    def hold(self, con_ids: frozenset[int]) -> None:
+        """The legs held now: theirs are streamed, a leg no longer held is unsubscribed."""
+        self.held = con_ids
+        self.streams.keep_only(self._core | con_ids)
 
     async def option_quotes(self, contracts: Sequence[Contract]) -> list[OptionQuote]:
         resolved = await self._resolver.resolve(contracts)
         both = zip(resolved, contracts, strict=True)
         pairs = [(ib, asked.key) for ib, asked in both if ib is not None]
-        known = [ib for ib, _ in pairs]
-        quoted = await self.snapshots(known, [name for _, name in pairs])
-        by_id = dict(zip(map(id, known), quoted, strict=True))
+        streamed = [(ib, n) for ib, n in pairs if ib.conId and ib.conId in self.held]
+        snapped = [(ib, n) for ib, n in pairs if not (ib.conId and ib.conId in self.held)]
+        by_id: dict[int, Quote] = {}
+        for group, read in ((streamed, self.streams.quotes), (snapped, self.snapshots)):
+            known = [ib for ib, _ in group]
+            quoted = await read(known, [name for _, name in group])
+            by_id.update(zip(map(id, known), quoted, strict=True))
         now = self._s.clock()
         return [
             OptionQuote(asked, Quote(None, None, now) if ib is None else by_id[id(ib)])
@@ -136,8 +159,14 @@ class MarketData:
         return sorted({strike for strike, _ in listed})
 
     async def _sec_def_chains(self, symbol: str) -> list[Any]:
+        """The option parameters of ``symbol``, asked once per trading day: the expiries
+        listed change overnight, not between two cycles."""
+        today = self._s.clock().astimezone(NY).date()
+        cached = self._sec_defs.get(symbol)
+        if cached is not None and cached[0] == today:
+            return cached[1]
         underlying = await self._resolver.index(symbol)
-        return list(
+        chains = list(
             await self._s.call(
                 f"option parameters of {symbol}",
                 lambda: self._s.ib.reqSecDefOptParamsAsync(
@@ -146,3 +175,5 @@ class MarketData:
             )
             or []
         )
+        self._sec_defs[symbol] = (today, chains)
+        return chains

@@ -26,6 +26,7 @@ from daemon.brokers.ib.mapping import (
     CLIENT_ID_IN_USE,
     CONNECTIVITY_LOST,
     CONNECTIVITY_RESTORED,
+    DATA_LOST_ON_RESTORE,
     INFORMATIONAL,
     MARKET_DATA_TYPES,
 )
@@ -70,6 +71,8 @@ class IbSession:
         self.clock = clock
         self.ib: Any = lib.IB()
         self.on_connect: list[Callable[[], None]] = []
+        # After 1101 (restored, market data lost) standing subscriptions must be renewed.
+        self.on_data_lost: list[Callable[[], None]] = []
         self._connecting = False
         self._closing = False
         self._link_lost: str | None = None
@@ -255,6 +258,9 @@ class IbSession:
         elif code in CONNECTIVITY_RESTORED:
             self._link_lost = None
             log.info("ib_link_restored", code=code, message=message)
+            if code == DATA_LOST_ON_RESTORE:
+                for hook in self.on_data_lost:
+                    hook()
         elif code not in INFORMATIONAL:
             log.debug("ib_error", req_id=req_id, code=code, message=message)
         for listen in list(self._listeners):

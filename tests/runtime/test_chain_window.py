@@ -1,0 +1,112 @@
+"""The strikes a cycle asks for: delta windows checked against Black-76 delta computed
+independently (scipy's normal CDF), and hand tables for the grid, pairs and neighbours."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.stats import norm
+
+from daemon.core.models import Contract, Right, SecType
+from daemon.runtime.chain_window import (
+    WindowParams,
+    held_neighbours,
+    spx_window,
+    strike_at_delta,
+    vix_window,
+    window_middle,
+)
+
+P = WindowParams(
+    spx_strike_step_pts=25.0, spx_put_delta_min=0.02, spx_window_vol_mult=1.5,
+    spx_min_band_frac=0.03, forward_pair_strikes=3, held_neighbour_strikes=2,
+    vix_call_delta_min=0.05, vix_call_delta_max=0.6, vix_window_vol=1.2, vix_pair_strikes=2,
+)  # fmt: skip
+TODAY = date(2026, 11, 24)
+
+
+def _delta(forward: float, strike: float, vol: float, t: float, right: Right) -> float:
+    s = vol * math.sqrt(t)
+    d1 = (math.log(forward / strike) + 0.5 * s * s) / s
+    return float(norm.cdf(d1)) if right is Right.CALL else float(-norm.cdf(-d1))
+
+
+@given(
+    forward=st.floats(5.0, 8000.0),
+    vol=st.floats(0.05, 2.0),
+    t=st.floats(1 / 365, 1.0),
+    delta=st.floats(0.01, 0.95),
+    right=st.sampled_from([Right.PUT, Right.CALL]),
+)
+def test_strike_at_delta_has_that_delta(
+    forward: float, vol: float, t: float, delta: float, right: Right
+) -> None:
+    """The strike returned has the asked Black-76 delta (a put's as -|delta|)."""
+    k = strike_at_delta(forward, vol, t, delta, right)
+    expected = delta if right is Right.CALL else -delta
+    assert math.isclose(_delta(forward, k, vol, t, right), expected, abs_tol=1e-9)
+
+
+def test_spx_window_puts_to_the_delta_floor_and_pairs_at_the_money() -> None:
+    """75 DTE at VIX 16: puts on the 25-point grid from the 2-delta strike (vol 24%) up to
+    spot, and 3 grid strikes either side of spot as call/put pairs."""
+    strikes = [float(k) for k in range(3000, 8001, 5)]
+    expiry = date(2027, 2, 7)  # 75 days
+    puts, calls = spx_window(strikes, 6010.0, 16.0, expiry, TODAY, P)
+    floor = 6010.0 * math.exp(
+        norm.ppf(0.02) * 0.24 * math.sqrt(75 / 365) + 0.5 * 0.24**2 * 75 / 365
+    )
+    assert calls == [5950.0, 5975.0, 6000.0, 6025.0, 6050.0, 6075.0]
+    assert min(puts) == 25 * math.ceil(floor / 25) and max(puts) == 6075.0
+    assert all(k % 25 == 0 for k in puts)
+    assert len(puts) == len(set(puts))
+
+
+def test_short_expiries_keep_a_minimum_band() -> None:
+    """A 1-day expiry's delta window is a few points wide: the band floor still reaches
+    3% below spot."""
+    puts, _ = spx_window([float(k) for k in range(5000, 7001, 5)], 6000.0, 12.0, TODAY, TODAY, P)
+    assert min(puts) == 5825.0  # 25 x ceil(6000 x 0.97 / 25)
+
+
+def test_vix_window_calls_by_delta_on_the_future_and_pairs() -> None:
+    """VIX calls whose delta at 120% vol on the future lies in [0.05, 0.60], plus the two
+    call/put pairs either side of the future."""
+    strikes = [
+        *map(float, range(10, 30)),
+        *(30 + 2.5 * i for i in range(8)),
+        *map(float, range(50, 101, 5)),
+    ]
+    expiry = date(2027, 1, 20)
+    t = (expiry - TODAY).days / 365
+    puts, calls = vix_window(strikes, 19.3, expiry, TODAY, P)
+    assert puts == [18.0, 19.0, 20.0, 21.0]
+    outside = [k for k in calls if k not in puts]
+    deltas = [_delta(19.3, k, 1.2, t, Right.CALL) for k in outside]
+    assert all(0.05 <= d <= 0.60 for d in deltas)
+    left_out = [k for k in strikes if k not in calls]
+    assert all(not 0.05 <= _delta(19.3, k, 1.2, t, Right.CALL) <= 0.60 for k in left_out)
+
+
+def test_held_neighbours_of_the_same_right() -> None:
+    """Two listed strikes either side of each held leg, on its own right only."""
+    strikes = [5700.0, 5725.0, 5750.0, 5775.0, 5800.0, 5825.0, 5850.0]
+    leg = Contract("SPX", SecType.OPTION, "SPXW", TODAY, 5750.0, Right.PUT)
+    assert held_neighbours([leg], strikes, Right.PUT, 2) == {5700.0, 5725.0, 5750.0, 5775.0, 5800.0}
+    assert held_neighbours([leg], strikes, Right.CALL, 2) == set()
+
+
+def test_window_middle_orders_by_distance_from_the_middle() -> None:
+    """Long-window expiries nearest the middle of [60, 90] DTE first, earlier on a tie."""
+    days = [
+        date(2027, 1, 22),
+        date(2027, 2, 5),
+        date(2027, 2, 8),
+        date(2027, 2, 22),
+        date(2027, 3, 1),
+    ]
+    # DTE 59, 73, 76, 90, 97: inside are 73, 76, 90; middle 75.
+    assert window_middle(days, TODAY, 60, 90, 2) == [date(2027, 2, 8), date(2027, 2, 5)]
