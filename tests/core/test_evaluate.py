@@ -24,6 +24,7 @@ from daemon.core.models import (
     Contract,
     DailyBar,
     EventKind,
+    FeedKind,
     MarketEvent,
     MarketSnapshot,
     OptionQuote,
@@ -431,3 +432,14 @@ def test_invariants_on_random_levels(spot: float, vix: float, term: float, basis
     m = Market(spot=spot, vix=vix, vix3m=vix / term, vix_future=vix * basis)
     snap = build(m)
     assert_invariants(evaluate(snap, None, PARAMS, NOW), condor_credit_usd(m), PARAMS)
+
+
+@pytest.mark.parametrize("feed", [FeedKind.DELAYED, FeedKind.FROZEN, FeedKind.DELAYED_FROZEN])
+def test_a_freshly_stamped_delayed_spx_quote_is_data_invalid(feed: FeedKind) -> None:
+    """Delayed or frozen market data (IB 10167) stops the cycle though its stamp is now:
+    the cycle names SPX as STALE and proposes nothing."""
+    snap = base_snapshot()
+    result = evaluate(replace(snap, spx=replace(snap.spx, feed=feed)), None, PARAMS, NOW)
+    assert result.status is CycleStatus.DATA_INVALID
+    assert "STALE SPX:" in result.reason and feed.value in result.reason
+    assert result.adjustments == ()
