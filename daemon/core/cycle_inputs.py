@@ -18,6 +18,7 @@ from daemon.core.params import ModelParams
 from daemon.core.proposal import HeldHedge
 from daemon.core.risk import BookRisk, StructureRisk
 from daemon.core.signals import SignalInputs, SkewChain
+from daemon.core.signals.book import atm_iv_sigma, short_strike_distance
 from daemon.core.structures import Book, Structure, StructureKind
 
 # The skew is read on the SPX expiry nearest this many calendar days: the tenor VIX
@@ -36,7 +37,7 @@ def _day(row: DailyBar | BreadthDay) -> date:
 def signal_inputs(
     snapshot: MarketSnapshot,
     view: MarketView,
-    risk: BookRisk | None,
+    book: Book | None,
     params: ModelParams,
     now: datetime,
 ) -> SignalInputs:
@@ -58,9 +59,46 @@ def signal_inputs(
         unchanged=np.asarray([b.unchanged for b in breadth], dtype=np.float64),
         events=snapshot.events,
         sessions_until=sessions_until,
-        nearest_short_sigmas=None if risk is None else risk.nearest_short_sigmas,
+        nearest_short_sigmas=None if book is None else nearest_short_distance(book, view),
         skew=skew_chain(view, params, now),
     )
+
+
+def nearest_short_distance(book: Book, view: MarketView) -> float | None:
+    """The proximity signal's raw value: the nearest short strike of the income book, in
+    ATM sigmas from spot (``daemon.core.signals.book``). ``None`` without short strikes;
+    NaN when the book has some but none could be measured (no spot, or no ATM IV or time
+    for its expiry), so the signal reports a number it could not compute rather than an
+    empty book."""
+    shorts = [leg for s in book.income for leg in s.legs if leg.quantity < 0]
+    if not shorts:
+        return None
+    distances: list[float] = []
+    atm_by_expiry: dict[tuple[str, date], float | None] = {}
+    for leg in shorts:
+        c = leg.contract
+        quote = view.option(c)
+        if quote is None or view.spot is None or c.strike is None or c.right is None:
+            continue
+        if c.expiry is None or quote.underlying_price is None:
+            continue
+        key = (c.trading_class, c.expiry)
+        if key not in atm_by_expiry:
+            series = view.chain(c.trading_class or c.symbol, c.expiry)
+            chain = [o for o in series if o.iv_sigma is not None]
+            atm_by_expiry[key] = atm_iv_sigma(
+                [o.contract.strike or math.nan for o in chain],
+                [o.contract.right or Right.CALL for o in chain],
+                [o.iv_sigma or math.nan for o in chain],
+                quote.underlying_price,
+            )
+        atm = atm_by_expiry[key]
+        if atm is None:
+            continue
+        x = short_strike_distance(c.strike, c.right, view.spot, atm, quote.t_years)
+        if x is not None:
+            distances.append(x)
+    return min(distances, default=math.nan)
 
 
 def skew_chain(view: MarketView, params: ModelParams, now: datetime) -> SkewChain | None:

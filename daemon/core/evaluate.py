@@ -142,7 +142,7 @@ def evaluate(
 
     book = recognise(snapshot.positions)
     risk = book_risk(book, view, params)
-    inputs = signal_inputs(snapshot, view, risk, params, now)
+    inputs = signal_inputs(snapshot, view, book, params, now)
     readings = compute_signals(inputs, params.signals, extra_signals)
     scalar = update_scalar(readings, state, params.scalar, now)
     scored = replace(base, readings=readings, scalar=scalar, risk=risk)

@@ -122,9 +122,12 @@ class SignalParams(Section):
     breakpoints: Breakpoints
 
 
+# Every default map below is fitted by benchmarks/calibrate_signals.py on 2007-2016 real
+# history (docs/validation.md, "Calibration of the maps"): breakpoints at the 5th, 50th
+# and 95th percentiles of the raw value, the model page's z values and orientation kept.
 class RsiParams(SignalParams):
     period_sessions: int = Field(14, ge=2, le=200)
-    breakpoints: Breakpoints = ((25.0, 1.0), (50.0, 0.0), (75.0, -0.5))
+    breakpoints: Breakpoints = ((34.4, 1.0), (54.6, 0.0), (70.2, -0.5))
 
 
 class MacdParams(SignalParams):
@@ -133,7 +136,7 @@ class MacdParams(SignalParams):
     signal_sessions: int = Field(9, ge=2, le=200)
     cross_lookback_sessions: int = Field(3, ge=1, le=30)
     cross_bonus_z: float = Field(0.5, ge=0, le=2)
-    breakpoints: Breakpoints = ((-2.0, 1.0), (0.0, 0.0), (2.0, -0.5))
+    breakpoints: Breakpoints = ((-5.49, 1.0), (-0.02, 0.0), (5.5, -0.5))
 
     @model_validator(mode="after")
     def _fast_before_slow(self) -> Self:
@@ -142,16 +145,17 @@ class MacdParams(SignalParams):
 
 class BreadthParams(SignalParams):
     slope_sessions: int = Field(10, ge=2, le=250)
-    breakpoints: Breakpoints = ((-0.05, 1.0), (0.0, 0.0), (0.05, -0.5))
+    breakpoints: Breakpoints = ((-0.224, 1.0), (0.044, 0.0), (0.24, -0.5))
 
 
 class TermParams(SignalParams):
-    breakpoints: Breakpoints = ((0.85, -0.5), (0.95, 0.0), (1.05, 1.0))
+    # Fitted from 2009-09-18, VIX3M's first day.
+    breakpoints: Breakpoints = ((0.8, -0.5), (0.887, 0.0), (1.017, 1.0))
 
 
 class RvIvParams(SignalParams):
     window_sessions: int = Field(20, ge=2, le=250)
-    breakpoints: Breakpoints = ((-8.0, -0.5), (0.0, 0.0), (5.0, 1.0))
+    breakpoints: Breakpoints = ((-10.2, -0.5), (-3.9, 0.0), (4.8, 1.0))
 
 
 class EventWeights(Section):
@@ -172,14 +176,17 @@ class EventsParams(SignalParams):
 
 class ProximityParams(SignalParams):
     weight: float = Field(0.35, ge=0, le=5)
-    breakpoints: Breakpoints = ((0.75, 1.0), (1.5, 0.0), (2.5, -0.5))
+    # Raw: ATM sigmas from spot. Fitted on a simulated rolling 20-delta, ~45-DTE condor;
+    # a fresh one reads about 0.77-0.81, so z about 0.
+    breakpoints: Breakpoints = ((-0.37, 1.0), (0.77, 0.0), (2.18, -0.5))
 
 
 class SkewParams(Section):
     """25-delta put IV minus ATM IV (vol points) -> the VIX share of the overlay."""
 
     target_delta: float = Field(-0.25, ge=-0.5, le=-0.05)
-    breakpoints: Breakpoints = ((2.0, 0.4), (6.0, 0.6), (10.0, 0.75))
+    # Fitted on a SKEW-index proxy of this skew, scaled to it on the two real SPX chains.
+    breakpoints: Breakpoints = ((1.2, 0.4), (1.9, 0.6), (3.9, 0.75))
 
 
 class CustomSignalParams(SignalParams):

@@ -9,10 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.core.params import RsiParams, SkewParams, TermParams
+from daemon.core.params import SignalsParams
 from daemon.core.signals.maps import clip_unit, piecewise_linear
 
-RSI_MAP = RsiParams().breakpoints  # 25 -> +1, 50 -> 0, 75 -> -0.5
+# The model page's original RSI map as an explicit hand table (the defaults are fitted on
+# history and may move; the interpolation rules must not).
+RSI_MAP = ((25.0, 1.0), (50.0, 0.0), (75.0, -0.5))
+TERM_MAP = ((0.85, -0.5), (0.95, 0.0), (1.05, 1.0))
+SKEW_MAP = ((2.0, 0.4), (6.0, 0.6), (10.0, 0.75))
 
 
 @pytest.mark.parametrize(
@@ -28,25 +32,45 @@ RSI_MAP = RsiParams().breakpoints  # 25 -> +1, 50 -> 0, 75 -> -0.5
     ],
 )
 def test_rsi_map_table(x: float, expected: float) -> None:
-    """The default RSI map gives the hand-computed values of the model page's table."""
+    """A three-point RSI map gives the hand-computed values of the model page's table."""
     assert piecewise_linear(x, RSI_MAP) == pytest.approx(expected, abs=1e-12)
 
 
 @pytest.mark.parametrize(
     ("breakpoints", "x", "expected"),
     [
-        (TermParams().breakpoints, 1.0, 0.5),  # (0.95, 0) -> (1.05, 1): halfway
-        (TermParams().breakpoints, 0.9, -0.25),  # (0.85, -0.5) -> (0.95, 0): halfway
-        (SkewParams().breakpoints, 4.0, 0.5),  # (2, 0.4) -> (6, 0.6): halfway
-        (SkewParams().breakpoints, 8.0, 0.675),  # (6, 0.6) -> (10, 0.75): halfway
+        (TERM_MAP, 1.0, 0.5),  # (0.95, 0) -> (1.05, 1): halfway
+        (TERM_MAP, 0.9, -0.25),  # (0.85, -0.5) -> (0.95, 0): halfway
+        (SKEW_MAP, 4.0, 0.5),  # (2, 0.4) -> (6, 0.6): halfway
+        (SKEW_MAP, 8.0, 0.675),  # (6, 0.6) -> (10, 0.75): halfway
         (((0.0, 0.0), (1.0, 1.0)), 0.3, 0.3),  # the events identity map
     ],
 )
-def test_other_default_maps(
+def test_other_maps(
     breakpoints: tuple[tuple[float, float], ...], x: float, expected: float
 ) -> None:
-    """Midpoints of other default maps interpolate linearly."""
+    """Midpoints of the model page's other maps interpolate linearly."""
     assert piecewise_linear(x, breakpoints) == pytest.approx(expected, abs=1e-12)
+
+
+# The model page's outputs at (low end, middle, high end) of each map: the calibration
+# (benchmarks/calibrate_signals.py) moves the breakpoints only, never these.
+MODEL_OUTPUTS = {
+    "rsi": (1.0, 0.0, -0.5),
+    "macd": (1.0, 0.0, -0.5),
+    "breadth": (1.0, 0.0, -0.5),
+    "term": (-0.5, 0.0, 1.0),
+    "rv_iv": (-0.5, 0.0, 1.0),
+    "proximity": (1.0, 0.0, -0.5),
+    "skew": (0.4, 0.6, 0.75),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_OUTPUTS))
+def test_fitted_defaults_keep_the_model_pages_shape(name: str) -> None:
+    """Each fitted default map has three breakpoints with the model page's outputs."""
+    points = getattr(SignalsParams(), name).breakpoints
+    assert tuple(z for _, z in points) == MODEL_OUTPUTS[name]
 
 
 def test_rejects_bad_maps() -> None:

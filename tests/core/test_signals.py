@@ -14,7 +14,13 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 
 from daemon.core.models import EventKind, MarketEvent
-from daemon.core.params import CustomSignalParams, MacdParams, SignalsParams
+from daemon.core.params import (
+    CustomSignalParams,
+    MacdParams,
+    ProximityParams,
+    SignalsParams,
+    SkewParams,
+)
 from daemon.core.signals import (
     BUILTIN_NAMES,
     CustomSignal,
@@ -97,6 +103,10 @@ def test_raw_values_against_independent_oracles() -> None:
     assert got["rv_iv"].raw == pytest.approx(rv - 19.0)
 
 
+# The model page's original proximity map, explicit: the test is about the breached side.
+PROXIMITY_MAP = ((0.75, 1.0), (1.5, 0.0), (2.5, -0.5))
+
+
 @pytest.mark.parametrize(
     ("sigmas", "expected_z"),
     [(2.5, -0.5), (1.5, 0.0), (0.75, 1.0), (0.1, 1.0), (-0.4, 1.0), (-3.0, 1.0)],
@@ -105,7 +115,8 @@ def test_proximity_breached_strike_asks_for_the_most_hedge(
     sigmas: float, expected_z: float
 ) -> None:
     """A strike spot has crossed (negative sigmas) scores like the nearest, never as safe."""
-    got = by_name(compute_signals(replace(inputs(), nearest_short_sigmas=sigmas), PARAMS))
+    params = PARAMS.model_copy(update={"proximity": ProximityParams(breakpoints=PROXIMITY_MAP)})
+    got = by_name(compute_signals(replace(inputs(), nearest_short_sigmas=sigmas), params))
     assert got["proximity"].raw == sigmas
     assert got["proximity"].z == pytest.approx(expected_z)
 
@@ -391,8 +402,9 @@ def test_skew_ignores_missing_vols_and_refuses_short_chains() -> None:
     ("skew", "share"), [(0.0, 0.4), (2.0, 0.4), (4.0, 0.5), (6.0, 0.6), (10.0, 0.75), (15.0, 0.75)]
 )
 def test_vix_share_map(skew: float, share: float) -> None:
-    """The skew map of the model page: 2 -> 0.4, 6 -> 0.6, 10 -> 0.75, flat beyond."""
-    assert vix_share(skew, PARAMS.skew) == pytest.approx(share)
+    """The model page's skew map: 2 -> 0.4, 6 -> 0.6, 10 -> 0.75, flat beyond."""
+    params = SkewParams(breakpoints=((2.0, 0.4), (6.0, 0.6), (10.0, 0.75)))
+    assert vix_share(skew, params) == pytest.approx(share)
 
 
 def test_chain_skew_uses_the_configured_delta() -> None:

@@ -138,19 +138,26 @@ def test_signals_by_hand() -> None:
     q = 13 / 14
     rsi = 100 * UP_PTS / (UP_PTS + DOWN_PTS * q)  # the zig-zag's geometric sums cancel
     hand = {
-        "rsi": (rsi, piecewise(rsi, [(25, 1), (50, 0), (75, -0.5)]), 0.25),
-        "breadth": ((ADVANCING - DECLINING) / 3000, 0.4, 0.25),
-        "term": (VIX / VIX3M, piecewise(VIX / VIX3M, [(0.85, -0.5), (0.95, 0), (1.05, 1)]), 0.25),
+        "rsi": (rsi, piecewise(rsi, [(34.4, 1), (54.6, 0), (70.2, -0.5)]), 0.25),
+        "breadth": ((ADVANCING - DECLINING) / 3000, (0.044 + 0.02) / (0.044 + 0.224), 0.25),
+        "term": (
+            VIX / VIX3M,
+            piecewise(VIX / VIX3M, [(0.8, -0.5), (0.887, 0), (1.017, 1)]),
+            0.25,
+        ),
         "events": (1.0 * 0.5, 0.5, 0.2),  # FOMC in 2 sessions: weight 1 x proximity 0.5
     }
     returns = np.diff(np.log(closes()[-21:]))
     rv = 100 * math.sqrt(252) * float(np.std(returns, ddof=1))
-    hand["rv_iv"] = (rv - VIX, piecewise(rv - VIX, [(-8, -0.5), (0, 0), (5, 1)]), 0.25)
+    hand["rv_iv"] = (rv - VIX, piecewise(rv - VIX, [(-10.2, -0.5), (-3.9, 0), (4.8, 1)]), 0.25)
+    # Proximity: from spot, in ATM sigmas; ATM IV at the forward between the nearest
+    # out-of-the-money strikes either side (the 5000 put and the 5200 call).
     sqrt_t = math.sqrt(T1)
-    put = -math.log(4650 / F1) / (iv("SPXW", E1, 4650, P) * sqrt_t)
-    call = math.log(5200 / F1) / (iv("SPXW", E1, 5200, C) * sqrt_t)
+    atm = np.interp(F1, [5000, 5200], [iv("SPXW", E1, 5000, P), iv("SPXW", E1, 5200, C)])
+    put = math.log(SPOT / 4650) / (atm * sqrt_t)
+    call = math.log(5200 / SPOT) / (atm * sqrt_t)
     near = min(put, call)
-    hand["proximity"] = (near, piecewise(near, [(0.75, 1), (1.5, 0), (2.5, -0.5)]), 0.35)
+    hand["proximity"] = (near, piecewise(near, [(-0.37, 1), (0.77, 0), (2.18, -0.5)]), 0.35)
     for name, (raw, z, weight) in hand.items():
         got = reading(name)
         assert got == pytest.approx((raw, z, weight * z), abs=1e-9), name
@@ -165,6 +172,7 @@ def test_signals_by_hand() -> None:
     shown(hand["rv_iv"][1], "rv_iv_z")
     shown(0.5, "events")
     shown(0.5, "events_z")
+    shown(100 * atm, "prox_atm_iv")
     shown(put, "sigmas_put")
     shown(call, "sigmas_call")
     shown(hand["proximity"][1], "proximity_z")
@@ -182,7 +190,7 @@ def test_rsi_and_macd_match_talib() -> None:
     shown(raw, "macd")
     # No bearish cross in the last 3 sessions: the histogram stays below zero throughout.
     assert np.all(talib.MACD(series, 12, 26, 9)[2][-4:] < 0)
-    z = piecewise(raw, [(-2, 1), (0, 0), (2, -0.5)])
+    z = piecewise(raw, [(-5.49, 1), (-0.02, 0), (5.5, -0.5)])
     assert reading("macd") == pytest.approx((raw, z, 0.25 * z), abs=1e-9)
     shown(z, "macd_z")
 

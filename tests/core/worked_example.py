@@ -35,7 +35,13 @@ from daemon.core.models import (
     Right,
     SecType,
 )
-from daemon.core.params import DiagonalParams, ModelParams, VixSpreadParams
+from daemon.core.params import (
+    DiagonalParams,
+    ModelParams,
+    SignalsParams,
+    SkewParams,
+    VixSpreadParams,
+)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "model.md"
 
@@ -90,9 +96,14 @@ EVENTS = (
     MarketEvent(EventKind.FOMC, date(2026, 3, 18)),
     MarketEvent(EventKind.PPI, date(2026, 3, 18)),
 )
-# Defaults, except one candidate per family so the integer program fits on paper.
+# Defaults, except one candidate per family so the integer program fits on paper, and the
+# model page's original skew map, under which the example's 3.78-point skew buys both
+# hedge families (the fitted default would ask a 0.74 VIX share: VIX spreads only).
+SKEW_MAP = ((2.0, 0.4), (6.0, 0.6), (10.0, 0.75))
 PARAMS = ModelParams(
-    vix=VixSpreadParams(neighbour_count=0), diagonal=DiagonalParams(neighbour_count=0)
+    vix=VixSpreadParams(neighbour_count=0),
+    diagonal=DiagonalParams(neighbour_count=0),
+    signals=SignalsParams(skew=SkewParams(breakpoints=SKEW_MAP)),
 )
 
 # The adjustment ids' recipes as the text prints them (one JSON line each).
@@ -113,25 +124,26 @@ STATED = {
     "f1": "5011.84",
     "f2": "5022.35",
     "rsi": "46.28",
-    "rsi_z": "0.1488",
+    "rsi_z": "0.4118",
     "macd_line": "-24.11",
     "macd_signal": "-23.13",
     "macd_hist": "-0.978",
     "macd": "-0.1955",
-    "macd_z": "0.0978",
+    "macd_z": "0.0321",
     "breadth": "-0.0200",
-    "breadth_z": "0.4000",
+    "breadth_z": "0.2388",
     "term": "0.9750",
-    "term_z": "0.2500",
+    "term_z": "0.6769",
     "rv": "14.58",
     "rv_iv": "-4.92",
-    "rv_iv_z": "-0.3076",
+    "rv_iv_z": "-0.0811",
     "events": "0.5000",
     "events_z": "0.5000",
-    "sigmas_put": "1.0744",
-    "sigmas_call": "1.0071",
-    "proximity_z": "0.6572",
-    "scalar": "1.4772",
+    "prox_atm_iv": "16.01",
+    "sigmas_put": "1.5263",
+    "sigmas_call": "0.8249",
+    "proximity_z": "-0.0195",
+    "scalar": "1.4128",
     "atm_iv": "16.00",
     "put25_iv": "19.78",
     "skew": "3.78",
@@ -140,7 +152,7 @@ STATED = {
     "max_loss": "77,500.00",
     "credit": "22,500.00",
     "book_theta": "661.98",
-    "target": "9,355.23",
+    "target": "8,947.26",
     "budget": "4,500.00",
     "theta_budget": "198.59",
     "vcs_debit": "86.00",

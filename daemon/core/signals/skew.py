@@ -93,6 +93,6 @@ def chain_skew_pts(chain: SkewChain, params: SkewParams) -> float | None:
 
 def vix_share(skew: float, params: SkewParams) -> float:
     """The share (0-1) of the overlay's target payoff given to VIX call spreads, from the
-    skew in vol points through the configured map (defaults 2 -> 0.4, 6 -> 0.6,
-    10 -> 0.75, flat beyond)."""
+    skew in vol points through the configured map (defaults 1.2 -> 0.4, 1.9 -> 0.6,
+    3.9 -> 0.75, flat beyond: fitted on 2007-2016, docs/validation.md)."""
     return piecewise_linear(skew, params.breakpoints)
