@@ -68,6 +68,9 @@ class PricingParams(Section):
     # A call/put pair whose parity residual (USD per share) exceeds this marks the expiry's
     # quotes unreliable for the cycle.
     parity_tolerance_usd: float = Field(1.0, gt=0, le=100)
+    # The parity forward's least-squares discount factor is kept only if the rate it
+    # implies is within this of risk_free_rate_frac (decimal: 0.01 = one rate point).
+    forward_rate_tolerance_frac: float = Field(0.01, gt=0, le=0.05)
     iv_max_sigma: float = Field(5.0, gt=0.5, le=20)
 
 
