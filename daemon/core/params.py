@@ -246,7 +246,9 @@ class DiagonalParams(Section):
     long_dte_min_days: int = Field(60, ge=1, le=730)
     long_dte_max_days: int = Field(90, ge=1, le=730)
     long_delta: float = Field(-0.20, gt=-1, lt=0)
-    short_offset_pts: float = Field(50.0, ge=0, le=1000)
+    # The short put sits this fraction of SPX spot below the long put: 0.01 is 50 points
+    # at SPX 5,000 and stays 1% at any index level (a fixed point offset would not).
+    short_offset_frac: float = Field(0.01, ge=0, le=0.2)
     neighbour_count: int = Field(2, ge=0, le=10)
 
     @model_validator(mode="after")
