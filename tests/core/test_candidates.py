@@ -43,6 +43,7 @@ from tests.core.factories import (
     strikes,
     vix_option,
 )
+from tests.core.stress_oracle import vix_shocked
 
 PARAMS = ModelParams()
 VIX_SIGMA = 0.9
@@ -132,17 +133,17 @@ def test_vix_money_matches_closed_form() -> None:
     k2 = nearest(VIX_STRIKES, deltas, PARAMS.vix.short_delta)
     best = central(vix_call_spread_candidates(view_of(), NOW, PARAMS), k1)
     t = t_years(vix_option(k1))
-    s = PARAMS.scenario
-    shocked = VIX_FUTURE + s.vix_future_beta * s.vix_spot_shock_pts
+    dte = (VIX_EXPIRY - NOW.date()).days
+    shocked, sigma_after = vix_shocked(VIX_FUTURE, VIX_SIGMA, dte, PARAMS.scenario)
 
-    def px(f: float, k: float) -> float:
-        return float(black("c", f, k, t, RATE, VIX_SIGMA))
+    def px(f: float, k: float, sigma: float = VIX_SIGMA) -> float:
+        return float(black("c", f, k, t, RATE, sigma))
 
     mid1, mid2 = px(VIX_FUTURE, k1), px(VIX_FUTURE, k2)
     assert best.debit_usd == pytest.approx(100 * (mid1 - mid2), rel=1e-7)
     natural = 100 * (mid1 * (1 + HALF_SPREAD_FRAC) - mid2 * (1 - HALF_SPREAD_FRAC))
     assert best.natural_debit_usd == pytest.approx(natural, rel=1e-7)
-    payoff = 100 * ((px(shocked, k1) - mid1) - (px(shocked, k2) - mid2))
+    payoff = 100 * ((px(shocked, k1, sigma_after) - mid1) - (px(shocked, k2, sigma_after) - mid2))
     assert best.payoff_usd == pytest.approx(payoff, rel=1e-6)
     theta = 100 * (
         vollib_theta("c", VIX_FUTURE, k1, t, RATE, VIX_SIGMA)
