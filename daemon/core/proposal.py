@@ -23,7 +23,8 @@ Rules, applied in this order:
    by more than ``min_change_frac`` x H, held hedges are reduced, the highest mark per USD
    of stress payoff first (a hedge paying nothing in the stress counts as infinitely
    dear), each by the most whole units that keep coverage >= H. All of one hedge is a
-   ``CLOSE``, part of it a ``REDUCE``.
+   ``CLOSE``, part of it a ``REDUCE``. Skipped, with a note, when the caller passes a
+   ``keep_hedges_reason`` (the income book near max loss: ``BookRisk.hedge_hold_reason``).
 5. **Hysteresis.** Plan-driven changes (rules 3-4) are grouped by hedge kind (VIX call
    spreads, put diagonals): the group's net change in units is kept only if it is at
    least ``max(min_change_contracts, min_change_frac x target)``, the target being the
