@@ -28,6 +28,7 @@ from tests.core.factories import (
     spx_forward,
     spx_option,
     standard_snapshot,
+    vix_option,
 )
 from tests.core.test_evaluate import Market, base_snapshot, build
 from tests.core.test_evaluate import _filled as filled
@@ -108,6 +109,18 @@ def test_the_rally_move_binds_for_a_call_side_book() -> None:
     assert r.stress_pnl_usd == pytest.approx(rally, rel=1e-6)
     assert risk.shock_tail_losses_usd["down_vol_spike"] == 0.0  # a call spread gains there
     assert risk.shock_tail_losses_usd["up_vol_crush"] < 0
+
+
+def test_hedges_are_valued_in_the_crash_even_when_the_rally_binds() -> None:
+    """With the rally setting the tail, a held VIX call spread still counts its payoff in
+    the down move (the move it is for), not its loss in the rally."""
+    calls = _spread(5100, 5125, C, (100 * _px(5100, C), 100 * _px(5125, C)))
+    hedge = [pos(vix_option(20, C), 2, 300.0), pos(vix_option(30, C), -2, 50.0)]
+    risk = book_risk(recognise(calls + hedge), _view(), PARAMS)
+    (h,) = risk.hedges
+    assert risk.binding_shock == "up_vol_crush"
+    assert h.shock_pnl_usd["up_vol_crush"] < 0 < h.shock_pnl_usd["down_vol_spike"]
+    assert risk.hedge_payoff_usd == h.stress_pnl_usd == h.shock_pnl_usd["down_vol_spike"]
 
 
 def test_vix_future_beta_table_reads_linearly_and_flat_beyond() -> None:
