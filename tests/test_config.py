@@ -216,6 +216,17 @@ CROSS_FIELD_CASES = [
     ("scalar: {min_value: 3.0, max_value: 2.0}", "scalar", "min_value (3.0) must be <="),
     ("scenario: {vol_beta_min: 2.0, vol_beta_max: 1.0}", "scenario", "vol_beta_min"),
     (
+        "scenario: {other_shocks: [{name: down_vol_spike, spx_move_frac: 0.1,"
+        " vix_spot_shock_pts: 0}]}",
+        "scenario",
+        "shock names must be unique",
+    ),
+    (
+        "scenario: {vix_future_beta_by_dte: [[10, 0.5], [30, 2.5]]}",
+        "scenario.vix_future_beta_by_dte",
+        "beta in [0, 2]",
+    ),
+    (
         "diagonal: {long_dte_min_days: 100, long_dte_max_days: 90}",
         "diagonal",
         "long_dte_min_days (100) must be <= long_dte_max_days (90)",

@@ -9,7 +9,8 @@ more than ``overlay.consolidate_tolerance_frac``):
   nearest long + ``vix.width_pts``).
 - SPX put diagonals: long the put nearest ``diagonal.long_delta`` at an expiry whose DTE
   lies in [``long_dte_min_days``, ``long_dte_max_days``], short the put
-  ``diagonal.short_offset_pts`` lower at the nearest expiry on or after the condor's.
+  ``diagonal.short_offset_frac`` x SPX spot lower at the nearest expiry on or after the
+  condor's.
 
 Every number is per unit of the structure, USD with the multiplier applied: the debit at
 mids, the natural debit (paying asks, receiving bids), the stress-scenario payoff by full
@@ -305,6 +306,10 @@ def find_spx_put_diagonals(
     longs, shorts = free
     if not longs or not shorts:
         return CandidateSearch((), (f"no priced puts at {long_exp.name} or {short_exp.name}",))
+    if view.spot is None or view.spot <= 0:
+        return CandidateSearch((), ("no usable SPX spot to place the diagonal's short strike",))
+    # A fraction of spot, so the offset means the same at SPX 700 and at 7,000.
+    offset_pts = p.short_offset_frac * view.spot
     long_i = _nearest([v.delta or 0.0 for v in longs], p.long_delta)
     pairs: list[tuple[OptionView, OptionView]] = []
     for shift in range(-p.neighbour_count, p.neighbour_count + 1):
@@ -315,7 +320,7 @@ def find_spx_put_diagonals(
         # The short strike never above the long's (the diagonal's definition).
         eligible = [v for v in shorts if _strike(v) <= k_long]
         if eligible:
-            si = _nearest([_strike(v) for v in eligible], k_long - p.short_offset_pts)
+            si = _nearest([_strike(v) for v in eligible], k_long - offset_pts)
             pairs.append((longs[li], eligible[si]))
     if not pairs:
         return CandidateSearch(
@@ -332,6 +337,6 @@ def spx_put_diagonal_candidates(
     avoid_keys: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
     """SPX put diagonals: long near ``diagonal.long_delta`` in the long-DTE window, short
-    ``short_offset_pts`` lower at the nearest expiry on or after ``condor_expiry``."""
+    ``short_offset_frac`` x spot lower at the nearest expiry on or after ``condor_expiry``."""
     found = find_spx_put_diagonals(view, now, condor_expiry, params, avoid_keys)
     return list(found.candidates)

@@ -170,10 +170,12 @@ def evaluate(
         held_payoff_usd=staying_payoff_usd(held, params.proposal),
         avoid_keys=frozenset(leg.contract.key for s in book.income for leg in s.legs),
     )
-    proposal = build_proposal(plan, held, scalar, params.proposal, params.ticks, day)
+    hold = risk.hedge_hold_reason
+    proposal = build_proposal(plan, held, scalar, params.proposal, params.ticks, day, hold)
+    held_note = "" if hold is None else f"; {hold}"
     return replace(
         scored,
-        reason=f"{len(proposal.adjustments)} adjustment(s); overlay {plan.status.value}",
+        reason=f"{len(proposal.adjustments)} adjustment(s); overlay {plan.status.value}{held_note}",
         skew_pts=skew,
         vix_share_target=share,
         plan=plan,

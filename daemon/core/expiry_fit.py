@@ -96,7 +96,15 @@ def fit_forward(
         return _no_forward(name, 1.0, "settled")
     discount = math.exp(-r * t_years)
     k, c, p = parity
-    fit = implied_forward(k, c, p, t_years, r, pairs=1 if is_vix else 3)
+    fit = implied_forward(
+        k,
+        c,
+        p,
+        t_years,
+        r,
+        pairs=1 if is_vix else 3,
+        max_rate_gap_frac=params.pricing.forward_rate_tolerance_frac,
+    )
     if is_vix:
         future = futures.get(expiry)
         if future is None:

@@ -68,6 +68,9 @@ class PricingParams(Section):
     # A call/put pair whose parity residual (USD per share) exceeds this marks the expiry's
     # quotes unreliable for the cycle.
     parity_tolerance_usd: float = Field(1.0, gt=0, le=100)
+    # The parity forward's least-squares discount factor is kept only if the rate it
+    # implies is within this of risk_free_rate_frac (decimal: 0.01 = one rate point).
+    forward_rate_tolerance_frac: float = Field(0.01, gt=0, le=0.05)
     iv_max_sigma: float = Field(5.0, gt=0.5, le=20)
 
 
@@ -88,22 +91,94 @@ class TickParams(Section):
 
 
 # ---- layer 1: book risk and the stress scenario -------------------------------------------
+class ShockParams(Section):
+    """One instantaneous market move of the stress set (docs/model.md section 2)."""
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")
+    spx_move_frac: float = Field(ge=-0.5, le=0.5)
+    vix_spot_shock_pts: float = Field(ge=-50, le=100)
+    # VIX options' own implied vol in this move, vol points added to each leg's IV.
+    vix_option_vol_shock_pts: float = Field(0.0, ge=-100, le=300)
+
+
+HEDGE_SHOCK_NAME = "down_vol_spike"
+
+
+def _beta_table(
+    points: tuple[tuple[float, float], ...],
+) -> tuple[tuple[float, float], ...]:
+    if any(p[0] < 0 for p in points) or any(not 0.0 <= p[1] <= 2.0 for p in points):
+        raise ValueError(f"[dte_days >= 0, beta in [0, 2]] pairs expected, got {list(points)}")
+    return points
+
+
+# [[dte_days, beta], ...]: linear in DTE between breakpoints, flat beyond the ends.
+BetaTable = Annotated[Breakpoints, AfterValidator(_beta_table)]
+
+
 class ScenarioParams(Section):
+    # The hedge scenario, "down_vol_spike": SPX falls, VIX spikes. The tail loss is the
+    # worst of it and ``other_shocks``; hedge payoffs are measured in it.
     spx_move_frac: float = Field(-0.07, ge=-0.5, le=0.5)
     vix_spot_shock_pts: float = Field(15.0, ge=-50, le=100)
-    vix_future_beta: float = Field(0.6, ge=0, le=2)
+    # VIX options' own implied vol in the hedge scenario, vol points added to each leg's
+    # IV: the median rise of the 25-55 DTE VX future's realised vol over the VIX spikes
+    # of 2007-2016 (benchmarks/fit_vix_beta.py, docs/validation.md).
+    vix_option_vol_shock_pts: float = Field(18.0, ge=-100, le=300)
+    # The other moves the income book is measured in; its tail loss is the worst of all.
+    # Default: a rally with a vol crush as likely over 5 sessions as the -7% fall
+    # (2007-2016 SPX and VIX closes, docs/validation.md).
+    other_shocks: tuple[ShockParams, ...] = (
+        ShockParams(name="up_vol_crush", spx_move_frac=0.06, vix_spot_shock_pts=-6.5),
+    )
+    # VIX future moves beta(dte) x the spot shock, beta by the future's calendar DTE:
+    # the median over 2007-2016 VIX spikes (benchmarks/fit_vix_beta.py).
+    vix_future_beta_by_dte: BetaTable = (
+        (22.0, 0.69),
+        (36.0, 0.53),
+        (51.0, 0.46),
+        (77.0, 0.36),
+        (107.0, 0.31),
+        (141.0, 0.28),
+        (204.0, 0.24),
+    )
     # Per-leg vol beta: beta = clip((ref_dte / dte) ** exponent, min, max). Short-dated
     # implied vol moves more than VIX in a selloff, long-dated less.
     vol_beta_ref_dte_days: float = Field(30.0, gt=0, le=365)
     vol_beta_exponent: float = Field(0.5, ge=0, le=2)
     vol_beta_min: float = Field(0.3, ge=0, le=5)
     vol_beta_max: float = Field(1.5, ge=0, le=5)
-    # VIX options' own implied vol in the scenario, in vol points added to each leg's IV.
-    vix_option_vol_shock_pts: float = Field(0.0, ge=-100, le=300)
+    # An income book that has already lost this fraction of its max loss is "near max
+    # loss": its remaining tail, and so the target, shrinks toward 0, and the hedges it
+    # holds are kept (not reduced toward the target) until the book is closed or rolled.
+    near_max_loss_lost_frac: float = Field(0.75, gt=0, le=1)
 
     @model_validator(mode="after")
     def _vol_beta_range(self) -> Self:
         return self._require_order("vol_beta_min", "vol_beta_max")
+
+    @model_validator(mode="after")
+    def _shock_names(self) -> Self:
+        names = [HEDGE_SHOCK_NAME, *(s.name for s in self.other_shocks)]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"shock names must be unique (and not {HEDGE_SHOCK_NAME}): {repeated}")
+        return self
+
+    @property
+    def hedge_shock(self) -> ShockParams:
+        """The down-with-a-vol-spike move, in which hedge payoffs are measured."""
+        return ShockParams(
+            name=HEDGE_SHOCK_NAME,
+            spx_move_frac=self.spx_move_frac,
+            vix_spot_shock_pts=self.vix_spot_shock_pts,
+            vix_option_vol_shock_pts=self.vix_option_vol_shock_pts,
+        )
+
+    @property
+    def shocks(self) -> tuple[ShockParams, ...]:
+        """Every move of the stress set, the hedge scenario first."""
+        return (self.hedge_shock, *self.other_shocks)
 
 
 class BaseLayerParams(Section):
@@ -250,7 +325,9 @@ class DiagonalParams(Section):
     long_dte_min_days: int = Field(60, ge=1, le=730)
     long_dte_max_days: int = Field(90, ge=1, le=730)
     long_delta: float = Field(-0.20, gt=-1, lt=0)
-    short_offset_pts: float = Field(50.0, ge=0, le=1000)
+    # The short put sits this fraction of SPX spot below the long put: 0.01 is 50 points
+    # at SPX 5,000 and stays 1% at any index level (a fixed point offset would not).
+    short_offset_frac: float = Field(0.01, ge=0, le=0.2)
     neighbour_count: int = Field(2, ge=0, le=10)
 
     @model_validator(mode="after")

@@ -42,10 +42,10 @@ __all__ = [
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _DAYS_PER_YEAR = 365.0  # theta per calendar day, as vollib
 _VOL_POINT = 0.01  # vega per vol point
-# implied_forward keeps a least-squares discount factor only if the financing rate it
-# implies, -ln(D)/T, is within this of r (20 rate points: box-spread rates sit within a
-# point or two of r, so only a fit broken by bad quotes is refused); else D = exp(-rT).
-_MAX_RATE_GAP_FRAC = 0.2
+# implied_forward's default guard on the least-squares discount factor: the financing
+# rate it implies, -ln(D)/T, must be within this of r (one rate point; the configured
+# value is ``pricing.forward_rate_tolerance_frac``, see docs/model.md section 1).
+_MAX_RATE_GAP_FRAC = 0.01
 
 
 class Greeks(NamedTuple):
@@ -142,15 +142,17 @@ def implied_forward(
     T: float,
     r: float,
     pairs: int = 3,
+    max_rate_gap_frac: float = _MAX_RATE_GAP_FRAC,
 ) -> ForwardFit | None:
     """Forward and discount factor of one expiry from put-call parity, C - P = D (F - K).
 
     Uses the ``pairs`` call/put pairs with the smallest |C - P| (nearest the money); a pair
     with a non-finite or negative mid or a non-positive strike is ignored. With two or more
     distinct strikes, D and F come from the least-squares line C - P = D F - D K; that fit
-    is kept only if D > 0 and its rate -ln(D)/T is within 0.2 of r (else, and with one pair,
-    D = exp(-rT) and F = K + (C - P)/D from the nearest pair). ``residual_usd`` is the
-    largest |C - P - D (F - K)| over the pairs used. ``None`` when no pair is usable."""
+    is kept only if D > 0 and its rate -ln(D)/T is within ``max_rate_gap_frac`` of r
+    (else, and with one pair, D = exp(-rT) and F = K + (C - P)/D from the nearest pair).
+    ``residual_usd`` is the largest |C - P - D (F - K)| over the pairs used. ``None`` when
+    no pair is usable."""
     if pairs < 1:
         raise ValueError(f"pairs must be at least 1, got {pairs}")
     if not (math.isfinite(T) and T >= 0 and math.isfinite(r)):
@@ -166,7 +168,7 @@ def implied_forward(
     diff_all = (c - p)[usable]
     nearest = np.argsort(np.abs(diff_all), kind="stable")[:pairs]
     k, diff = k_all[usable][nearest], diff_all[nearest]
-    fit = _parity_line(k, diff, T, r)
+    fit = _parity_line(k, diff, T, r, max_rate_gap_frac)
     if fit is None:
         discount = math.exp(-r * T)
         forward = float(k[0] + diff[0] / discount)
@@ -178,14 +180,16 @@ def implied_forward(
     return ForwardFit(forward, discount, float(deviations.max()), float(k[0]), int(k.size))
 
 
-def _parity_line(k: FloatArray, diff: FloatArray, T: float, r: float) -> tuple[float, float] | None:
+def _parity_line(
+    k: FloatArray, diff: FloatArray, T: float, r: float, max_rate_gap_frac: float
+) -> tuple[float, float] | None:
     """(D, F) from the least-squares line diff = D F - D k, or None if it is not usable."""
     if k.size < 2 or T <= 0 or np.ptp(k) == 0:
         return None
     k_dev = k - k.mean()
     slope = float(np.dot(k_dev, diff - diff.mean()) / np.dot(k_dev, k_dev))
     discount = -slope
-    if not (discount > 0 and abs(-math.log(discount) / T - r) <= _MAX_RATE_GAP_FRAC):
+    if not (discount > 0 and abs(-math.log(discount) / T - r) <= max_rate_gap_frac):
         return None
     intercept = float(diff.mean()) - slope * float(k.mean())
     return discount, intercept / discount

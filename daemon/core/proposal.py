@@ -23,7 +23,8 @@ Rules, applied in this order:
    by more than ``min_change_frac`` x H, held hedges are reduced, the highest mark per USD
    of stress payoff first (a hedge paying nothing in the stress counts as infinitely
    dear), each by the most whole units that keep coverage >= H. All of one hedge is a
-   ``CLOSE``, part of it a ``REDUCE``.
+   ``CLOSE``, part of it a ``REDUCE``. Skipped, with a note, when the caller passes a
+   ``keep_hedges_reason`` (the income book near max loss: ``BookRisk.hedge_hold_reason``).
 5. **Hysteresis.** Plan-driven changes (rules 3-4) are grouped by hedge kind (VIX call
    spreads, put diagonals): the group's net change in units is kept only if it is at
    least ``max(min_change_contracts, min_change_frac x target)``, the target being the
@@ -173,8 +174,12 @@ def build_proposal(
     params: ProposalParams,
     ticks: TickParams,
     today: date,
+    keep_hedges_reason: str | None = None,
 ) -> Proposal:
-    """Diff the plan against the hedges held into priced adjustments (module docstring)."""
+    """Diff the plan against the hedges held into priced adjustments (module docstring).
+    ``keep_hedges_reason``: when set (the income book near max loss, ``BookRisk.
+    hedge_hold_reason``), rule 4 is skipped and the reason is noted: no hedge is reduced
+    toward the target. Rolls and covers go on."""
     target = plan.target_payoff_usd
     before = math.fsum(h.payoff_usd * h.structure.quantity for h in held_hedges)
     notes = [f"overlay {plan.status.value}: {plan.detail}"]
@@ -192,6 +197,10 @@ def build_proposal(
     # Coverage once rules 2-3 are done: every held hedge plus the changes' payoffs.
     kept_usd = before + math.fsum(c.payoff_change_usd for c in timed + covers)
     reductions = reduction_changes(staying, kept_usd, target, params.min_change_frac)
+    if keep_hedges_reason is not None:
+        if reductions:
+            notes.append(f"{keep_hedges_reason} ({len(reductions)} reduction(s) held)")
+        reductions = []
     base_units: dict[StructureKind, int] = {}
     for h in held_hedges:
         base_units[h.structure.kind] = base_units.get(h.structure.kind, 0) + h.structure.quantity

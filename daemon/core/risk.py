@@ -22,35 +22,52 @@ Conventions
   with (dF/dS)^2; for VIX legs the underlying is the VIX future itself (dF/dS = 1).
   Vega per vol point, theta per calendar day.
 
-The stress scenario is an instantaneous shock (T unchanged), by full Black-76 repricing:
-- SPX legs: F' = F (1 + ``spx_move_frac``); sigma' = sigma + beta(dte) x
-  ``vix_spot_shock_pts`` / 100, beta = clip((``vol_beta_ref_dte_days`` / dte) **
-  ``vol_beta_exponent``, ``vol_beta_min``, ``vol_beta_max``), dte floored at 1 day;
-- VIX legs: future' = future + ``vix_future_beta`` x ``vix_spot_shock_pts``;
-  sigma' = sigma + ``vix_option_vol_shock_pts`` / 100.
-P&L = value' - value with both values at the model (current IV), so a zero shock gives
-exactly 0. Shocked vols and VIX futures are floored at small positive values.
+The stress set and its repricing live in ``stress.py`` (re-exported here). The tail is
+measured from the current mark: a structure cannot lose more than its remaining max
+loss, what its legs can still lose from their value now (an income structure's widest
+wing x multiplier x quantity plus its signed mark; a VIX call spread's mark). The income
+book's tail loss is the worst over the moves of the set; hedges are valued in the hedge
+scenario (down with a vol spike), the move they are for.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-
-import numpy as np
-import numpy.typing as npt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from daemon.core.calendar import dte_days
-from daemon.core.market import SPX_SYMBOL, VIX_SYMBOL, MarketView, OptionView
-from daemon.core.models import Contract, Position, Right
+from daemon.core.market import VIX_SYMBOL, MarketView, OptionView
+from daemon.core.models import Position, Right
 from daemon.core.params import ModelParams, ScenarioParams
-from daemon.core.pricing import black76
+from daemon.core.stress import (
+    leg_views,
+    scenario_pnl,
+    scenario_pnl_for,
+    vix_future_beta,
+    vol_beta,
+)
 from daemon.core.structures import Book, Leg, Structure, StructureKind
 
-_MIN_SIGMA = 0.01  # a shocked vol never goes below 1 vol point
-_MIN_VIX_FUTURE = 0.01
-_FloatArray = npt.NDArray[np.float64]
+__all__ = [
+    "BookRisk",
+    "DollarGreeks",
+    "StructureRisk",
+    "book_risk",
+    "breakevens",
+    "credit_usd",
+    "dollar_greeks",
+    "mark_usd",
+    "max_loss_usd",
+    "nearest_short_sigmas",
+    "remaining_max_loss_usd",
+    "scenario_pnl",
+    "scenario_pnl_for",
+    "short_strike_sigmas",
+    "structure_risk",
+    "vix_future_beta",
+    "vol_beta",
+]
 
 
 @dataclass(frozen=True)
@@ -70,21 +87,6 @@ class DollarGreeks:
 
 
 # ---- leg pricing -------------------------------------------------------------------------
-def _views(legs: Sequence[Leg], view: MarketView) -> list[OptionView] | str:
-    """The priced view of every leg, or the reason the first one is not priced."""
-    found: list[OptionView] = []
-    for leg in legs:
-        ov = view.option(leg.contract)
-        if ov is None:
-            return f"no quote for {leg.contract.key}"
-        if ov.model_price is None or ov.iv_sigma is None or ov.underlying_price is None:
-            return f"{leg.contract.key} not priced (no forward or no implied vol)"
-        if leg.contract.symbol not in (SPX_SYMBOL, VIX_SYMBOL):
-            return f"{leg.contract.key}: no pricing rule for {leg.contract.symbol}"
-        found.append(ov)
-    return found
-
-
 def _d_forward_d_spot(ov: OptionView, view: MarketView) -> float | None:
     if ov.contract.symbol == VIX_SYMBOL:
         return 1.0
@@ -95,7 +97,7 @@ def _d_forward_d_spot(ov: OptionView, view: MarketView) -> float | None:
 
 def mark_usd(legs: Sequence[Leg], view: MarketView) -> float | None:
     """Signed value of ``legs`` now, USD: usable mids, else model prices."""
-    views = _views(legs, view)
+    views = leg_views(legs, view)
     if isinstance(views, str):
         return None
     return math.fsum(
@@ -106,7 +108,7 @@ def mark_usd(legs: Sequence[Leg], view: MarketView) -> float | None:
 
 def dollar_greeks(legs: Sequence[Leg], view: MarketView) -> DollarGreeks | None:
     """Dollar greeks of ``legs`` (module docstring); None if a leg is not priced."""
-    views = _views(legs, view)
+    views = leg_views(legs, view)
     if isinstance(views, str):
         return None
     total = DollarGreeks()
@@ -122,56 +124,6 @@ def dollar_greeks(legs: Sequence[Leg], view: MarketView) -> DollarGreeks | None:
             theta_usd_per_day=(ov.theta or 0.0) * size,
         )
     return total
-
-
-def vol_beta(dte: float, scenario: ScenarioParams) -> float:
-    """How many vol points a leg's IV moves per point of VIX shock, by its DTE (floored at 1)."""
-    ratio = scenario.vol_beta_ref_dte_days / max(1.0, dte)
-    return float(
-        np.clip(ratio**scenario.vol_beta_exponent, scenario.vol_beta_min, scenario.vol_beta_max)
-    )
-
-
-def scenario_pnl(legs: Sequence[Leg], view: MarketView, scenario: ScenarioParams) -> float | None:
-    """P&L, USD, of ``legs`` (absolute signed contracts) in the stress ``scenario``, by full
-    Black-76 repricing (module docstring). ``None`` if any leg cannot be priced. Works for
-    any leg whose option is in the view, held or not. Not capped: ``book_risk`` caps each
-    defined-risk structure at its max loss."""
-    views = _views(legs, view)
-    if isinstance(views, str):
-        return None
-    if not views:
-        return 0.0
-    k = np.array([ov.contract.strike for ov in views], dtype=np.float64)
-    t = np.array([ov.t_years for ov in views])
-    r = np.array([ov.rate_frac for ov in views])
-    f = np.array([ov.underlying_price for ov in views], dtype=np.float64)
-    sigma = np.array([ov.iv_sigma for ov in views], dtype=np.float64)
-    is_call = np.array([ov.contract.right is Right.CALL for ov in views])
-    f_shock, sigma_shock = f.copy(), sigma.copy()
-    for i, ov in enumerate(views):
-        if ov.contract.symbol == SPX_SYMBOL:
-            assert ov.contract.expiry is not None
-            beta = vol_beta(dte_days(ov.contract.expiry, view.now), scenario)
-            f_shock[i] = f[i] * (1.0 + scenario.spx_move_frac)
-            sigma_shock[i] = max(_MIN_SIGMA, sigma[i] + beta * scenario.vix_spot_shock_pts / 100)
-        else:
-            future = f[i] + scenario.vix_future_beta * scenario.vix_spot_shock_pts
-            f_shock[i] = max(_MIN_VIX_FUTURE, future)
-            sigma_shock[i] = max(_MIN_SIGMA, sigma[i] + scenario.vix_option_vol_shock_pts / 100)
-    # Two calls on equal-shaped arrays: identical inputs give bit-identical prices.
-    before = np.asarray(black76(f, k, t, r, sigma, is_call).price, dtype=np.float64)
-    after = np.asarray(black76(f_shock, k, t, r, sigma_shock, is_call).price, dtype=np.float64)
-    size = np.array([leg.quantity * leg.contract.multiplier for leg in legs], dtype=np.float64)
-    return math.fsum(size * (after - before))
-
-
-def scenario_pnl_for(
-    contract_legs: Iterable[tuple[Contract, int]], view: MarketView, scenario: ScenarioParams
-) -> float | None:
-    """``scenario_pnl`` for (contract, signed quantity) pairs, e.g. a hedge candidate's
-    per-unit legs (+1 long, -1 short): its per-unit stress payoff in USD."""
-    return scenario_pnl([Leg(c, q) for c, q in contract_legs], view, scenario)
 
 
 # ---- closed forms from the structure ---------------------------------------------------------
@@ -190,20 +142,38 @@ def _strikes(s: Structure, right: Right, sign: int) -> list[float]:
     ]
 
 
-def max_loss_usd(s: Structure, credit: float) -> float | None:
-    """Worst loss at expiry, USD >= 0, for the defined-risk kinds; None for a diagonal
-    (its legs expire apart, so its worst case depends on vol at the short expiry)."""
+def _widest_wing_usd(s: Structure) -> float:
+    """The widest wing x multiplier x quantity: the most an income structure's legs can be
+    worth against us at expiry (only one side of a condor can finish in the money)."""
     mult = s.legs[0].contract.multiplier * s.quantity
     put_width = call_width = 0.0
     if s.kind in (StructureKind.IRON_CONDOR, StructureKind.PUT_CREDIT_SPREAD):
         put_width = _strikes(s, Right.PUT, -1)[0] - _strikes(s, Right.PUT, 1)[0]
     if s.kind in (StructureKind.IRON_CONDOR, StructureKind.CALL_CREDIT_SPREAD):
         call_width = _strikes(s, Right.CALL, 1)[0] - _strikes(s, Right.CALL, -1)[0]
+    return max(put_width, call_width) * mult
+
+
+def max_loss_usd(s: Structure, credit: float) -> float | None:
+    """Worst loss at expiry from entry, USD >= 0, for the defined-risk kinds; None for a
+    diagonal (its legs expire apart, so its worst case depends on vol at the short expiry)."""
     if s.kind.is_income:
-        # Only one side of a condor can finish in the money.
-        return max(0.0, max(put_width, call_width) * mult - credit)
+        return max(0.0, _widest_wing_usd(s) - credit)
     if s.kind is StructureKind.VIX_CALL_SPREAD:
         return max(0.0, -credit)
+    return None
+
+
+def remaining_max_loss_usd(s: Structure, mark: float) -> float | None:
+    """The most the structure can still lose from its signed ``mark`` now, USD >= 0: its
+    max loss minus what is already lost. An income structure's legs are worth at worst
+    -(widest wing x multiplier x quantity), so it can lose that plus its mark (the mark is
+    negative); a VIX call spread's worth at worst 0, so it can lose its mark. None for a
+    diagonal."""
+    if s.kind.is_income:
+        return max(0.0, _widest_wing_usd(s) + mark)
+    if s.kind is StructureKind.VIX_CALL_SPREAD:
+        return max(0.0, mark)
     return None
 
 
@@ -269,6 +239,8 @@ class StructureRisk:
     short_strike_sigmas: tuple[float, ...]
     nearest_short_sigmas: float | None
     stress_pnl_usd: float | None
+    remaining_max_loss_usd: float | None = None
+    shock_pnl_usd: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def open_pnl_usd(self) -> float | None:
@@ -292,17 +264,27 @@ class StructureRisk:
 
 
 def structure_risk(s: Structure, view: MarketView, scenario: ScenarioParams) -> StructureRisk:
+    """One structure's risk. ``shock_pnl_usd``: its P&L in each move of the stress set,
+    bounded by its remaining max loss; ``stress_pnl_usd`` the hedge scenario's (``book_risk``
+    sets an income structure's to the move that binds for the whole book)."""
     legs = s.position_legs
     credit = credit_usd(legs)
     max_loss = max_loss_usd(s, credit)
-    views = _views(legs, view)
+    views = leg_views(legs, view)
     reason = views if isinstance(views, str) else None
     greeks = dollar_greeks(legs, view) if reason is None else None
     if reason is None and greeks is None:
         reason = "no usable SPX spot for dollar greeks"
-    stress = scenario_pnl(legs, view, scenario) if reason is None else None
-    if stress is not None and max_loss is not None:
-        stress = max(stress, -max_loss)
+    mark = mark_usd(legs, view) if reason is None else None
+    remaining = None if mark is None else remaining_max_loss_usd(s, mark)
+    shocks: dict[str, float] = {}
+    if reason is None:
+        for move in scenario.shocks:
+            pnl = scenario_pnl(legs, view, scenario, move)
+            if pnl is None:
+                continue
+            # Measured from the current mark: no more than what is left to lose.
+            shocks[move.name] = pnl if remaining is None else max(pnl, -remaining)
     return StructureRisk(
         structure_id=s.id,
         kind=s.kind,
@@ -314,11 +296,13 @@ def structure_risk(s: Structure, view: MarketView, scenario: ScenarioParams) -> 
         dte_days=dte_days(s.expiry, view.now),
         priced=reason is None,
         missing_reason=reason,
-        mark_usd=mark_usd(legs, view) if reason is None else None,
+        mark_usd=mark,
         greeks=greeks,
         short_strike_sigmas=short_strike_sigmas(legs, view),
         nearest_short_sigmas=nearest_short_sigmas(legs, view),
-        stress_pnl_usd=stress,
+        stress_pnl_usd=shocks.get(scenario.hedge_shock.name),
+        remaining_max_loss_usd=remaining,
+        shock_pnl_usd=shocks,
     )
 
 
@@ -327,10 +311,14 @@ class BookRisk:
     """The book in one value. ``income_greeks`` are per SPX point; ``hedge_greeks`` per
     underlying symbol ("SPX", "VIX"), since deltas of different indices do not add.
 
-    ``tail_loss_usd`` (<= 0): the income book's stress P&L, each structure capped at its
-    max loss; an income structure that cannot be priced counts at its full max loss
-    (the conservative reading). ``hedge_payoff_usd``: the held hedges' stress P&L; an
-    unpriced hedge counts 0. ``unpriced`` lists the ids of the structures not priced."""
+    ``tail_loss_usd`` (<= 0): the income book's P&L in the worst move of the stress set
+    (``binding_shock``; every move's in ``shock_tail_losses_usd``), each structure bounded
+    by its remaining max loss; an income structure that cannot be priced counts at its
+    full max loss (the conservative reading). ``hedge_payoff_usd``: the held hedges' P&L
+    in the hedge scenario; an unpriced hedge counts 0. ``unpriced`` lists the ids of the
+    structures not priced. ``lost_frac`` is the share of the income book's max loss
+    already lost (open P&L / max loss, both from entry); ``near_max_loss`` is True from
+    ``scenario.near_max_loss_lost_frac`` on (``hedge_hold_reason``)."""
 
     income: tuple[StructureRisk, ...]
     hedges: tuple[StructureRisk, ...]
@@ -344,6 +332,23 @@ class BookRisk:
     nearest_short_sigmas: float | None
     unpriced: tuple[str, ...]
     unrecognised: tuple[Position, ...]
+    shock_tail_losses_usd: Mapping[str, float] = field(default_factory=dict)
+    binding_shock: str | None = None
+    lost_frac: float | None = None
+    near_max_loss: bool = False
+
+    @property
+    def hedge_hold_reason(self) -> str | None:
+        """Why the held hedges are kept rather than reduced toward the target, or None.
+        Near max loss the remaining tail, and so the target, falls toward 0 exactly when
+        the hedges pay most (a crash): selling them then would monetise the hedge at the
+        book's worst and leave a book that can still lose its last part unhedged."""
+        if not self.near_max_loss or self.lost_frac is None:
+            return None
+        return (
+            f"income book near max loss ({self.lost_frac:.0%} of its max loss already lost): "
+            "hedges kept, no reduction toward the target"
+        )
 
     @property
     def theta_usd_per_day(self) -> float:
@@ -355,16 +360,34 @@ class BookRisk:
         return not self.unpriced
 
 
-def _stress_or_worst(r: StructureRisk) -> float:
-    if r.stress_pnl_usd is not None:
-        return r.stress_pnl_usd
-    return -(r.max_loss_usd or 0.0)
+def _shock_losses(income: Sequence[StructureRisk], scenario: ScenarioParams) -> dict[str, float]:
+    """Each move's income P&L (<= 0); an unpriced structure counts at its full max loss."""
+    out: dict[str, float] = {}
+    for move in scenario.shocks:
+        total = math.fsum(r.shock_pnl_usd.get(move.name, -(r.max_loss_usd or 0.0)) for r in income)
+        out[move.name] = min(0.0, total)
+    return out
+
+
+def _lost_frac(income: Sequence[StructureRisk]) -> float | None:
+    """The share of the income book's max loss (from entry) its open P&L has lost."""
+    max_loss = math.fsum(r.max_loss_usd or 0.0 for r in income)
+    if max_loss <= 0 or any(r.open_pnl_usd is None for r in income):
+        return None
+    lost = -math.fsum(r.open_pnl_usd or 0.0 for r in income)
+    return max(0.0, lost / max_loss)
 
 
 def book_risk(book: Book, view: MarketView, params: ModelParams) -> BookRisk:
     """Risk of every recognised structure and of the book, in ``params.scenario``."""
-    income = tuple(structure_risk(s, view, params.scenario) for s in book.income)
-    hedges = tuple(structure_risk(s, view, params.scenario) for s in book.hedges)
+    scenario = params.scenario
+    income = tuple(structure_risk(s, view, scenario) for s in book.income)
+    hedges = tuple(structure_risk(s, view, scenario) for s in book.hedges)
+    losses = _shock_losses(income, scenario)
+    # The worst move; on a tie the first listed (the hedge scenario).
+    binding = min(losses, key=lambda name: losses[name]) if income else None
+    if binding is not None:
+        income = tuple(replace(r, stress_pnl_usd=r.shock_pnl_usd.get(binding)) for r in income)
     income_greeks = DollarGreeks()
     for r in income:
         income_greeks += r.greeks or DollarGreeks()
@@ -374,12 +397,13 @@ def book_risk(book: Book, view: MarketView, params: ModelParams) -> BookRisk:
             r.greeks or DollarGreeks()
         )
     nearest = [r.nearest_short_sigmas for r in income if r.nearest_short_sigmas is not None]
+    lost = _lost_frac(income)
     return BookRisk(
         income=income,
         hedges=hedges,
         income_greeks=income_greeks,
         hedge_greeks=hedge_greeks,
-        tail_loss_usd=min(0.0, math.fsum(_stress_or_worst(r) for r in income)),
+        tail_loss_usd=losses[binding] if binding is not None else 0.0,
         hedge_payoff_usd=math.fsum(r.stress_pnl_usd or 0.0 for r in hedges),
         open_credit_usd=math.fsum(r.credit_usd for r in income),
         max_loss_usd=math.fsum(r.max_loss_usd or 0.0 for r in income),
@@ -387,4 +411,8 @@ def book_risk(book: Book, view: MarketView, params: ModelParams) -> BookRisk:
         nearest_short_sigmas=min(nearest, default=None),
         unpriced=tuple(r.structure_id for r in (*income, *hedges) if not r.priced),
         unrecognised=book.unrecognised,
+        shock_tail_losses_usd=losses,
+        binding_shock=binding,
+        lost_frac=lost,
+        near_max_loss=lost is not None and lost >= scenario.near_max_loss_lost_frac,
     )

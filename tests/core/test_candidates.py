@@ -33,14 +33,17 @@ from tests.core.factories import (
     SPX_FAR_EXPIRY,
     VIX_EXPIRY,
     VIX_FUTURE,
+    chain,
     quote,
     skew,
+    snapshot,
     spx_forward,
     spx_option,
     standard_snapshot,
     strikes,
     vix_option,
 )
+from tests.core.stress_oracle import vix_shocked
 
 PARAMS = ModelParams()
 VIX_SIGMA = 0.9
@@ -130,17 +133,17 @@ def test_vix_money_matches_closed_form() -> None:
     k2 = nearest(VIX_STRIKES, deltas, PARAMS.vix.short_delta)
     best = central(vix_call_spread_candidates(view_of(), NOW, PARAMS), k1)
     t = t_years(vix_option(k1))
-    s = PARAMS.scenario
-    shocked = VIX_FUTURE + s.vix_future_beta * s.vix_spot_shock_pts
+    dte = (VIX_EXPIRY - NOW.date()).days
+    shocked, sigma_after = vix_shocked(VIX_FUTURE, VIX_SIGMA, dte, PARAMS.scenario)
 
-    def px(f: float, k: float) -> float:
-        return float(black("c", f, k, t, RATE, VIX_SIGMA))
+    def px(f: float, k: float, sigma: float = VIX_SIGMA) -> float:
+        return float(black("c", f, k, t, RATE, sigma))
 
     mid1, mid2 = px(VIX_FUTURE, k1), px(VIX_FUTURE, k2)
     assert best.debit_usd == pytest.approx(100 * (mid1 - mid2), rel=1e-7)
     natural = 100 * (mid1 * (1 + HALF_SPREAD_FRAC) - mid2 * (1 - HALF_SPREAD_FRAC))
     assert best.natural_debit_usd == pytest.approx(natural, rel=1e-7)
-    payoff = 100 * ((px(shocked, k1) - mid1) - (px(shocked, k2) - mid2))
+    payoff = 100 * ((px(shocked, k1, sigma_after) - mid1) - (px(shocked, k2, sigma_after) - mid2))
     assert best.payoff_usd == pytest.approx(payoff, rel=1e-6)
     theta = 100 * (
         vollib_theta("c", VIX_FUTURE, k1, t, RATE, VIX_SIGMA)
@@ -174,7 +177,8 @@ def test_vix_bad_quote_skips_pair() -> None:
 
 # ---- SPX put diagonals --------------------------------------------------------------------------
 def test_diagonal_strikes_and_expiries() -> None:
-    """Long put nearest delta -0.20 at the 60-90 DTE expiry; short 50 pts lower at the condor's."""
+    """Long put nearest delta -0.20 at the 60-90 DTE expiry; short 1% of spot (50 pts) lower at
+    the condor's."""
     deltas = {k: spx_put_delta(k, SPX_FAR_EXPIRY) for k in SPX_STRIKES}
     long_k = nearest(SPX_STRIKES, deltas, PARAMS.diagonal.long_delta)
     cands = spx_put_diagonal_candidates(view_of(), NOW, SPX_EXPIRY, PARAMS)
@@ -182,17 +186,39 @@ def test_diagonal_strikes_and_expiries() -> None:
     legs = {g.action: g for g in best.legs}
     assert legs[Action.BUY].contract.expiry == SPX_FAR_EXPIRY
     assert legs[Action.SELL].contract.expiry == SPX_EXPIRY
-    assert leg_strike(best, Action.SELL) == long_k - PARAMS.diagonal.short_offset_pts
+    assert leg_strike(best, Action.SELL) == long_k - PARAMS.diagonal.short_offset_frac * SPOT
     assert not best.is_vix and best.kind is StructureKind.SPX_PUT_DIAGONAL
     assert best.dte_days == (SPX_EXPIRY - NOW.date()).days
     assert len(cands) == 2 * PARAMS.diagonal.neighbour_count + 1
+
+
+@pytest.mark.parametrize("spot", [700.0, 7000.0])
+def test_diagonal_short_offset_is_a_fraction_of_spot(spot: float) -> None:
+    """The short strike sits 1% of spot below the long at any index level (7 points at SPX
+    700, 70 at 7,000), never a fixed 50 index points."""
+    vol = skew(slope_per_pt=-0.00015 * SPOT / spot, spot=spot)
+    grid = strikes(0.8 * spot, 1.1 * spot, spot / 1000)
+    options = [
+        q for e in (SPX_EXPIRY, SPX_FAR_EXPIRY) for q in chain(grid, spx_forward(spot, e), vol, e)
+    ]
+    view = build_market_view(snapshot(spx=spot, options=options), PARAMS)
+    deltas = {k: spx_put_delta_at(k, SPX_FAR_EXPIRY, spot, vol) for k in grid}
+    long_k = nearest(grid, deltas, PARAMS.diagonal.long_delta)
+    best = central(spx_put_diagonal_candidates(view, NOW, SPX_EXPIRY, PARAMS), long_k)
+    assert leg_strike(best, Action.SELL) == pytest.approx(long_k - 0.01 * spot)
+
+
+def spx_put_delta_at(k: float, expiry: date, spot: float, vol: object) -> float:
+    c = spx_option(k, Right.PUT, expiry)
+    sigma = vol(k)  # type: ignore[operator]
+    return float(vollib_delta("p", spx_forward(spot, expiry), k, t_years(c), RATE, sigma))
 
 
 def test_diagonal_never_uses_a_contract_the_income_book_holds() -> None:
     """A short strike the condor holds (its long wing) is skipped for the next one down."""
     deltas = {k: spx_put_delta(k, SPX_FAR_EXPIRY) for k in SPX_STRIKES}
     long_k = nearest(SPX_STRIKES, deltas, PARAMS.diagonal.long_delta)
-    wing = spx_option(long_k - PARAMS.diagonal.short_offset_pts, Right.PUT, SPX_EXPIRY)
+    wing = spx_option(long_k - PARAMS.diagonal.short_offset_frac * SPOT, Right.PUT, SPX_EXPIRY)
     cands = spx_put_diagonal_candidates(
         view_of(), NOW, SPX_EXPIRY, PARAMS, avoid_keys=frozenset({wing.key})
     )
@@ -200,14 +226,14 @@ def test_diagonal_never_uses_a_contract_the_income_book_holds() -> None:
     assert all(leg.contract.key != wing.key for c in cands for leg in c.legs)
     best = central(cands, long_k)
     # The grid is every 25 points: the nearest strike left is one step further down.
-    assert leg_strike(best, Action.SELL) == long_k - PARAMS.diagonal.short_offset_pts - 25
+    assert leg_strike(best, Action.SELL) == long_k - PARAMS.diagonal.short_offset_frac * SPOT - 25
 
 
 def test_diagonal_payoff_matches_closed_form() -> None:
     """The diagonal's stress payoff equals vollib repricing at F x 0.93 and IV + beta x 15 pts."""
     deltas = {k: spx_put_delta(k, SPX_FAR_EXPIRY) for k in SPX_STRIKES}
     long_k = nearest(SPX_STRIKES, deltas, PARAMS.diagonal.long_delta)
-    short_k = long_k - PARAMS.diagonal.short_offset_pts
+    short_k = long_k - PARAMS.diagonal.short_offset_frac * SPOT
     best = central(spx_put_diagonal_candidates(view_of(), NOW, SPX_EXPIRY, PARAMS), long_k)
     s = PARAMS.scenario
 

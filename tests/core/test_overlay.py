@@ -13,12 +13,13 @@ from daemon.core.calendar import time_to_expiry_years
 from daemon.core.candidates import Candidate
 from daemon.core.market import MarketView, build_market_view
 from daemon.core.overlay import OverlayStatus, plan_overlay
-from daemon.core.params import ModelParams
+from daemon.core.params import ModelParams, ScenarioParams
 from daemon.core.risk import BookRisk, book_risk
 from daemon.core.structures import recognise
 from tests.core.factories import (
     NOW,
     RATE,
+    VIX_EXPIRY,
     VIX_FUTURE,
     iron_condor,
     pos,
@@ -38,6 +39,7 @@ from tests.core.overlay_oracle import (
     quantities,
     split_instances,
 )
+from tests.core.stress_oracle import vix_shocked
 
 # ---- hand-computed table --------------------------------------------------------------------
 A = cand(20, payoff_usd=1000, debit_usd=100, is_vix=True)
@@ -274,24 +276,26 @@ def _agrees(debit_usd: float, payoff_usd: float, lines: int, expected: Expected)
 
 
 # ---- the front door: plan_overlay on a synthetic market --------------------------------------
-def _market(with_hedge: bool) -> tuple[MarketView, BookRisk]:
+def _market(with_hedge: bool, params: ModelParams | None = None) -> tuple[MarketView, BookRisk]:
     """Ten April condors (credit 800 USD each) and, optionally, 5 held VIX 20/30 call spreads."""
     positions = iron_condor((4700, 4800, 5200, 5300), 10, leg_costs_usd=(500, 900, 700, 300))
     if with_hedge:
         positions += [pos(vix_option(20.0), 5, 250.0), pos(vix_option(30.0), -5, 90.0)]
     snap = standard_snapshot(positions)
-    view = build_market_view(snap, ModelParams())
-    return view, book_risk(recognise(snap.positions), view, ModelParams())
+    params = ModelParams() if params is None else params
+    view = build_market_view(snap, params)
+    return view, book_risk(recognise(snap.positions), view, params)
 
 
 def _vix_spread_payoff_usd(k_long: float, k_short: float, units: int) -> float:
-    """Stress payoff of a VIX call spread by vollib: future +0.6 x 15 pts, vol unchanged."""
-    s = ModelParams().scenario
+    """Stress payoff of a VIX call spread by vollib: future + beta(DTE) x 15 pts, vol + the
+    scenario's VIX option vol shock."""
     t = time_to_expiry_years(vix_option(k_long), NOW)
-    shocked = VIX_FUTURE + s.vix_future_beta * s.vix_spot_shock_pts
+    dte = (VIX_EXPIRY - NOW.date()).days
+    shocked, sigma_after = vix_shocked(VIX_FUTURE, 0.9, dte, ModelParams().scenario)
 
     def gain(k: float) -> float:
-        after = black("c", shocked, k, t, RATE, 0.9)
+        after = black("c", shocked, k, t, RATE, sigma_after)
         return float(after - black("c", VIX_FUTURE, k, t, RATE, 0.9))
 
     return units * 100 * (gain(k_long) - gain(k_short))
@@ -338,11 +342,20 @@ def test_plan_overlay_buys_from_the_chains() -> None:
 
 def test_plan_overlay_one_line_per_family() -> None:
     """A VIX split across neighbouring pairs becomes one line per family for <= 3% more debit."""
-    loose = model(mix_tol=0.25, debit_frac=5.0, theta_frac=5.0)
+    # Pinned to a flat 0.6 VIX-future beta, no VIX option vol shock and one move: the
+    # instance on which the optimum splits the VIX family across neighbouring pairs.
+    flat = ScenarioParams(
+        vix_future_beta_by_dte=((0.0, 0.6), (1.0, 0.6)),
+        vix_option_vol_shock_pts=0.0,
+        other_shocks=(),
+    )
+    loose = model(mix_tol=0.25, debit_frac=5.0, theta_frac=5.0).model_copy(
+        update={"scenario": flat}
+    )
     off = loose.model_copy(
         update={"overlay": loose.overlay.model_copy(update={"consolidate_tolerance_frac": 0.0})}
     )
-    view, risk = _market(with_hedge=False)
+    view, risk = _market(with_hedge=False, params=loose)
     split = plan_overlay(view, risk, 1.7, 0.5, NOW, off)
     plan = plan_overlay(view, risk, 1.7, 0.5, NOW, loose)
     assert split.status is plan.status is OverlayStatus.OK

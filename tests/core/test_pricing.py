@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.core.models import Right
+from daemon.core.params import PricingParams
 from daemon.core.pricing import (
     Greeks,
     IVReason,
@@ -301,7 +302,9 @@ def test_implied_forward_residual_shows_one_noisy_pair() -> None:
     call, put = parity_chain(5012.3, discount, strikes)
     noise = 0.5
     call[strikes == 5025.0] += noise
-    fit = implied_forward(strikes, call, put, T=0.25, r=0.04)
+    # The noise tilts the line by 0.01 in D (4 rate points at T = 0.25): a wide rate
+    # guard keeps the least-squares line whose residuals this test checks.
+    fit = implied_forward(strikes, call, put, T=0.25, r=0.04, max_rate_gap_frac=0.2)
     assert fit is not None and fit.pairs_used == 3
     assert fit.residual_usd == pytest.approx(noise / 3.0, abs=1e-9)
 
@@ -324,3 +327,23 @@ def test_implied_forward_fallbacks_and_none() -> None:
     assert wild.residual_usd == pytest.approx(abs(12.0 - disc * (wild.forward - 5010.0)))
     assert implied_forward(strikes, [np.nan] * 3, [1.0, 2.0, 3.0], T=t, r=r) is None
     assert implied_forward([], [], [], T=t, r=r) is None
+
+
+def test_implied_forward_refuses_a_rate_a_trader_would_not_accept() -> None:
+    """A parity line implying a rate 5 points off r (a ~1% discount error at 75 DTE) is refused
+    by default and by the configured tolerance; one within it is kept."""
+    t, r = 75 / 365, 0.04
+    strikes = np.array([4975.0, 5000.0, 5025.0])
+    off = math.exp(-(r + 0.05) * t)  # a 9% financing rate, as bad quotes would imply
+    call, put = parity_chain(5010.0, off, strikes)
+    fallback = math.exp(-r * t)
+    refused = implied_forward(strikes, call, put, T=t, r=r)
+    assert refused is not None and refused.discount == pytest.approx(fallback, rel=1e-15)
+    cfg = PricingParams().forward_rate_tolerance_frac
+    refused_cfg = implied_forward(strikes, call, put, T=t, r=r, max_rate_gap_frac=cfg)
+    assert refused_cfg is not None and refused_cfg.discount == pytest.approx(fallback, rel=1e-15)
+    near = math.exp(-(r + 0.005) * t)  # half a rate point: kept
+    call, put = parity_chain(5010.0, near, strikes)
+    kept = implied_forward(strikes, call, put, T=t, r=r, max_rate_gap_frac=cfg)
+    assert kept is not None and kept.discount == pytest.approx(near, rel=1e-12)
+    assert kept.forward == pytest.approx(5010.0, rel=1e-12)

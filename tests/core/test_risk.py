@@ -129,18 +129,22 @@ def test_spx_leg_scenario_matches_independent_repricing() -> None:
 
 
 def test_vix_spread_scenario_matches_independent_repricing() -> None:
-    """A VIX call spread's stress payoff reprices on future + 0.6 x 15, vol unchanged."""
+    """A VIX call spread's stress payoff reprices on future + beta(DTE) x 15 and vol + the
+    option vol shock, beta read by hand off a two-point table."""
+    # 44 DTE on a table (30 -> 0.8, 60 -> 0.4): beta = 0.8 - 0.4 x 14/30 = 0.61333.
+    sc = ScenarioParams(
+        vix_future_beta_by_dte=((30.0, 0.8), (60.0, 0.4)), vix_option_vol_shock_pts=10
+    )
+    assert (VIX_EXPIRY - NOW.date()).days == 44
     t = time_to_expiry_years(vix_option(20, C), NOW)
-    shocked = VIX_FUTURE + 0.6 * 15
+    shocked = VIX_FUTURE + (0.8 - 0.4 * 14 / 30) * 15
 
-    def value(f: float) -> float:
-        return vollib_black("c", f, 20, t, RATE, VIX_VOL) - vollib_black(
-            "c", f, 30, t, RATE, VIX_VOL
-        )
+    def value(f: float, vol: float) -> float:
+        return vollib_black("c", f, 20, t, RATE, vol) - vollib_black("c", f, 30, t, RATE, vol)
 
-    expected = 100 * 2 * (value(shocked) - value(VIX_FUTURE))
+    expected = 100 * 2 * (value(shocked, VIX_VOL + 0.10) - value(VIX_FUTURE, VIX_VOL))
     legs = ((vix_option(20, C), 2), (vix_option(30, C), -2))
-    assert scenario_pnl_for(legs, _view(), PARAMS.scenario) == pytest.approx(expected, rel=1e-8)
+    assert scenario_pnl_for(legs, _view(), sc) == pytest.approx(expected, rel=1e-8)
     assert expected > 0
 
 
@@ -268,17 +272,22 @@ def _condor_books(draw: st.DrawFn) -> list[Position]:
 def test_tail_loss_never_beyond_max_loss(
     positions: list[Position], move: float, shock: float, vix_vol_shock: float
 ) -> None:
-    """Whatever the book and scenario, 0 >= tail loss >= -(sum of max losses)."""
+    """Whatever the book and moves, 0 >= tail loss >= -(sum of remaining max losses), each
+    structure within its own remaining max loss in every move, the tail the worst move."""
     scenario = ScenarioParams(
         spx_move_frac=move, vix_spot_shock_pts=shock, vix_option_vol_shock_pts=vix_vol_shock
     )
     risk = book_risk(
         recognise(positions), _view(), PARAMS.model_copy(update={"scenario": scenario})
     )
-    assert -risk.max_loss_usd - 1e-9 <= risk.tail_loss_usd <= 0.0
+    remaining = 0.0
     for r in risk.income:
-        assert r.max_loss_usd is not None and r.stress_pnl_usd is not None
-        assert r.stress_pnl_usd >= -r.max_loss_usd
+        assert r.remaining_max_loss_usd is not None and r.stress_pnl_usd is not None
+        assert r.stress_pnl_usd >= -r.remaining_max_loss_usd - 1e-9
+        assert all(v >= -r.remaining_max_loss_usd - 1e-9 for v in r.shock_pnl_usd.values())
+        remaining += r.remaining_max_loss_usd
+    assert -remaining - 1e-6 <= risk.tail_loss_usd <= 0.0
+    assert risk.tail_loss_usd == min(risk.shock_tail_losses_usd.values())
 
 
 def test_vix_expiry_is_the_april_wednesday() -> None:

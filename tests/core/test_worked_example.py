@@ -48,6 +48,7 @@ from tests.core.worked_example import (
     T1,
     T2,
     TV,
+    UP,
     UP_PTS,
     VCS,
     VIX,
@@ -223,14 +224,20 @@ def test_skew_and_vix_share_by_hand() -> None:
 
 
 def test_tail_loss_and_target() -> None:
-    """L by vollib repricing of the four legs (not capped: above max loss); H = 0.25 |L| s."""
+    """L, the worse of the two moves by vollib repricing of the four legs (within the
+    remaining max loss, so not capped); H = 0.25 |L| s."""
     risk = result().risk
     scalar = result().scalar
     assert risk is not None and scalar is not None and scalar.value is not None
-    tail = stress_pnl_usd(BOOK)
+    down, tail = stress_pnl_usd(BOOK), stress_pnl_usd(BOOK, UP)
     max_loss = 100 * 100 * CONDOR_UNITS - 22_500
-    assert -max_loss < tail < 0
+    remaining = 100 * 100 * CONDOR_UNITS + 100 * math.fsum(n * MID[key] for key, n in BOOK)
+    assert -remaining < tail < down < 0
+    assert risk.shock_tail_losses_usd["down_vol_spike"] == pytest.approx(down, abs=1e-4)
+    assert risk.binding_shock == "up_vol_crush"
     assert risk.tail_loss_usd == pytest.approx(tail, abs=1e-4)
+    shown(down, "tail_down")
+    shown(remaining, "remaining")
     credit = math.fsum(-sign * CONDOR_UNITS * cost for _, _, sign, cost in CONDOR)
     assert risk.open_credit_usd == credit
     (condor,) = risk.income

@@ -148,16 +148,18 @@ STATED = {
     "put25_iv": "19.78",
     "skew": "3.78",
     "share": "0.4892",
-    "tail": "-25,331.53",
+    "tail_down": "-25,331.53",
+    "tail": "-65,192.64",
     "max_loss": "77,500.00",
+    "remaining": "80,350.00",
     "credit": "22,500.00",
     "book_theta": "661.98",
-    "target": "8,947.26",
+    "target": "24,076.41",
     "budget": "4,500.00",
     "theta_budget": "198.59",
     "vcs_debit": "86.00",
     "vcs_natural": "90.00",
-    "vcs_payoff": "302.91",
+    "vcs_payoff": "277.91",
     "vcs_theta": "-1.73",
     "pdg_debit": "3,480.00",
     "pdg_natural": "3,550.00",
@@ -165,10 +167,10 @@ STATED = {
     "pdg_theta": "-2.19",
     "n_vcs": "11",
     "n_pdg": "1",
-    "cover": "6,076.26",
+    "cover": "5,801.22",
     "debit": "4,426.00",
     "plan_theta": "-21.16",
-    "share_after": "0.548",
+    "share_after": "0.527",
     "vcs_limit": "0.87",
     "pdg_limit": "34.85",
 }
@@ -273,18 +275,29 @@ def greek(fn: object, tclass: str, expiry: date, strike: float, right: Right) ->
 Key = tuple[str, date, float, Right]  # (class, expiry, strike, right)
 
 
-def stress_pnl_usd(legs: list[tuple[Key, int]]) -> float:
-    """Instantaneous stress by full repricing (vollib): SPX forward x 0.93, each SPX leg's
-    vol + sqrt(30 / dte) x 15 pts; VIX future + 0.6 x 15; USD for the leg counts given."""
+# The VIX April future's beta at 30 DTE, read by hand off the default table: between
+# (22, 0.69) and (36, 0.53), 0.69 - 0.16 x 8/14.
+VIX_BETA_30D = 0.69 - 0.16 * 8 / 14
+VIX_OPTION_VOL_SHOCK = 0.18  # the default scenario.vix_option_vol_shock_pts, decimal
+DOWN = (-0.07, 15.0)  # the hedge scenario: SPX move, VIX spot shock (points)
+UP = (0.06, -6.5)  # the rally with a vol crush
+
+
+def stress_pnl_usd(legs: list[tuple[Key, int]], move: tuple[float, float] = DOWN) -> float:
+    """Instantaneous stress by full repricing (vollib): SPX forward x (1 + move), each SPX
+    leg's vol + sqrt(30 / dte) x shock pts; in the down move the VIX future + the hand beta
+    x 15 and VIX option vols + 18 points; USD for the leg counts given."""
+    spx_move, shock = move
     total = 0.0
     for (tc, e, k, r), n in legs:
         f, t = UNDERLYING[e]
         sigma = iv(tc, e, k, r)
         if tc == "VIX":
-            f_new, s_new = f + 0.6 * 15.0, sigma
+            assert move == DOWN  # VIX legs are hedges, valued in the hedge scenario only
+            f_new, s_new = f + VIX_BETA_30D * shock, sigma + VIX_OPTION_VOL_SHOCK
         else:
             beta = min(1.5, max(0.3, math.sqrt(30 / (e - NOW.date()).days)))
-            f_new, s_new = 0.93 * f, sigma + beta * 0.15
+            f_new, s_new = (1 + spx_move) * f, sigma + beta * shock / 100
         flag = r.value.lower()
         change = vollib_black(flag, f_new, k, t, RATE, s_new) - vollib_black(
             flag, f, k, t, RATE, sigma

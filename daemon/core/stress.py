@@ -1,0 +1,116 @@
+"""The stress set: a few instantaneous market moves, every leg fully repriced.
+
+``ScenarioParams.shocks`` lists the moves: the hedge scenario (down with a vol spike)
+first, then ``other_shocks``. Each is instantaneous (T unchanged),
+each priced by full Black-76 repricing; with a move's ``spx_move_frac``,
+``vix_spot_shock_pts`` and ``vix_option_vol_shock_pts``:
+- SPX legs: F' = F (1 + spx_move_frac); sigma' = sigma + beta(dte) x vix_spot_shock_pts
+  / 100, beta = clip((``vol_beta_ref_dte_days`` / dte) ** ``vol_beta_exponent``,
+  ``vol_beta_min``, ``vol_beta_max``), dte floored at 1 day;
+- VIX legs: future' = future + b(dte) x vix_spot_shock_pts, b read off
+  ``vix_future_beta_by_dte`` at the future's calendar DTE (linear between breakpoints,
+  flat beyond); sigma' = sigma + vix_option_vol_shock_pts / 100.
+P&L = value' - value with both values at the model (current IV), so a zero shock gives
+exactly 0. Shocked vols and VIX futures are floored at small positive values.
+
+Legs carry absolute signed contract counts (``Structure.position_legs``), or a
+candidate's per-unit ratios for per-unit values; money in USD, multiplier applied.
+Defaults and their fit: docs/model.md section 2, docs/validation.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from daemon.core.calendar import dte_days
+from daemon.core.market import SPX_SYMBOL, VIX_SYMBOL, MarketView, OptionView
+from daemon.core.models import Contract, Right
+from daemon.core.params import ScenarioParams, ShockParams
+from daemon.core.pricing import black76
+from daemon.core.structures import Leg
+
+_MIN_SIGMA = 0.01  # a shocked vol never goes below 1 vol point
+_MIN_VIX_FUTURE = 0.01
+
+
+def leg_views(legs: Sequence[Leg], view: MarketView) -> list[OptionView] | str:
+    """The priced view of every leg, or the reason the first one is not priced."""
+    found: list[OptionView] = []
+    for leg in legs:
+        ov = view.option(leg.contract)
+        if ov is None:
+            return f"no quote for {leg.contract.key}"
+        if ov.model_price is None or ov.iv_sigma is None or ov.underlying_price is None:
+            return f"{leg.contract.key} not priced (no forward or no implied vol)"
+        if leg.contract.symbol not in (SPX_SYMBOL, VIX_SYMBOL):
+            return f"{leg.contract.key}: no pricing rule for {leg.contract.symbol}"
+        found.append(ov)
+    return found
+
+
+def vol_beta(dte: float, scenario: ScenarioParams) -> float:
+    """How many vol points a leg's IV moves per point of VIX shock, by its DTE (floored at 1)."""
+    ratio = scenario.vol_beta_ref_dte_days / max(1.0, dte)
+    return float(
+        np.clip(ratio**scenario.vol_beta_exponent, scenario.vol_beta_min, scenario.vol_beta_max)
+    )
+
+
+def vix_future_beta(dte: float, scenario: ScenarioParams) -> float:
+    """How many points a VIX future moves per point of spot VIX shock, by its calendar DTE:
+    the fitted table, linear between breakpoints and flat beyond its ends."""
+    table = scenario.vix_future_beta_by_dte
+    return float(np.interp(dte, [p[0] for p in table], [p[1] for p in table]))
+
+
+def scenario_pnl(
+    legs: Sequence[Leg],
+    view: MarketView,
+    scenario: ScenarioParams,
+    shock: ShockParams | None = None,
+) -> float | None:
+    """P&L, USD, of ``legs`` (absolute signed contracts) in one move of the stress set
+    (``shock``; the hedge scenario when None), by full Black-76 repricing (module
+    docstring). ``None`` if any leg cannot be priced. Works for any leg whose option is in
+    the view, held or not. Not capped: ``book_risk`` bounds each defined-risk structure by
+    its remaining max loss."""
+    move = scenario.hedge_shock if shock is None else shock
+    views = leg_views(legs, view)
+    if isinstance(views, str):
+        return None
+    if not views:
+        return 0.0
+    k = np.array([ov.contract.strike for ov in views], dtype=np.float64)
+    t = np.array([ov.t_years for ov in views])
+    r = np.array([ov.rate_frac for ov in views])
+    f = np.array([ov.underlying_price for ov in views], dtype=np.float64)
+    sigma = np.array([ov.iv_sigma for ov in views], dtype=np.float64)
+    is_call = np.array([ov.contract.right is Right.CALL for ov in views])
+    f_shock, sigma_shock = f.copy(), sigma.copy()
+    for i, ov in enumerate(views):
+        assert ov.contract.expiry is not None
+        dte = dte_days(ov.contract.expiry, view.now)
+        if ov.contract.symbol == SPX_SYMBOL:
+            beta = vol_beta(dte, scenario)
+            f_shock[i] = f[i] * (1.0 + move.spx_move_frac)
+            sigma_shock[i] = max(_MIN_SIGMA, sigma[i] + beta * move.vix_spot_shock_pts / 100)
+        else:
+            future = f[i] + vix_future_beta(dte, scenario) * move.vix_spot_shock_pts
+            f_shock[i] = max(_MIN_VIX_FUTURE, future)
+            sigma_shock[i] = max(_MIN_SIGMA, sigma[i] + move.vix_option_vol_shock_pts / 100)
+    # Two calls on equal-shaped arrays: identical inputs give bit-identical prices.
+    before = np.asarray(black76(f, k, t, r, sigma, is_call).price, dtype=np.float64)
+    after = np.asarray(black76(f_shock, k, t, r, sigma_shock, is_call).price, dtype=np.float64)
+    size = np.array([leg.quantity * leg.contract.multiplier for leg in legs], dtype=np.float64)
+    return math.fsum(size * (after - before))
+
+
+def scenario_pnl_for(
+    contract_legs: Iterable[tuple[Contract, int]], view: MarketView, scenario: ScenarioParams
+) -> float | None:
+    """``scenario_pnl`` for (contract, signed quantity) pairs, e.g. a hedge candidate's
+    per-unit legs (+1 long, -1 short): its per-unit stress payoff in USD."""
+    return scenario_pnl([Leg(c, q) for c, q in contract_legs], view, scenario)
