@@ -28,7 +28,16 @@ from daemon.core.params import (
 from daemon.core.proposal import AdjustmentAction
 from daemon.core.structures import StructureKind, recognise
 from tests.core.overlay_oracle import cand, model
-from tests.core.test_evaluate import FAR, NEAR, PARAMS, Market, _option, build, condor_positions
+from tests.core.test_evaluate import (
+    FAR,
+    NEAR,
+    PARAMS,
+    VIX_APRIL,
+    Market,
+    _option,
+    build,
+    condor_positions,
+)
 from tests.core.test_proposal import PDG, VCS, VCS_APR, candidate, held, plan, propose, spx_put
 
 # Monday 16 March 2026: the April SPXW expiry (NEAR) is 32 days out, May (FAR) 60.
@@ -146,3 +155,26 @@ def test_a_due_hedge_is_closed_when_the_plan_covers_without_it() -> None:
     result = propose(covered, [due])
     actions = sorted((a.action.value, a.kind.value) for a in result.adjustments)
     assert actions == [("close", VCS.value), ("open", PDG.value)]
+
+
+def test_a_due_spread_with_no_successor_on_offer_is_kept_and_counted() -> None:
+    """8 April: the held April VIX spread has 7 days left (due), and no hedge can be
+    bought (no VIX expiry 25+ days out, no SPX expiry in the diagonal window): the spread
+    is kept, not closed, and the second overlay run counts what it cost in the budget."""
+    april_8 = datetime(2026, 4, 8, 11, 0, tzinfo=NY)
+    m = Market()
+    long_call = _option("VIX", "VIX", VIX_APRIL, 19.0, Right.CALL)
+    short_call = _option("VIX", "VIX", VIX_APRIL, 24.0, Right.CALL)
+    spread = [
+        Position(long_call, 3, 100 * m.vix_mid(19.0, Right.CALL, april_8)),
+        Position(short_call, -3, 100 * m.vix_mid(24.0, Right.CALL, april_8)),
+    ]
+    paid = sum(p.quantity * p.avg_cost_usd for p in spread)
+    snap = build(m, april_8, condor_positions(m, april_8) + spread)
+    result = evaluate(snap, None, PARAMS, april_8)
+    assert result.status is CycleStatus.OK, result.reason
+    assert result.plan is not None and result.plan.status is OverlayStatus.NO_CANDIDATES
+    assert result.adjustments == ()
+    assert result.proposal is not None
+    assert any("roll deferred" in n for n in result.proposal.notes)
+    assert result.plan.spent.held_debit_usd == pytest.approx(paid)
