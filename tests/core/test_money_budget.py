@@ -11,11 +11,15 @@ import math
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from daemon.core.cycle_inputs import BookHistory, HedgeSpend
 from daemon.core.evaluate import CycleStatus, evaluate
 from daemon.core.models import MarketSnapshot
+from daemon.core.overlay import HedgeSpent, size_overlay
 from daemon.core.params import BudgetParams, OverlayParams
+from tests.core.overlay_oracle import Instance, instances, le
 from tests.core.test_evaluate import (
     NOW,
     PARAMS,
@@ -92,3 +96,43 @@ def test_spend_outside_the_window_does_not_count() -> None:
     assert result.plan is not None
     assert result.plan.budget_debit_usd == pytest.approx(budget - 1000.0)
     assert result.plan.debit_usd <= budget - 1000.0 + TOL_USD
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    inst=instances(),
+    held_frac=st.floats(0.0, 1.5),
+    window_frac=st.floats(0.0, 1.5),
+    carry_frac=st.floats(0.0, 1.5),
+)
+def test_new_hedges_fit_in_what_the_book_left(
+    inst: Instance, held_frac: float, window_frac: float, carry_frac: float
+) -> None:
+    """Whatever the hedges held cost and the window spent (as fractions of the budget),
+    the new debit is at most B - max(held cost, window spend) and the new carry at most
+    the carry budget less the held carry; never negative room."""
+    bud = inst.params.budget
+    total = bud.max_debit_fraction * inst.credit_usd
+    carry_total = bud.max_theta_fraction * inst.book_theta_usd
+    spent = HedgeSpent(
+        held_debit_usd=held_frac * total,
+        held_carry_usd_per_day=carry_frac * carry_total,
+        window_debit_usd=window_frac * total,
+    )
+    plan = size_overlay(
+        list(inst.cands),
+        inst.needed_usd,
+        inst.tail_loss_usd,
+        inst.held_usd,
+        inst.share,
+        inst.credit_usd,
+        inst.book_theta_usd,
+        inst.params,
+        spent=spent,
+    )
+    room = max(total - max(spent.held_debit_usd, spent.window_debit_usd), 0.0)
+    assert le(plan.debit_usd, room)
+    carry = sum(max(-c.theta_usd_per_day, 0.0) * n for c, n in plan.chosen)
+    assert le(carry, max(carry_total - spent.held_carry_usd_per_day, 0.0))
+    if room <= 0.0:
+        assert plan.chosen == ()  # every usable candidate has a positive debit
