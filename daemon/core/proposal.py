@@ -231,14 +231,17 @@ def build_proposal(
         return Proposal(
             ProposalStatus.INSUFFICIENT_DATA, (), (), tuple(notes), target, before, before
         )
+    remaining = {c.key: [c, n] for c, n in plan.chosen if n > 0}
+    # Rule 2 again on this plan: a due hedge whose successor this plan no longer offers is
+    # kept too, never closed while the plan falls short.
+    timed, also_kept = roll_changes(due, remaining, wants_cover=wants_cover(plan))
+    kept_ids = keep | {h.structure.id for h in also_kept}
     notes += [
         f"roll deferred: {h.structure.label} has no successor in the plan and the target"
         " still wants its cover: kept"
         for h in held_hedges
-        if h.structure.id in keep
+        if h.structure.id in kept_ids
     ]
-    remaining = {c.key: [c, n] for c, n in plan.chosen if n > 0}
-    timed, _ = roll_changes(due, remaining, wants_cover=False)
     covers = cover_changes(staying, remaining)
     # Coverage once rules 2-3 are done: every held hedge plus the changes' payoffs.
     kept_usd = before + math.fsum(c.payoff_change_usd for c in timed + covers)
