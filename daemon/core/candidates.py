@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from daemon.core.calendar import dte_days
+from daemon.core.calendar import NY, dte_days
 from daemon.core.market import SPX_SYMBOL, VIX_SYMBOL, ExpiryView, MarketView, OptionView
 from daemon.core.models import Action, Contract, Right
 from daemon.core.params import ModelParams
@@ -269,9 +269,12 @@ def _pick_spx_expiries(
             _class_rank(e.trading_class),
         ),
     )
-    shorts = [e for e in spx if condor_expiry <= e.expiry < long.expiry]
+    # Never nearer than short_min_dte_days: a short leg with a session or two left would be
+    # due to roll again at once (rolls every cycle around an expiry).
+    earliest = max(condor_expiry, now.astimezone(NY).date() + timedelta(days=p.short_min_dte_days))
+    shorts = [e for e in spx if earliest <= e.expiry < long.expiry]
     if not shorts:
-        return f"no reliable SPX expiry in [{condor_expiry}, {long.expiry}) for the short leg"
+        return f"no reliable SPX expiry in [{earliest}, {long.expiry}) for the short leg"
     short = min(shorts, key=lambda e: (e.expiry, _class_rank(e.trading_class)))
     return long, short
 

@@ -2,11 +2,17 @@
 
 Pure glue between the snapshot, the market view, the book's risk and the layers' own
 input types, kept out of ``evaluate`` so the front door reads as the model's steps.
+
+``BookHistory`` is what one snapshot cannot show and the runtime reads from its journal:
+the hedge orders' debits (for the rolling spend cap, ``budget.spend_window_sessions``) and
+the last session the income book was not empty (for ``proposal.book_gap_grace_sessions``).
+The core stays pure: it only counts sessions between the dates it is given and today.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
@@ -24,6 +30,42 @@ from daemon.core.structures import Book, Structure, StructureKind
 # The skew is read on the SPX expiry nearest this many calendar days: the tenor VIX
 # itself measures, so the skew and the VIX level speak of the same options.
 SKEW_TENOR_DAYS = 30
+
+
+@dataclass(frozen=True)
+class HedgeSpend:
+    """One hedge order as the journal knows it: its trading day and the net debit paid
+    for it, USD with multiplier and quantity applied (filled quantity at the fill price,
+    plus any quantity still working at its limit); < 0 for a net credit received."""
+
+    day: date
+    debit_usd: float
+
+
+@dataclass(frozen=True)
+class BookHistory:
+    """The journal's memory the core needs (module docstring). ``income_last_seen``: the
+    latest trading day on which a cycle saw an income structure; ``None`` when unknown,
+    in which case no grace applies."""
+
+    spends: tuple[HedgeSpend, ...] = ()
+    income_last_seen: date | None = None
+
+    def window_debit_usd(self, today: date, window_sessions: int) -> float:
+        """Debit paid over the last ``window_sessions`` sessions, today included. Credits
+        received are not netted against it: the cap bounds what is paid, and a roll is
+        one combo whose net price is already its own netting."""
+        return math.fsum(
+            max(s.debit_usd, 0.0)
+            for s in self.spends
+            if s.day <= today and sessions_until(s.day, today) < window_sessions
+        )
+
+    def gap_sessions(self, today: date) -> int | None:
+        """Sessions since the income book was last seen, or None when never seen."""
+        if self.income_last_seen is None:
+            return None
+        return sessions_until(self.income_last_seen, today)
 
 
 def trading_day(now: datetime) -> date:
@@ -181,6 +223,7 @@ def held_hedges(
                 theta_usd_per_day=r.theta_usd_per_day / units,
                 dte_days=r.dte_days,
                 short_sessions_to_expiry=short_sessions,
+                cost_basis_usd=-r.credit_usd / units,
             )
         )
     return tuple(found), tuple(unpriced)

@@ -11,8 +11,19 @@ Each step that cannot go on stops the cycle with a status and a reason, and prop
 nothing: invalid market data (``DATA_INVALID``), a held structure (income or hedge) that
 cannot be priced (``UNPRICED_BOOK``), too many signals unavailable
 (``INSUFFICIENT_SIGNALS``). With no income structure at all the cycle still scores the
-market and, as the target is then zero, proposes closing any hedge left over (``OK``: a
-hedge without a book is a bet).
+market; within ``proposal.book_gap_grace_sessions`` sessions of the last session the
+journal saw an income structure (``history.income_last_seen``) it keeps every hedge and
+proposes nothing (an expiring condor and the next one are days apart); past the grace,
+or with no such session known, the target is zero and it proposes closing any hedge left
+over (``OK``: a hedge without a book is a bet).
+
+``history`` (``BookHistory``) is what the runtime reads from its journal for the budget:
+the debit paid for hedges over the last ``budget.spend_window_sessions`` sessions, which
+with the cost basis of the hedges held bounds what the overlay may spend
+(``overlay.HedgeSpent``). The overlay runs once without the hedges due to roll, so its
+plan includes their successors; if the proposal must keep a due hedge for want of a
+successor (rule 2 of ``proposal.py``), it runs again with that hedge counted as held, so
+the budget counts what the hedge cost.
 
 The result carries the scalar state to persist (``state``): ``None`` when the scalar did
 not move, so the previous state stays the one on disk.
@@ -20,24 +31,35 @@ not move, so the previous state stays the one on disk.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from daemon.core.cycle_inputs import held_hedges, signal_inputs, trading_day
+from daemon.core.cycle_inputs import BookHistory, held_hedges, signal_inputs, trading_day
 from daemon.core.market import DataProblem, MarketView, build_market_view
 from daemon.core.models import MarketSnapshot
-from daemon.core.overlay import OverlayPlan, plan_overlay
+from daemon.core.overlay import HedgeSpent, OverlayPlan, plan_overlay
 from daemon.core.params import ModelParams
 from daemon.core.plain import to_plain
-from daemon.core.proposal import Adjustment, Proposal, build_proposal, staying_payoff_usd
+from daemon.core.proposal import (
+    Adjustment,
+    HeldHedge,
+    Proposal,
+    build_proposal,
+    kept_due,
+)
+from daemon.core.proposal_rules import staying
 from daemon.core.risk import BookRisk, book_risk
 from daemon.core.scalar import ScalarResult, ScalarState, update_scalar
 from daemon.core.signals import CustomSignal, SignalReading, compute_signals
 from daemon.core.signals.skew import chain_skew_pts, vix_share
 from daemon.core.structures import recognise
+
+# No journal: no spend over the window, and the income book never seen (no grace).
+NO_HISTORY = BookHistory()
 
 
 class CycleStatus(StrEnum):
@@ -124,6 +146,7 @@ def evaluate(
     params: ModelParams,
     now: datetime,
     extra_signals: Sequence[CustomSignal] = (),
+    history: BookHistory = NO_HISTORY,
 ) -> CycleResult:
     """One cycle of the model; see the module docstring."""
     day = trading_day(now)
@@ -160,19 +183,35 @@ def evaluate(
     skew = None if inputs.skew is None else chain_skew_pts(inputs.skew, params.signals.skew)
     share = vix_share(skew if skew is not None else _neutral_skew(params), params.signals.skew)
     held, unpriced = held_hedges(book, risk, view, now)
-    plan = plan_overlay(
-        view,
-        risk,
-        scalar.value,
-        share,
-        now,
-        params,
-        held_payoff_usd=staying_payoff_usd(held, params.proposal),
-        avoid_keys=frozenset(leg.contract.key for s in book.income for leg in s.legs),
-    )
-    hold = risk.hedge_hold_reason
-    proposal = build_proposal(plan, held, scalar, params.proposal, params.ticks, day, hold)
-    held_note = "" if hold is None else f"; {hold}"
+    scalar_value = scalar.value
+    avoid = frozenset(leg.contract.key for s in book.income for leg in s.legs)
+    window_usd = history.window_debit_usd(day, params.budget.spend_window_sessions)
+
+    def plan_for(keep: frozenset[str]) -> OverlayPlan:
+        kept = staying(held, params.proposal, keep)
+        return plan_overlay(
+            view,
+            risk,
+            scalar_value,
+            share,
+            now,
+            params,
+            held_payoff_usd=math.fsum(h.payoff_usd * h.structure.quantity for h in kept),
+            avoid_keys=avoid,
+            spent=_spent(kept, window_usd),
+        )
+
+    plan = plan_for(frozenset())
+    keep = kept_due(plan, held, params.proposal)
+    if keep:
+        plan = plan_for(keep)
+    hold = _book_gap_hold(not book.income, history, day, params)
+    near_max = risk.hedge_hold_reason
+    proposal = build_proposal(
+        plan, held, scalar, params.proposal, params.ticks, day,
+        keep_due=keep, hold=hold, keep_hedges_reason=near_max,
+    )  # fmt: skip
+    held_note = "" if near_max is None else f"; {near_max}"
     return replace(
         scored,
         reason=f"{len(proposal.adjustments)} adjustment(s); overlay {plan.status.value}{held_note}",
@@ -181,6 +220,33 @@ def evaluate(
         plan=plan,
         proposal=proposal,
         unpriced_hedges=unpriced,
+    )
+
+
+def _spent(kept: Sequence[HeldHedge], window_usd: float) -> HedgeSpent:
+    """What the hedges that stay, and the recent orders, use of the budget."""
+    return HedgeSpent(
+        held_debit_usd=math.fsum(h.cost_basis_usd * h.structure.quantity for h in kept),
+        held_carry_usd_per_day=math.fsum(
+            max(-h.theta_usd_per_day, 0.0) * h.structure.quantity for h in kept
+        ),
+        window_debit_usd=window_usd,
+    )
+
+
+def _book_gap_hold(
+    book_empty: bool, history: BookHistory, day: date, params: ModelParams
+) -> str | None:
+    """Why the hedges are kept this cycle (the book-gap grace), or None."""
+    if not book_empty:
+        return None
+    gap = history.gap_sessions(day)
+    grace = params.proposal.book_gap_grace_sessions
+    if gap is None or gap > grace:
+        return None
+    return (
+        f"income book empty, last held {history.income_last_seen} ({gap} of {grace} grace"
+        " session(s)): hedges kept until a new book opens or the grace ends"
     )
 
 

@@ -2,53 +2,55 @@
 
 Each candidate j (one unit of a VIX call spread or an SPX put diagonal) has a debit c_j,
 a stress-scenario payoff p_j and a carry cost per day k_j = max(-theta_j, 0), all USD per
-unit with the multiplier applied. Choose integers 0 <= n_j <= ``overlay.max_contracts``
+unit with the multiplier applied. Choose integers 0 <= n_j <= U (the contract cap:
+``overlay.max_contracts_per_income_unit`` x the income book's units, rounded up, at most
+``overlay.max_contracts``)
 
     minimise    sum c_j n_j                                   (USD of debit)
     subject to  sum p_j n_j >= required                       (coverage)
                 held + sum p_j n_j <= max_cover x |L|         (never over-hedge)
                 (s - tol) P <= sum_vix p_j n_j <= (s + tol) P, P = sum p_j n_j   (mix)
-                sum c_j n_j <= max_debit_fraction x open credit                  (budget)
-                sum k_j n_j <= max_theta_fraction x |book theta|                 (carry)
+                sum c_j n_j <= B - max(held cost, window spend)                 (budget)
+                sum k_j n_j <= max_theta_fraction x |book theta| - held carry   (carry)
 
-with scipy's ``milp`` (HiGHS; the program itself lives in ``overlay_program.py``).
-``required`` is ``coverage_frac`` x needed, clipped to the room left under the cap: the
-cap is a hard rule, the target is not. When the program is infeasible only because of
-the budget, the plan instead covers as much as the budget allows (maximise sum p_j n_j
-under every other constraint, then the cheapest such mix). If the mix would leave that
-budget-bound plan with no cover at all while the budget could buy some, the mix is
-relaxed for it and the detail says so: a book with some protection is what a trader
-expects, not an empty plan that honours a diversification preference. When the relaxed
-plan covers the whole need, the status is ``MIX_RELAXED`` (covered, budget kept, share
-given up); when it covers only part, ``BUDGET_BINDING``.
+with B = ``max_debit_fraction`` x open credit, and scipy's ``milp`` (HiGHS; the program
+itself lives in ``overlay_program.py``). The budget bounds the hedge book as a whole:
+the cost basis of the hedges that stay (``HedgeSpent``, from the positions' average
+cost) and, separately, the debit paid over the last ``budget.spend_window_sessions``
+sessions (from the journal) each leave less for new hedges. ``required`` is
+``coverage_frac`` x needed, clipped to the room left under the cap.
 
-Consolidation: the cheapest plan often splits one hedge across neighbouring strike pairs
-to land on the coverage to the dollar, one more order line for a few dollars. With
-t = ``overlay.consolidate_tolerance_frac`` > 0 the optimum n* (debit D*, payoff P*) is
-re-solved for the fewest distinct candidates, min sum y_j with y_j binary and
-y_j <= n_j <= max_contracts x y_j, under every constraint n* was solved under plus
-sum c_j n_j <= (1 + t) D*; then the original objective among the plans with that many
-lines. On the budget-bound path the cover was the objective (most payoff, then least
-debit), so it also keeps sum p_j n_j >= (1 - t) P* and then maximises the payoff: fewer
-lines for nearly the same cover and at most t more debit, and still never over the
-budget (a constraint, not a tolerance) or the cap. A relaxed-mix plan that covers the
-need is consolidated as on the covered path, the coverage kept.
+The mix is a preference, not a rule. The fallback order, first that applies:
+1. every rule: ``OK``;
+2. infeasible only because of the budget: the most cover the budget allows with the mix
+   (``BUDGET_BINDING``); if the mix leaves that plan with no cover at all while the
+   budget could buy some, without the mix: the cheapest full cover (``MIX_RELAXED``) or
+   the most cover (``BUDGET_BINDING``), the detail saying the mix was relaxed;
+3. infeasible even without the budget (the mix cannot be met with the candidates given,
+   or the caps stop full cover): the cheapest full cover without the mix
+   (``MIX_RELAXED``); else the most cover within the budget and the caps, with the mix
+   if that buys any, without it otherwise (``BUDGET_BINDING`` when the budget is what
+   stops full cover, ``PARTIAL_COVER`` when a cap is); ``INFEASIBLE`` only when not one
+   unit fits. The detail names what binds (``diagnose``).
+
+Consolidation (``overlay_program.consolidate``): with t = ``consolidate_tolerance_frac``
+> 0 the optimum n* is re-solved for the fewest distinct candidates within (1 + t) x its
+debit (and, when the cover was the objective, (1 - t) x its cover), never over the
+budget or the cap; then the original objective among the plans with that many lines.
 
 Decisions: the mix applies to the new hedges' payoff (held hedges are counted in ``held``
 but never re-mixed); a unit with positive theta costs no carry and offsets none (its theta
 can turn negative once its short leg expires); candidates are taken in key order, so equal
 optima resolve the same way whatever order they arrive in (the consolidation's ties
-too); consolidation keeps n* itself unless some plan has strictly fewer lines, so it
-never reshuffles an equal-count plan, and it never goes to zero lines; the solver time
-limit applies to each solve (at most three on the covered path, eleven on the
-budget-bound one, each tiny).
+too); consolidation keeps n* itself unless some plan has strictly fewer lines, and it
+never goes to zero lines; the solver time limit applies to each solve (each tiny).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -86,6 +88,9 @@ class OverlayStatus(StrEnum):
     # Covered in full within the budget, but only by giving up the VIX share target.
     MIX_RELAXED = "mix_relaxed"
     NOTHING_NEEDED = "nothing_needed"
+    # Part of the need covered: the contract cap or the cover cap (not the budget) stops
+    # the rest; the detail says which.
+    PARTIAL_COVER = "partial_cover"
     NO_CANDIDATES = "no_candidates"
     INFEASIBLE = "infeasible"
 
@@ -96,6 +101,20 @@ class Rejection:
 
     key: str
     reason: str
+
+
+@dataclass(frozen=True)
+class HedgeSpent:
+    """What the hedge book already uses of the budget (USD, multiplier applied).
+
+    ``held_debit_usd``: the cost basis (net debit paid, from the positions' average cost)
+    of the hedges that stay; ``held_carry_usd_per_day`` their carry, each unit's
+    ``max(-theta, 0)``; ``window_debit_usd``: the debit paid for hedges over the last
+    ``budget.spend_window_sessions`` sessions (from the journal)."""
+
+    held_debit_usd: float = 0.0
+    held_carry_usd_per_day: float = 0.0
+    window_debit_usd: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -124,6 +143,10 @@ class OverlayPlan:
     required_payoff_usd: float = 0.0
     vix_share_after: float | None = None
     rejected: tuple[Rejection, ...] = ()
+    # The whole book's debit budget (max_debit_fraction x open credit) and what the hedges
+    # held and the recent orders already use of it; ``budget_debit_usd`` is what is left.
+    budget_total_debit_usd: float = 0.0
+    spent: HedgeSpent = field(default_factory=HedgeSpent)
 
     @property
     def new_payoff_usd(self) -> float:
@@ -146,6 +169,10 @@ class OverlayPlan:
             "theta_usd_per_day": self.theta_usd_per_day,
             "budget_debit_usd": self.budget_debit_usd,
             "budget_theta_usd_per_day": self.budget_theta_usd_per_day,
+            "budget_total_debit_usd": self.budget_total_debit_usd,
+            "held_debit_usd": self.spent.held_debit_usd,
+            "held_carry_usd_per_day": self.spent.held_carry_usd_per_day,
+            "window_debit_usd": self.spent.window_debit_usd,
             "rejected": [{"key": r.key, "reason": r.reason} for r in self.rejected],
         }
 
@@ -161,11 +188,15 @@ def size_overlay(
     params: ModelParams,
     *,
     target_payoff_usd: float | None = None,
+    spent: HedgeSpent = HedgeSpent(),
+    max_units: int | None = None,
 ) -> OverlayPlan:
     """Choose integer quantities of ``candidates`` covering ``needed_payoff_usd`` at least debit.
 
     ``tail_loss_usd`` is the book's stress P&L (<= 0); ``target_payoff_usd`` defaults to
-    held + needed and is only reported."""
+    held + needed and is only reported. ``spent``: what the hedges held and the recent
+    orders already use of the budget; ``max_units``: the contract cap the book allows
+    (``max_units_for``), ``overlay.max_contracts`` when None."""
     ov, budget = params.overlay, params.budget
     needed = max(float(needed_payoff_usd), 0.0)
     held = float(held_payoff_usd)
@@ -174,7 +205,13 @@ def size_overlay(
     required = min(ov.coverage_frac * needed, room)
     share = min(max(float(vix_share_target), 0.0), 1.0)
     usable, rejected = _screen(candidates)
-    budget_debit = budget.max_debit_fraction * max(float(book_open_credit_usd), 0.0)
+    total_debit = budget.max_debit_fraction * max(float(book_open_credit_usd), 0.0)
+    total_carry = budget.max_theta_fraction * abs(float(book_theta_usd_per_day))
+    # The hedge book as a whole: what the hedges kept cost, and what was paid lately, are
+    # taken from the budget before anything new is bought.
+    budget_debit = max(
+        min(total_debit - spent.held_debit_usd, total_debit - spent.window_debit_usd), 0.0
+    )
     base = OverlayPlan(
         target_payoff_usd=held + needed if target_payoff_usd is None else target_payoff_usd,
         held_payoff_usd=held,
@@ -185,12 +222,14 @@ def size_overlay(
         debit_usd=0.0,
         theta_usd_per_day=0.0,
         budget_debit_usd=budget_debit,
-        budget_theta_usd_per_day=budget.max_theta_fraction * abs(float(book_theta_usd_per_day)),
+        budget_theta_usd_per_day=max(total_carry - spent.held_carry_usd_per_day, 0.0),
         status=OverlayStatus.NOTHING_NEEDED,
         detail="",
         cap_payoff_usd=cap,
         required_payoff_usd=max(required, 0.0),
         rejected=rejected,
+        budget_total_debit_usd=total_debit,
+        spent=spent,
     )
     if needed <= 0.0:
         return replace(base, detail="held hedges cover the target")
@@ -201,7 +240,14 @@ def size_overlay(
         detail = f"no usable candidates ({len(rejected)} rejected)"
         return replace(base, status=OverlayStatus.NO_CANDIDATES, detail=detail)
     prog = build_program(
-        usable, required, room, share, budget_debit, base.budget_theta_usd_per_day, params
+        usable,
+        required,
+        room,
+        share,
+        budget_debit,
+        base.budget_theta_usd_per_day,
+        params,
+        upper=max_units,
     )
     capped = " (coverage clipped to the cap)" if required < ov.coverage_frac * needed else ""
     n = solve(prog, prog.debit, EVERY_RULE)
@@ -212,7 +258,45 @@ def size_overlay(
     no_budget = Rules(coverage=True, budget=False, mix=True, cap=True)
     if solve(prog, prog.debit, no_budget) is not None:
         return _budget_bound(base, prog, capped)
-    return replace(base, status=OverlayStatus.INFEASIBLE, detail=diagnose(prog))
+    return _mix_or_cover_short(base, prog, capped)
+
+
+def max_units_for(income_units: int, params: ModelParams) -> int:
+    """The most units of one candidate a book of ``income_units`` condors and credit
+    spreads allows: ``max_contracts_per_income_unit`` per unit, rounded up, at least 1,
+    at most ``max_contracts``."""
+    ov = params.overlay
+    derived = math.ceil(ov.max_contracts_per_income_unit * max(income_units, 0) - 1e-9)
+    return max(1, min(derived, ov.max_contracts))
+
+
+def _mix_or_cover_short(base: OverlayPlan, prog: Program, capped: str) -> OverlayPlan:
+    """Fallback 3 of the module docstring: no plan meets the coverage, the cap and the
+    mix together even without the budget."""
+    why = diagnose(prog)
+    covering = Rules(coverage=True, budget=True, mix=False, cap=True)
+    full = solve(prog, prog.debit, covering)
+    if full is not None:
+        kept = consolidate(prog, full, covering, Goal.LEAST_DEBIT)
+        note = f"; VIX share relaxed: {why}" + _consolidation_note(prog, full, kept)
+        return _with_solution(base, prog, kept, OverlayStatus.MIX_RELAXED, f"covered{capped}{note}")
+    mix = True
+    n = max_cover_within_budget(prog, mix=True)
+    if float(prog.payoff @ n) <= 0.0:
+        mix = False
+        n = max_cover_within_budget(prog, mix=False)
+    if float(prog.payoff @ n) <= 0.0:
+        return replace(base, status=OverlayStatus.INFEASIBLE, detail=why)
+    rules = Rules(coverage=False, budget=True, mix=mix, cap=True)
+    kept = consolidate(prog, n, rules, Goal.MOST_COVER)
+    budget_stops = solve(prog, prog.debit, Rules(True, False, mix, True)) is not None
+    status = OverlayStatus.BUDGET_BINDING if budget_stops else OverlayStatus.PARTIAL_COVER
+    covered = float(prog.payoff @ kept)
+    limit = "budget binds" if budget_stops else "cover short"
+    detail = f"{limit}: covers {covered:.0f} of {prog.required_usd:.0f} USD required{capped}; {why}"
+    if not mix:
+        detail += "; VIX share relaxed"
+    return _with_solution(base, prog, kept, status, detail + _consolidation_note(prog, n, kept))
 
 
 def _budget_bound(base: OverlayPlan, prog: Program, capped: str) -> OverlayPlan:
@@ -266,8 +350,10 @@ def front_income_expiry(book_risk: BookRisk, now: datetime) -> date | None:
     """The nearest expiry among the live income structures (condors, credit spreads).
 
     ``StructureRisk`` carries DTE in calendar days from ``now``'s New York date
-    (``calendar.dte_days``), so the date is that day plus the DTE."""
-    live = [r.dte_days for r in book_risk.income if r.dte_days >= 0]
+    (``calendar.dte_days``), so the date is that day plus the DTE. A structure expiring
+    today (0 DTE, or AM-settled this morning) is ignored: a diagonal's short leg placed
+    there would be due to roll the moment it is opened."""
+    live = [r.dte_days for r in book_risk.income if r.dte_days >= 1]
     if not live:
         return None
     return now.astimezone(NY).date() + timedelta(days=min(live))
@@ -284,28 +370,32 @@ def plan_overlay(
     held_payoff_usd: float | None = None,
     condor_expiry: date | None = None,
     avoid_keys: frozenset[str] = frozenset(),
+    spent: HedgeSpent = HedgeSpent(),
 ) -> OverlayPlan:
     """Build the candidates from ``view`` and size the overlay for ``book_risk``.
 
     ``held_payoff_usd`` defaults to every held hedge's stress payoff; pass the payoff of
-    the hedges that stay (not due to roll) so the plan includes their successors.
-    ``condor_expiry`` defaults to the front income expiry, where the diagonals' short leg
-    goes. ``avoid_keys``: the income book's contracts, which no diagonal leg may use."""
+    the hedges that stay (not due to roll) so the plan includes their successors, and
+    their cost in ``spent``. ``condor_expiry`` defaults to the front income expiry, where
+    the diagonals' short leg goes. ``avoid_keys``: the income book's contracts, which no
+    diagonal leg may use. The contract cap comes from the income book's units."""
     held = book_risk.hedge_payoff_usd if held_payoff_usd is None else held_payoff_usd
-    target = overlay_target_usd(book_risk.tail_loss_usd, scalar_value, params)
+    target = overlay_target_usd(book_risk.hedge_tail_loss_usd, scalar_value, params)
     expiry = condor_expiry if condor_expiry is not None else front_income_expiry(book_risk, now)
     vix = find_vix_call_spreads(view, now, params)
     spx = find_spx_put_diagonals(view, now, expiry, params, avoid_keys)
     plan = size_overlay(
         list(vix.candidates) + list(spx.candidates),
         max(target - held, 0.0),
-        book_risk.tail_loss_usd,
+        book_risk.hedge_tail_loss_usd,
         held,
         vix_share_target,
         book_risk.open_credit_usd,
         book_risk.theta_usd_per_day,
         params,
         target_payoff_usd=target,
+        spent=spent,
+        max_units=max_units_for(sum(r.quantity for r in book_risk.income), params),
     )
     notes = [_family_note(name, found) for name, found in (("VIX", vix), ("SPX", spx))]
     kept = [n for n in notes if n]

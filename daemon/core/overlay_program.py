@@ -82,8 +82,11 @@ def build_program(
     budget_debit_usd: float,
     budget_carry_usd: float,
     params: ModelParams,
+    *,
+    upper: int | None = None,
 ) -> Program:
-    """The program of ``usable`` (already screened and in key order)."""
+    """The program of ``usable`` (already screened and in key order). ``upper``: the most
+    units of one candidate, ``overlay.max_contracts`` when None (never more than that)."""
     ov = params.overlay
     payoff = np.array([c.payoff_usd for c in usable], dtype=np.float64)
     return Program(
@@ -92,7 +95,7 @@ def build_program(
         debit=np.array([c.debit_usd for c in usable], dtype=np.float64),
         carry=np.array([max(-c.theta_usd_per_day, 0.0) for c in usable], dtype=np.float64),
         vix_payoff=np.where([c.is_vix for c in usable], payoff, 0.0),
-        upper=ov.max_contracts,
+        upper=ov.max_contracts if upper is None else max(1, min(upper, ov.max_contracts)),
         required_usd=required_usd,
         room_usd=room_usd,
         share_lo=share - ov.mix_tolerance_frac,
@@ -201,8 +204,9 @@ def diagnose(prog: Program) -> str:
     reach = float(prog.payoff.sum()) * prog.upper
     if reach < prog.required_usd:
         return (
-            f"coverage {prog.required_usd:.0f} USD unreachable: every candidate at "
-            f"max_contracts={prog.upper} pays {reach:.0f} USD"
+            f"coverage {prog.required_usd:.0f} USD unreachable: every candidate at its "
+            f"contract cap ({prog.upper}, max_contracts / max_contracts_per_income_unit) "
+            f"pays {reach:.0f} USD"
         )
     no_mix = Rules(coverage=True, budget=False, mix=False, cap=True)
     if solve(prog, prog.debit, no_mix) is not None:

@@ -186,8 +186,15 @@ class BaseLayerParams(Section):
 
 
 class BudgetParams(Section):
+    """Bounds on the hedge book as a whole (the hedges held plus the new ones), as
+    fractions of the income book's open credit and theta; and on the debit spent over a
+    rolling window, so a book rolled often cannot pay the budget again and again."""
+
     max_debit_fraction: float = Field(0.20, ge=0, le=5)
     max_theta_fraction: float = Field(0.30, ge=0, le=5)
+    # Debit paid for hedges over the last this many exchange sessions (today included),
+    # plus the new debit, may not exceed max_debit_fraction x open credit either.
+    spend_window_sessions: int = Field(21, ge=1, le=260)
 
 
 # ---- layer 2: signals and the scalar --------------------------------------------------------
@@ -329,6 +336,9 @@ class DiagonalParams(Section):
     # at SPX 5,000 and stays 1% at any index level (a fixed point offset would not).
     short_offset_frac: float = Field(0.01, ge=0, le=0.2)
     neighbour_count: int = Field(2, ge=0, le=10)
+    # The short leg's expiry is at least this many calendar days away, so a rolled
+    # diagonal is not due again at once.
+    short_min_dte_days: int = Field(5, ge=1, le=60)
 
     @model_validator(mode="after")
     def _dte_window(self) -> Self:
@@ -339,7 +349,10 @@ class OverlayParams(Section):
     coverage_frac: float = Field(1.0, gt=0, le=5)
     max_cover_frac: float = Field(1.0, gt=0, le=5)
     mix_tolerance_frac: float = Field(0.15, ge=0, le=1)
-    max_contracts: int = Field(50, ge=1, le=10_000)
+    # Most units of one candidate: this many per unit of the income book (condors and
+    # credit spreads), rounded up, and never more than max_contracts.
+    max_contracts_per_income_unit: float = Field(20.0, gt=0, le=1000)
+    max_contracts: int = Field(1000, ge=1, le=100_000)
     solver_time_limit_s: float = Field(5.0, gt=0, le=120)
     # Fewer order lines: accept up to this fraction more debit (and, when the budget
     # binds, this fraction less cover) to use fewer distinct candidates; 0 = off.
@@ -357,6 +370,10 @@ class ProposalParams(Section):
     min_change_contracts: int = Field(1, ge=1, le=1000)
     min_change_frac: float = Field(0.15, ge=0, le=1)
     price_offset_ticks: int = Field(1, ge=0, le=50)
+    # With the income book empty, hedges are kept (nothing proposed) until this many
+    # sessions after the last session the book held an income structure: the gap
+    # between an expiring condor and the next one is not a reason to sell protection.
+    book_gap_grace_sessions: int = Field(3, ge=0, le=30)
     roll: RollParams = RollParams()
 
 

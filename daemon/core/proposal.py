@@ -7,15 +7,24 @@ Rules, applied in this order:
 
 1. **Nothing on bad data.** When the scalar is insufficient (too many signals missing) the
    proposal is empty (status ``INSUFFICIENT_DATA``); rolls that fall due are noted only.
+   **Nothing in a book gap.** When the caller says the income book is in its grace gap
+   (``hold``: empty, but held an income structure within ``book_gap_grace_sessions``
+   sessions; ``evaluate`` decides), every hedge is kept and nothing is proposed
+   (``NO_CHANGE``, the reason in the notes): the gap between an expiring condor and the
+   next is not a reason to sell protection and buy it back days later.
 2. **Rolls (time-driven).** A held VIX call spread with ``dte_days < roll.vix_min_dte_days``,
    or a put diagonal whose short leg has ``<= roll.diagonal_short_min_sessions`` sessions to
    expiry, is due. Its successor is the plan's chosen candidate of the same kind (the one
    with the largest quantity left, then the smallest key). ``r = min(held, chosen)`` units
    are rolled as one combo (close the held legs, open the successor's; legs in the same
    contract are netted), the rest of the held hedge is closed and the successor's remaining
-   chosen quantity carries on to rule 3. With no successor chosen, the hedge is closed.
-   The overlay must therefore be run with the due hedges left out of ``held`` (see
-   ``staying_payoff_usd``) so its plan includes their replacements.
+   chosen quantity carries on to rule 3. With no successor chosen, the hedge is closed only
+   if the plan covers what it was asked without it; while the plan falls short (the target
+   still wants cover) it is kept, untouched, and noted (``kept_due``): a roll is one
+   adjustment, never a close now and a purchase later. The overlay must therefore be run
+   with the due hedges left out of ``held`` (see ``staying_payoff_usd``) so its plan
+   includes their replacements, and again with the kept ones counted as held, so the
+   budget counts what they cost (``evaluate`` does both).
 3. **Cover (plan-driven).** The plan's quantities are *additions* on top of what is held.
    A chosen candidate with the same legs as a held hedge is an ``ADD`` to it; any other an
    ``OPEN``.
@@ -73,9 +82,11 @@ __all__ = [
     "SuppressedChange",
     "adjustment_id",
     "build_proposal",
+    "kept_due",
     "limit_price_usd",
     "roll_rule",
     "staying_payoff_usd",
+    "wants_cover",
 ]
 
 
@@ -167,6 +178,21 @@ def _adjustment(
     )
 
 
+def wants_cover(plan: OverlayPlan) -> bool:
+    """Whether the plan falls short of the cover it was asked for (rule 2's test)."""
+    return plan.new_payoff_usd < plan.required_payoff_usd * (1.0 - 1e-9) - 1e-6
+
+
+def kept_due(
+    plan: OverlayPlan, held_hedges: tuple[HeldHedge, ...], params: ProposalParams
+) -> frozenset[str]:
+    """Ids of the due hedges rule 2 keeps under ``plan`` (no successor, cover wanted)."""
+    due = [(h, r) for h in held_hedges if (r := roll_rule(h, params)) is not None]
+    remaining = {c.key: [c, n] for c, n in plan.chosen if n > 0}
+    _, kept = roll_changes(due, remaining, wants_cover=wants_cover(plan))
+    return frozenset(h.structure.id for h in kept)
+
+
 def build_proposal(
     plan: OverlayPlan,
     held_hedges: tuple[HeldHedge, ...],
@@ -174,25 +200,52 @@ def build_proposal(
     params: ProposalParams,
     ticks: TickParams,
     today: date,
+    *,
+    keep_due: frozenset[str] | None = None,
+    hold: str | None = None,
     keep_hedges_reason: str | None = None,
 ) -> Proposal:
     """Diff the plan against the hedges held into priced adjustments (module docstring).
-    ``keep_hedges_reason``: when set (the income book near max loss, ``BookRisk.
-    hedge_hold_reason``), rule 4 is skipped and the reason is noted: no hedge is reduced
-    toward the target. Rolls and covers go on."""
+
+    ``keep_due``: the due hedges rule 2 keeps (``kept_due`` of the plan they were left out
+    of), computed from ``plan`` when None. ``hold``: why nothing may change this cycle
+    (the book-gap grace), or None. ``keep_hedges_reason``: when set (the income book near
+    max loss, ``BookRisk.hedge_hold_reason``), rule 4 is skipped and the reason is noted:
+    no hedge is reduced toward the target. Rolls and covers go on."""
     target = plan.target_payoff_usd
     before = math.fsum(h.payoff_usd * h.structure.quantity for h in held_hedges)
     notes = [f"overlay {plan.status.value}: {plan.detail}"]
-    due = [(h, r) for h in held_hedges if (r := roll_rule(h, params)) is not None]
-    staying = [h for h in held_hedges if roll_rule(h, params) is None]
+    keep = kept_due(plan, held_hedges, params) if keep_due is None else keep_due
+    due = [
+        (h, r)
+        for h in held_hedges
+        if (r := roll_rule(h, params)) is not None and h.structure.id not in keep
+    ]
+    staying = [h for h in held_hedges if roll_rule(h, params) is None or h.structure.id in keep]
+    if hold is not None:
+        notes.append(f"hedges kept, nothing proposed: {hold}")
+        return Proposal(ProposalStatus.NO_CHANGE, (), (), tuple(notes), target, before, before)
     if scalar_result.insufficient:
         notes.append(f"scalar insufficient, nothing proposed: {scalar_result.detail}")
-        notes += [f"roll deferred: {h.structure.label} ({r.value})" for h, r in due]
+        notes += [
+            f"roll deferred: {h.structure.label} ({r.value})"
+            for h in held_hedges
+            if (r := roll_rule(h, params)) is not None
+        ]
         return Proposal(
             ProposalStatus.INSUFFICIENT_DATA, (), (), tuple(notes), target, before, before
         )
     remaining = {c.key: [c, n] for c, n in plan.chosen if n > 0}
-    timed = roll_changes(due, remaining)
+    # Rule 2 again on this plan: a due hedge whose successor this plan no longer offers is
+    # kept too, never closed while the plan falls short.
+    timed, also_kept = roll_changes(due, remaining, wants_cover=wants_cover(plan))
+    kept_ids = keep | {h.structure.id for h in also_kept}
+    notes += [
+        f"roll deferred: {h.structure.label} has no successor in the plan and the target"
+        " still wants its cover: kept"
+        for h in held_hedges
+        if h.structure.id in kept_ids
+    ]
     covers = cover_changes(staying, remaining)
     # Coverage once rules 2-3 are done: every held hedge plus the changes' payoffs.
     kept_usd = before + math.fsum(c.payoff_change_usd for c in timed + covers)

@@ -37,7 +37,9 @@ class HeldHedge:
     ``natural_close_usd`` what closing one unit at the natural prices brings (longs sold at
     the bid, shorts bought at the ask), ``theta_usd_per_day`` its theta, ``dte_days`` the
     nearest leg's calendar days and, for a diagonal, ``short_sessions_to_expiry`` the
-    exchange sessions until the short leg expires (0 on expiry day)."""
+    exchange sessions until the short leg expires (0 on expiry day). ``cost_basis_usd``:
+    the net debit paid to open one unit, from the positions' average costs (IB
+    convention); what the hedge uses of the budget while it is held."""
 
     structure: Structure
     payoff_usd: float
@@ -46,6 +48,7 @@ class HeldHedge:
     theta_usd_per_day: float
     dte_days: int
     short_sessions_to_expiry: int | None = None
+    cost_basis_usd: float = 0.0
 
     def __post_init__(self) -> None:
         kind = self.structure.kind
@@ -153,9 +156,19 @@ def roll_rule(hedge: HeldHedge, params: ProposalParams) -> Rule | None:
     return None
 
 
-def staying_payoff_usd(held: tuple[HeldHedge, ...], params: ProposalParams) -> float:
-    """Stress payoff of the held hedges that are not due to roll: the overlay's ``held``."""
-    return math.fsum(h.payoff_usd * h.structure.quantity for h in held if not roll_rule(h, params))
+def staying_payoff_usd(
+    held: tuple[HeldHedge, ...], params: ProposalParams, keep: frozenset[str] = frozenset()
+) -> float:
+    """Stress payoff of the held hedges that are not due to roll (or that rule 2 keeps,
+    ``keep``): the overlay's ``held``."""
+    return math.fsum(h.payoff_usd * h.structure.quantity for h in staying(held, params, keep))
+
+
+def staying(
+    held: tuple[HeldHedge, ...], params: ProposalParams, keep: frozenset[str] = frozenset()
+) -> tuple[HeldHedge, ...]:
+    """The held hedges that stay this cycle: not due to roll, or due and kept."""
+    return tuple(h for h in held if roll_rule(h, params) is None or h.structure.id in keep)
 
 
 def _net_legs(close: tuple[LegSpec, ...], open_: tuple[LegSpec, ...]) -> tuple[LegSpec, ...]:
@@ -174,10 +187,17 @@ def _net_legs(close: tuple[LegSpec, ...], open_: tuple[LegSpec, ...]) -> tuple[L
 
 
 def roll_changes(
-    due: list[tuple[HeldHedge, Rule]], remaining: dict[str, list[Any]]
-) -> list[Change]:
-    """Rule 2. ``remaining`` maps candidate key -> [candidate, units left], consumed here."""
+    due: list[tuple[HeldHedge, Rule]], remaining: dict[str, list[Any]], *, wants_cover: bool
+) -> tuple[list[Change], list[HeldHedge]]:
+    """Rule 2. ``remaining`` maps candidate key -> [candidate, units left], consumed here.
+
+    A due hedge with no successor at all is closed only when the plan does not want
+    cover (``wants_cover`` False: the plan covers what is asked without it); otherwise it
+    is kept, and returned second, since a roll is one adjustment, never a close now and
+    a buy some other day. Units beyond a successor's quantity are closed: the plan
+    chose that many."""
     changes: list[Change] = []
+    kept: list[HeldHedge] = []
     for hedge, rule in sorted(due, key=lambda d: d[0].structure.id):
         s, q = hedge.structure, hedge.structure.quantity
         own_key = candidate_key(hedge.legs)
@@ -188,6 +208,9 @@ def roll_changes(
         ]
         succ = min(same, key=lambda v: (-v[1], v[0].key), default=None)
         rolled = 0 if succ is None else min(q, succ[1])
+        if rolled == 0 and wants_cover:
+            kept.append(hedge)
+            continue
         if succ is not None and rolled > 0:
             cand: Candidate = succ[0]
             succ[1] -= rolled
@@ -202,7 +225,7 @@ def roll_changes(
             action = AdjustmentAction.CLOSE if rolled == 0 else AdjustmentAction.REDUCE
             detail = f"{s.label} due ({rule.value}), no successor for {q - rolled} units: close"
             changes.append(_closing(hedge, q - rolled, action, Rule.EXPIRING_CLOSE, detail))
-    return changes
+    return changes, kept
 
 
 def _closing(

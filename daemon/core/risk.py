@@ -336,6 +336,18 @@ class BookRisk:
     binding_shock: str | None = None
     lost_frac: float | None = None
     near_max_loss: bool = False
+    hedge_shock: str | None = None  # the move the hedges are bought for (a crash)
+
+    @property
+    def hedge_tail_loss_usd(self) -> float:
+        """The income book's loss in the hedge scenario (<= 0): what the overlay's target
+        and its over-hedge cap are sized on. VIX call spreads and put diagonals pay in a
+        crash and lose in a rally, so a rally that binds ``tail_loss_usd`` is reported
+        (and journalled) but buys no crash hedge: it would spend the budget on cover
+        that pays nothing in the move that set it."""
+        if self.hedge_shock is None:
+            return self.tail_loss_usd
+        return self.shock_tail_losses_usd.get(self.hedge_shock, self.tail_loss_usd)
 
     @property
     def hedge_hold_reason(self) -> str | None:
@@ -415,4 +427,5 @@ def book_risk(book: Book, view: MarketView, params: ModelParams) -> BookRisk:
         binding_shock=binding,
         lost_frac=lost,
         near_max_loss=lost is not None and lost >= scenario.near_max_loss_lost_frac,
+        hedge_shock=scenario.hedge_shock.name if income else None,
     )

@@ -8,6 +8,11 @@ the cycle with its reason (``cycle_skipped``), and the daemon lives on:
 - data the cycle cannot use (no SPX quote, ...): the cycle proposes nothing;
 - anything unexpected (a bug): logged with its traceback, journalled, and the next cycle
   runs as usual. An unattended daemon that dies on one bad cycle protects nothing.
+
+The core is pure, so what it must remember across cycles comes from here
+(``BookHistory``): the hedge orders' debits over the budget's spend window, read from the
+journal each cycle, and the last trading day a cycle saw an income structure, read from
+the journal once at start and then kept up to date from each cycle's result.
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import structlog
 
 from daemon.core.broker import Broker, ConnectionState
 from daemon.core.calendar import NY
+from daemon.core.cycle_inputs import BookHistory, HedgeSpend
 from daemon.core.evaluate import CycleResult, CycleStatus, evaluate
 from daemon.core.params import ModelParams
 from daemon.core.scalar import ScalarState
@@ -85,6 +91,7 @@ class Engine:
         self._timeout_s = cycle_timeout_s
         self._extra = tuple(extra_signals)
         self.state = _recover_state(journal)
+        self.income_last_seen: date | None = journal.last_income_day()
 
     async def run_cycle(self, now: datetime) -> CycleOutcome:
         cycle_id = new_cycle_id(now)
@@ -107,13 +114,26 @@ class Engine:
     async def _steps(self, cycle_id: str, now: datetime) -> CycleOutcome:
         await self._ensure_connected()
         snapshot = await self._snapshots.take(now)
-        result = evaluate(snapshot, self.state, self._model, now, self._extra)
+        history = self._history(now)
+        result = evaluate(snapshot, self.state, self._model, now, self._extra, history)
+        if result.risk is not None and result.risk.income:
+            self.income_last_seen = result.trading_day
         if result.status is not CycleStatus.OK:
             log.warning("no_proposal", status=result.status.value, reason=result.reason)
         executions = await self._executor.execute(result, cycle_id)
         if result.state is not None:
             self.state = result.state
         return CycleOutcome(cycle_id, now, result.status.value, result.reason, result, executions)
+
+    def _history(self, now: datetime) -> BookHistory:
+        """The journal's memory the core needs this cycle (module docstring). Orders are
+        read from twice the window in calendar days (plus a margin for holidays); the core
+        counts the sessions itself."""
+        today = now.astimezone(NY).date()
+        window = self._model.budget.spend_window_sessions
+        since = today - timedelta(days=2 * window + 10)
+        spends = tuple(HedgeSpend(d, usd) for d, usd in self._journal.hedge_spends(since))
+        return BookHistory(spends=spends, income_last_seen=self.income_last_seen)
 
     async def _ensure_connected(self) -> None:
         if self._broker.connection_state is not ConnectionState.CONNECTED:

@@ -315,6 +315,38 @@ class SqliteJournal:
         )
         return [dict(r) for r in rows]
 
+    def hedge_spends(self, since: date) -> list[tuple[date, float]]:
+        """(trading day, net debit USD) of every order of a day on or after ``since``:
+        the filled quantity at its average fill price, plus, for an order that may still
+        fill (not terminal), the rest at its limit. Credits are negative. The budget's
+        rolling spend cap reads these (``BookHistory``)."""
+        rows = self._conn.execute(
+            "SELECT trading_day, status, quantity, filled_qty, avg_fill_usd, limit_usd,"
+            " order_json FROM orders WHERE trading_day >= ? ORDER BY intent_at",
+            (since.isoformat(),),
+        )
+        out = []
+        for r in rows:
+            legs = json.loads(r["order_json"]).get("legs") or [{}]
+            multiplier = float(legs[0].get("contract", {}).get("multiplier", 100))
+            debit = int(r["filled_qty"]) * float(r["avg_fill_usd"] or 0.0) * multiplier
+            if r["status"] not in TERMINAL_ORDER_STATUSES:
+                rest = int(r["quantity"]) - int(r["filled_qty"])
+                debit += max(rest, 0) * max(float(r["limit_usd"]), 0.0) * multiplier
+            out.append((date.fromisoformat(r["trading_day"]), debit))
+        return out
+
+    def last_income_day(self) -> date | None:
+        """The latest trading day on which a cycle saw an income structure (its record's
+        ``result.risk.income`` not empty), or None. Newest first, so it stops at the first
+        match; the engine asks once at start and then keeps the answer itself."""
+        row = self._conn.execute(
+            "SELECT trading_day FROM cycles"
+            " WHERE json_array_length(record_json, '$.result.risk.income') > 0"
+            " ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else date.fromisoformat(row["trading_day"])
+
     # ---- reading back -----------------------------------------------------------------------
     def recent_cycles(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self._conn.execute(

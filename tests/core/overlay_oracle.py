@@ -164,8 +164,8 @@ class Oracle:
         ]
         return min(debits) if debits else None
 
-    def feasible_without_budget(self) -> bool:
-        return any(self.ok(n, coverage=True, budget=False) for n in self.combos())
+    def feasible_without_budget(self, *, mix: bool = True) -> bool:
+        return any(self.ok(n, coverage=True, budget=False, mix=mix) for n in self.combos())
 
     def max_payoff_within_budget(self, *, mix: bool = True) -> float:
         return max(

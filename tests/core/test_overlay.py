@@ -172,21 +172,33 @@ def test_bad_candidates_dropped_with_reason() -> None:
     assert all(r.reason for r in plan.rejected)
 
 
-def test_mix_impossible_is_infeasible() -> None:
-    """A VIX share of 50% +- 10% is impossible with VIX candidates only: INFEASIBLE, why."""
+def test_mix_impossible_relaxes_the_mix_and_covers() -> None:
+    """A VIX share of 50% +- 10% is impossible with VIX candidates only: the mix is a
+    preference, so the need is covered without it (2A = 2000 for 200 by hand), and why."""
     inst = Instance((A, B), 2000.0, -10_000.0, 0.0, 0.5, 1e6, 1e6, model(mix_tol=0.1))
     plan = inst.solve()
-    assert plan.status is OverlayStatus.INFEASIBLE
+    assert plan.status is OverlayStatus.MIX_RELAXED
     assert "VIX share" in plan.detail
-    assert plan.chosen == ()
+    assert [(c.key, n) for c, n in plan.chosen] == [(A.key, 2)]
+    assert plan.debit_usd == pytest.approx(200.0)
 
 
-def test_max_contracts_unreachable_is_infeasible() -> None:
-    """Coverage beyond max_contracts x payoff is infeasible and says max_contracts."""
+def test_contract_cap_short_buys_what_it_can() -> None:
+    """Coverage beyond the contract cap x payoff buys the cap (2A = 2000 of 5000), status
+    partial_cover, and the detail names the contract cap."""
     inst = Instance((A,), 5000.0, -10_000.0, 0.0, 1.0, 1e6, 1e6, model(max_contracts=2))
     plan = inst.solve()
-    assert plan.status is OverlayStatus.INFEASIBLE
+    assert plan.status is OverlayStatus.PARTIAL_COVER
     assert "max_contracts" in plan.detail
+    assert [(c.key, n) for c, n in plan.chosen] == [(A.key, 2)]
+
+
+def test_nothing_buyable_is_infeasible() -> None:
+    """When no unit of any candidate fits under the cover cap, nothing is bought: infeasible."""
+    inst = Instance((B,), 5000.0, -1_500.0, 0.0, 1.0, 1e6, 1e6, model())
+    plan = inst.solve()
+    assert plan.status is OverlayStatus.INFEASIBLE
+    assert plan.chosen == ()
 
 
 def test_input_order_does_not_matter() -> None:
@@ -262,9 +274,25 @@ def test_matches_brute_force(inst: Instance) -> None:
             assert oracle.ok(n, coverage=False, budget=True, mix=False)
             expected = oracle.most_cover_plan(mix=False)
         _agrees(plan.debit_usd, plan.new_payoff_usd, line_count(n), expected)
+    elif (cheapest := oracle.least_debit_plan(mix=False)) is not None:
+        # Fallback (a): the mix cannot be met at all; the need covered without it.
+        assert plan.status is OverlayStatus.MIX_RELAXED
+        assert oracle.ok(n, coverage=True, budget=True, mix=False)
+        _agrees(plan.debit_usd, plan.new_payoff_usd, line_count(n), cheapest)
     else:
-        assert plan.status is OverlayStatus.INFEASIBLE
-        assert plan.chosen == ()
+        # Fallback (b): the most cover the budget and caps allow, with the mix if any.
+        with_mix = oracle.most_cover_plan(mix=True)
+        mix = with_mix.payoff_usd is not None and with_mix.payoff_usd > 0
+        expected = with_mix if mix else oracle.most_cover_plan(mix=False)
+        if expected.payoff_usd is None or expected.payoff_usd <= 0:
+            assert plan.status is OverlayStatus.INFEASIBLE
+            assert plan.chosen == ()
+            return
+        budget_stops = oracle.feasible_without_budget(mix=mix)
+        status = OverlayStatus.BUDGET_BINDING if budget_stops else OverlayStatus.PARTIAL_COVER
+        assert plan.status is status
+        assert oracle.ok(n, coverage=False, budget=True, mix=mix)
+        _agrees(plan.debit_usd, plan.new_payoff_usd, line_count(n), expected)
 
 
 def _agrees(debit_usd: float, payoff_usd: float, lines: int, expected: Expected) -> None:
@@ -302,14 +330,15 @@ def _vix_spread_payoff_usd(k_long: float, k_short: float, units: int) -> float:
 
 
 def test_plan_overlay_target_and_held_first() -> None:
-    """H = base_ratio x |L| x scalar; held hedges' payoff (vollib) is taken off H before sizing."""
+    """H = base_ratio x |L_crash| x scalar; held hedges' payoff (vollib) is taken off H."""
     scalar = 1.4
     view0, risk0 = _market(with_hedge=False)
     view1, risk1 = _market(with_hedge=True)
     plan0 = plan_overlay(view0, risk0, scalar, 0.5, NOW, ModelParams())
     plan1 = plan_overlay(view1, risk1, scalar, 0.5, NOW, ModelParams())
-    target = 0.25 * abs(risk0.tail_loss_usd) * scalar
-    assert risk0.tail_loss_usd < 0
+    crash = risk0.shock_tail_losses_usd["down_vol_spike"]
+    target = 0.25 * abs(crash) * scalar
+    assert crash < 0
     assert plan0.target_payoff_usd == pytest.approx(target)
     assert plan0.needed_payoff_usd == pytest.approx(target)
     held = _vix_spread_payoff_usd(20.0, 30.0, 5)

@@ -244,7 +244,9 @@ def test_tail_loss_and_target() -> None:
     assert condor.max_loss_usd == max_loss
     theta = theta_usd(BOOK)
     assert risk.theta_usd_per_day == pytest.approx(theta, abs=1e-6)
-    target = 0.25 * abs(tail) * scalar.value
+    # The target is sized on the hedge scenario (the crash), not on the rally that binds
+    # the tail: the hedges pay nothing in a rally.
+    target = 0.25 * abs(down) * scalar.value
     plan = result().plan
     assert plan is not None
     assert plan.target_payoff_usd == pytest.approx(target, abs=1e-4)

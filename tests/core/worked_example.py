@@ -154,7 +154,7 @@ STATED = {
     "remaining": "80,350.00",
     "credit": "22,500.00",
     "book_theta": "661.98",
-    "target": "24,076.41",
+    "target": "8,947.26",
     "budget": "4,500.00",
     "theta_budget": "198.59",
     "vcs_debit": "86.00",

@@ -17,6 +17,7 @@ from typing import Any
 from daemon.brokers.sim import SimBroker, SimClock, SimParams
 from daemon.config import AppConfig, ExecutionParams
 from daemon.core.calendar import NY
+from daemon.core.params import BudgetParams, ModelParams
 from daemon.runtime.engine import CycleOutcome, Engine
 from daemon.runtime.executors import Executor, ProposeExecutor
 from daemon.runtime.journal import SqliteJournal
@@ -28,6 +29,13 @@ START = datetime(2026, 11, 24, 10, 0, tzinfo=NY)
 CONFIG = AppConfig()
 
 ExecutorFactory = Callable[[SimBroker, SqliteJournal, SimClock], Executor]
+
+
+# A budget that does not bind: cycles that see the same market propose the same
+# adjustments, whatever earlier cycles spent (for tests of duplicate order refusal).
+LOOSE_BUDGET = CONFIG.model_params().model_copy(
+    update={"budget": BudgetParams(max_debit_fraction=5.0, max_theta_fraction=5.0)}
+)
 
 
 def sim_params(**overrides: Any) -> SimParams:
@@ -86,6 +94,7 @@ async def open_rig(
     run_id: str = "run-a",
     cycle_timeout_s: float = 30.0,
     broker: SimBroker | None = None,
+    model: ModelParams | None = None,
 ) -> Rig:
     """A connected rig with its run started and its executor's recovery done. Given a
     ``broker`` (a gateway that outlived the last run), the rig uses it and its clock."""
@@ -98,7 +107,7 @@ async def open_rig(
         run_id, now=start, version="test", host="test", mode="test", broker="sim", config={}
     )
     chosen = ProposeExecutor() if executor is None else executor(broker, journal, clock)
-    model = CONFIG.model_params()
+    model = CONFIG.model_params() if model is None else model
     engine = Engine(
         broker=broker,
         journal=journal,

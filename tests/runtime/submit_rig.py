@@ -21,6 +21,7 @@ from structlog.testing import capture_logs
 
 from daemon.brokers.sim import SimBroker, SimParams
 from daemon.core.models import Action
+from daemon.core.params import ModelParams
 from daemon.core.ticks import combo_tick
 from daemon.runtime.engine import CycleOutcome
 from daemon.runtime.journal import SqliteJournal
@@ -55,13 +56,19 @@ async def submit_rig(
     start: datetime = START,
     env: dict[str, str] | None = None,
     run_id: str = "run-a",
+    model: ModelParams | None = None,
     **limits: Any,
 ) -> AsyncIterator[Rig]:
     """A rig journalling to ``journal_path(tmp_path)`` whose executor submits under
     ``execution_params(tmp_path, **limits)``; closed on leaving the block."""
     executor = submit_executor(execution_params(tmp_path, **limits), env=env)
     rig = await open_rig(
-        journal_path(tmp_path), start=start, sim=sim, executor=executor, run_id=run_id
+        journal_path(tmp_path),
+        start=start,
+        sim=sim,
+        executor=executor,
+        run_id=run_id,
+        model=model,
     )
     try:
         yield rig

@@ -125,19 +125,32 @@ def test_a_live_account_needs_both_switches(
 
 
 def test_a_working_order_is_not_sent_twice_by_later_cycles(tmp_path: Path) -> None:
-    """While an order works, later cycles send nothing for its id or legs: one order each."""
+    """While an order works, later cycles send nothing for its id or legs: one order each;
+    and the budget counts the working orders, so the next plan only spends what is left."""
 
     async def body() -> None:
         async with submit_rig(tmp_path, sim=FILLS_AT_NATURAL, order_ttl_s=600.0) as rig:
             first = await rig.cycle()
-            again = await rig.cycle()  # the same market: the same proposal
+            again = await rig.cycle()  # the same market, the first orders still working
             working = await rig.broker.open_orders()
             sent = [e.adjustment_id for e in first.executions if e.outcome == "submitted"]
-            assert sent and sorted(s.order_ref for s in working) == sorted(sent)
-            assert again.executions
-            for e in again.executions:
-                assert e.outcome == "refused"
-                assert "duplicate" in e.detail or "legs_busy" in e.detail
+            assert sent and set(sent) <= {s.order_ref for s in working}
+            assert len({s.order_ref for s in working}) == len(working)
+            assert first.result is not None and again.result is not None
+            busy = {leg.contract.key for a in first.result.adjustments for leg in a.legs}
+            for adj, e in zip(again.result.adjustments, again.executions, strict=True):
+                if adj.id in sent or busy & {leg.contract.key for leg in adj.legs}:
+                    assert e.outcome == "refused"
+                    assert "duplicate" in e.detail or "legs_busy" in e.detail
+            # The working orders count at their limits against the spend window.
+            at_limit = sum(
+                a.limit_price_usd * a.legs[0].contract.multiplier * a.quantity
+                for a in first.result.adjustments
+            )
+            plan = again.result.plan
+            assert plan is not None
+            assert plan.spent.window_debit_usd == pytest.approx(at_limit)
+            assert at_limit + plan.debit_usd <= plan.budget_total_debit_usd + 1e-6
 
     asyncio.run(body())
 

@@ -17,7 +17,13 @@ from daemon.core.broker import ComboOrder, OrderState
 from daemon.runtime.guards import GuardCode
 from daemon.runtime.journal import SqliteJournal
 from daemon.runtime.submit import SubmitExecutor
-from tests.runtime.engine_rig import CONFIG, execution_params, open_rig, submit_executor
+from tests.runtime.engine_rig import (
+    CONFIG,
+    LOOSE_BUDGET,
+    execution_params,
+    open_rig,
+    submit_executor,
+)
 from tests.runtime.submit_rig import (
     FILLS_AT_MID,
     FILLS_AT_NATURAL,
@@ -34,7 +40,9 @@ async def _left_working(tmp_path: Path) -> tuple[SimBroker, list[OrderState]]:
     """A first run sends orders that rest, then stops with them working at the broker."""
     params = execution_params(tmp_path, order_ttl_s=600.0)
     executor = submit_executor(params)
-    rig = await open_rig(journal_path(tmp_path), sim=FILLS_AT_NATURAL, executor=executor)
+    rig = await open_rig(
+        journal_path(tmp_path), sim=FILLS_AT_NATURAL, executor=executor, model=LOOSE_BUDGET
+    )
     outcome = await rig.cycle()
     assert {e.outcome for e in outcome.executions} == {"submitted"}
     with capture_logs() as logs:
@@ -57,7 +65,11 @@ def test_restart_recovers_a_working_order_follows_it_and_sends_no_duplicate(
         executor = submit_executor(execution_params(tmp_path, order_ttl_s=600.0))
         with capture_logs() as logs:
             rig = await open_rig(
-                journal_path(tmp_path), broker=broker, executor=executor, run_id="b"
+                journal_path(tmp_path),
+                broker=broker,
+                executor=executor,
+                run_id="b",
+                model=LOOSE_BUDGET,
             )
         try:
             refs = sorted(s.order_ref for s in working)
@@ -110,11 +122,16 @@ def test_after_a_restart_no_adjustment_id_is_sent_again(tmp_path: Path) -> None:
     """A restarted daemon (new process, new broker session) refuses the ids it journalled."""
 
     async def body() -> None:
-        async with submit_rig(tmp_path, sim=FILLS_AT_MID, run_id="run-a") as first:
+        # A budget loose enough that what the first run spent leaves the plan unchanged.
+        async with submit_rig(
+            tmp_path, sim=FILLS_AT_MID, run_id="run-a", model=LOOSE_BUDGET
+        ) as first:
             sent, _ = await settled_cycle(first)
         journalled = set(journal_orders(SqliteJournal.open(journal_path(tmp_path))))
         # The same seed and market time: the restarted run proposes the same adjustments.
-        async with submit_rig(tmp_path, sim=FILLS_AT_MID, run_id="run-b") as second:
+        async with submit_rig(
+            tmp_path, sim=FILLS_AT_MID, run_id="run-b", model=LOOSE_BUDGET
+        ) as second:
             again = await second.cycle()
             assert again.result is not None and sent.result is not None
             ids = {a.id for a in again.result.adjustments}
