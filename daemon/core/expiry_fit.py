@@ -131,8 +131,10 @@ def _interpolate_iv(strikes: FloatArray, iv: FloatArray) -> FloatArray:
     known = np.isfinite(iv)
     if known.sum() < 2:
         return iv
-    grid = np.unique(strikes[known])
-    per_strike = np.array([iv[known & (strikes == k)].mean() for k in grid])
+    # Per strike the mean of its known vols: sums in row order divided by the count,
+    # which is what ``ndarray.mean`` computes for the one or two values of a strike.
+    grid, where = np.unique(strikes[known], return_inverse=True)
+    per_strike = np.bincount(where, weights=iv[known]) / np.bincount(where)
     inside = ~known & (strikes >= grid[0]) & (strikes <= grid[-1])
     out = iv.copy()
     out[inside] = np.interp(strikes[inside], grid, per_strike)
@@ -167,11 +169,13 @@ def fit_vols(
     ok = (reasons == int(IVReason.OK)) & (np.nan_to_num(fit.sigma) > 0)
     iv = np.where(ok, fit.sigma, np.nan)
     source: list[IVSource | None] = [IVSource.MID if o else None for o in ok]
+    said = {int(r): f"mid: {r.name}" for r in IVReason}
     why = [
-        "no usable quote" if ck.value is None else f"mid: {IVReason(int(code)).name}"
-        for (_, ck), code in zip(rows, reasons, strict=True)
+        "no usable quote" if ck.value is None else said[code]
+        for (_, ck), code in zip(rows, reasons.tolist(), strict=True)
     ]
-    for i, (oq, ck) in enumerate(rows):
+    for i in np.flatnonzero(~ok).tolist():  # the broker's vol only where the mid gave none
+        oq, ck = rows[i]
         broker = finite_or_none(oq.quote.model_iv_sigma)
         usable = broker is not None and 0 < broker <= max_sigma and not ck.stale
         if not ok[i] and usable and broker is not None:
@@ -194,9 +198,10 @@ def _wide_mid_last(
     the chain has no neighbour to interpolate from, and its wide mid is still the market's
     price; without it a held wing would stop every cycle."""
     forward, strikes, t_years, rate, is_call, max_sigma = inputs
-    for i, (_, ck) in enumerate(rows):
+    for i in np.flatnonzero(~np.isfinite(iv)).tolist():
+        ck = rows[i][1]
         only_wide = ck.problems and all(p.code is DataProblemCode.WIDE for p in ck.problems)
-        if np.isfinite(iv[i]) or not only_wide or ck.bid is None or ck.ask is None:
+        if not only_wide or ck.bid is None or ck.ask is None:
             continue
         mid = 0.5 * (ck.bid + ck.ask)
         fit = implied_vol(mid, forward, strikes[i], t_years, rate, is_call[i], max_sigma)

@@ -210,18 +210,22 @@ def _price_expiry(
         greeks = black76(fwd.forward, strikes, t_years, rate, vols.sigma, is_call)
     views: list[OptionView] = []
     problems: list[DataProblem] = []
+    # Python floats once per array (``tolist``), not one numpy scalar per option and field.
+    sigmas = vols.sigma.tolist()
+    columns = [a.tolist() for a in greeks] if greeks is not None else None
+    none: list[float | None] = [None] * 5
     for i, (oq, ck) in enumerate(rows):
-        priced = greeks is not None and bool(np.isfinite(vols.sigma[i]))
+        priced = columns is not None and math.isfinite(sigmas[i])
         if fwd.forward is not None and not priced:
             problems.append(DataProblem(DataProblemCode.NO_IV, oq.contract.key, vols.why[i]))
-        g = [float(a[i]) for a in greeks] if priced and greeks is not None else [None] * 5
+        g = [c[i] for c in columns] if priced and columns is not None else none
         views.append(
             OptionView(
                 contract=oq.contract,
                 bid=ck.bid,
                 ask=ck.ask,
                 mid=ck.value,
-                iv_sigma=float(vols.sigma[i]) if priced else None,
+                iv_sigma=sigmas[i] if priced else None,
                 iv_source=vols.source[i],
                 underlying_price=fwd.forward,
                 t_years=t_years,
@@ -306,13 +310,17 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
             futures[expiry] = ck.value
 
     groups: dict[tuple[str, str, date], list[tuple[OptionQuote, CheckedQuote]]] = defaultdict(list)
+    keys: dict[tuple[str, str, date], list[str]] = defaultdict(list)
     for oq in snapshot.options:
         c = oq.contract
         if not _is_model_option(c) or c.expiry is None:
             continue
-        ck = check_quote(oq.quote, c.key, now, params)
+        key = c.key  # once per option: building the key string is a visible cost
+        ck = check_quote(oq.quote, key, now, params)
         problems += ck.problems
-        groups[(c.symbol, c.trading_class, c.expiry)].append((oq, ck))
+        group = (c.symbol, c.trading_class, c.expiry)
+        groups[group].append((oq, ck))
+        keys[group].append(key)
 
     options: dict[str, OptionView] = {}
     expiry_views: list[ExpiryView] = []
@@ -321,7 +329,8 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
         problems += built[2]
         if built[0] is not None:
             expiry_views.append(built[0])
-        options.update((v.contract.key, v) for v in built[1])
+        # _build_expiry returns one view per row, in the rows' order (or none at all).
+        options.update(zip(keys[(symbol, trading_class, expiry)], built[1], strict=False))
 
     held_legs = [
         p.contract for p in snapshot.positions if p.quantity and _is_model_option(p.contract)

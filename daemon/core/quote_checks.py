@@ -60,6 +60,15 @@ def check_quote(
 ) -> CheckedQuote:
     """Validate one quote (see the module docstring); ``index`` accepts a last price."""
     v = params.validation
+    clean = _clean(q, now, v.max_quote_age_s, v.max_spread_frac, index)
+    return clean if clean is not None else _checked(q, instrument, now, params, index)
+
+
+def _checked(
+    q: Quote, instrument: str, now: datetime, params: ModelParams, index: bool
+) -> CheckedQuote:
+    """Every check, each problem said."""
+    v = params.validation
     found: list[DataProblem] = []
 
     def flag(code: DataProblemCode, detail: str) -> None:
@@ -95,3 +104,22 @@ def check_quote(
     if any(p.code is not DataProblemCode.WIDE for p in found):
         value = None
     return CheckedQuote(bid, ask, value, stale, tuple(found))
+
+
+def _clean(
+    q: Quote, now: datetime, max_age_s: float, max_spread_frac: float, index: bool
+) -> CheckedQuote | None:
+    """The common case, decided without building any problem: finite sides (and last),
+    fresh, 0 <= bid <= ask and not wide. None when any check would flag something; the
+    full path then says what. Same result as the full path (a cycle checks ~2,000 quotes)."""
+    bid, ask, last = q.bid, q.ask, q.last
+    if bid is None or ask is None or not (math.isfinite(bid) and math.isfinite(ask)):
+        return None
+    if last is not None and not math.isfinite(last):
+        return None
+    if not 0.0 <= bid <= ask or (now - q.time).total_seconds() > max_age_s:
+        return None
+    value = 0.5 * (bid + ask)
+    if not index and ask - bid > max_spread_frac * value:
+        return None
+    return CheckedQuote(bid, ask, value, False, ())
