@@ -41,7 +41,14 @@ from typing import Any, Literal, Self, Union, get_args, get_origin
 
 import yaml
 from annotated_types import Ge, Gt, Le, Lt
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
@@ -111,19 +118,22 @@ class JournalParams(Section):
 class HttpParams(Section):
     """The health and metrics endpoint (``/healthz``, ``/metrics``)."""
 
+    # Declared first: the host check below reads them.
+    allow_non_loopback: bool = False
+    port: int = Field(9321, ge=0, le=65535)  # 0 = no HTTP server
     # An IP address (or "localhost"); a non-loopback one needs allow_non_loopback.
     host: str = Field("127.0.0.1", min_length=1, max_length=253)
-    port: int = Field(9321, ge=0, le=65535)  # 0 = no HTTP server
-    allow_non_loopback: bool = False
 
-    @model_validator(mode="after")
-    def _loopback_unless_allowed(self) -> Self:
-        if self.port and not self.allow_non_loopback and not is_loopback(self.host):
+    @field_validator("host")
+    @classmethod
+    def _loopback_unless_allowed(cls, host: str, info: ValidationInfo) -> str:
+        allowed = info.data.get("allow_non_loopback", False)
+        if info.data.get("port", 1) and not allowed and not is_loopback(host):
             raise ValueError(
-                f"host {self.host!r} is not a loopback address (127.0.0.0/8, ::1, "
-                "localhost); set http.allow_non_loopback: true to serve beyond this machine"
+                f"{host!r} is not a loopback address (127.0.0.0/8, ::1, localhost); "
+                "set http.allow_non_loopback: true to serve beyond this machine"
             )
-        return self
+        return host
 
 
 def is_loopback(host: str) -> bool:
