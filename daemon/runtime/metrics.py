@@ -33,7 +33,7 @@ from daemon.runtime.status import DaemonStatus
 
 # No ``*_created`` series: they double the page and no alert rule reads them. (A library-wide
 # switch; the daemon has no other Prometheus user.)
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 # Real seconds; a cycle on the simulated market takes ~0.1-1 s, on IB several seconds.
 LATENCY_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
