@@ -47,6 +47,10 @@ $(INSYNC_STAMP): pyproject.toml
 test-ib-insync: $(INSYNC_STAMP)
 	$(INSYNC_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/ib
 
+# docs/configuration.md from the config models (a test fails when it is out of date).
+docs: $(STAMP)
+	$(BIN)/python -m daemon.config_docs --write docs/configuration.md
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pricing.py
 
