@@ -6,27 +6,35 @@
 #   docker build -t alvh .
 #   docker run --rm -v "$PWD/config:/opt/alvh/config:ro" alvh check-config
 #
-# Stage 1: the project's wheel and the wheels of everything it needs (with the IB client).
+# Stage 1: the project's wheel and the wheels of everything it needs (with the IB client),
+# installed from those files alone (--no-index) into a virtual environment.
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY daemon ./daemon
-RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[ib]"
+# The wheels are built here, then installed from local files only: the version installed
+# is the one just built. hadolint's DL3013 (pin versions) cannot apply to that.
+# hadolint ignore=DL3013
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[ib]" \
+    && python -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links=/wheels "alvh-daemon[ib]"
 
-# Stage 2: the runtime. No compiler, no source tree, no pip cache.
+# Stage 2: the runtime: the same slim Python, the environment copied in one layer. No
+# compiler, no source tree, no wheels, no pip cache. (Copying the installed environment
+# rather than bind-mounting the wheels into a `pip install` works the same with Docker
+# BuildKit and Podman/Buildah, whose cache loses a bind mount from a cached stage.)
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 \
+COPY --from=build /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     # Serve /healthz and /metrics on the container's interface so the port can be
     # published (compose publishes it on the host's 127.0.0.1 only) and HEALTHCHECK reaches it.
     ALVH_HTTP_HOST=0.0.0.0 \
     ALVH_HTTP_ALLOW_NON_LOOPBACK=true \
     ALVH_HTTP_PORT=9321
-# Installs only the wheels built above (--no-index): the version is the one just built.
-# hadolint ignore=DL3013
-RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --find-links=/wheels "alvh-daemon[ib]" \
-    && useradd --system --uid 10001 --user-group --home-dir /opt/alvh --no-create-home alvh \
+RUN groupadd --system --gid 10001 alvh \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /opt/alvh --no-create-home alvh \
     && mkdir -p /opt/alvh/config /opt/alvh/var \
     && chown alvh:alvh /opt/alvh/var
 WORKDIR /opt/alvh
