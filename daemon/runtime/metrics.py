@@ -13,6 +13,7 @@ its *kind* (the text before the first colon: ``timeout``, ``BrokerDisconnected``
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import (
@@ -186,7 +187,11 @@ class _StatusCollector(Collector):
         orders = GaugeMetricFamily(
             "alvh_orders", "Orders in the journal, by their last known status", labels=["status"]
         )
-        for name, count in sorted(self._order_counts().items()):
+        try:
+            counts = dict(self._order_counts())
+        except sqlite3.Error:  # the journal is closing (a scrape during the stop)
+            counts = {}
+        for name, count in sorted(counts.items()):
             orders.add_metric([name], float(count))
         yield orders
         if self._health is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,15 @@ def test_a_real_cycle_fills_scalar_components_tail_loss_coverage_and_proposals(
     if proposed:
         assert _value(s, "alvh_adjustments_total", outcome="proposed") == proposed
     assert _value(s, "alvh_cycles_total", outcome="ok") == 1
+
+
+def test_a_scrape_while_the_journal_closes_still_answers() -> None:
+    """The journal closed under a scrape (the stop): the page answers without orders."""
+
+    def closed() -> dict[str, int]:
+        raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+
+    status = make_status(Clocks())
+    s = _samples(Metrics(status, closed).render())
+    assert not [k for k in s if k[0] == "alvh_orders"]
+    assert _value(s, "alvh_broker_connected") == 1
