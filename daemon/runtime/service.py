@@ -57,6 +57,7 @@ class Service:
         self._busy = asyncio.Lock()
         self._started_executor = False
         self.cycles_run = 0
+        self.scheduler: AsyncIOScheduler | None = None  # set by run()
         self.exit_reason = "stopped"
 
     def request_stop(self, reason: str) -> None:
@@ -161,6 +162,7 @@ class Service:
             return
         if app.broker.connection_state is ConnectionState.CONNECTED:
             return
+        self.status.observe_connection()  # the drop is on record before the reconnect
         async with self._busy:
             await self._connect_and_recover(reconnect=True)
 
