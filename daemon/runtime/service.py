@@ -86,10 +86,12 @@ class Service:
             next_cycle=_next(scheduler, "cycle"),
         )
         await ops.start_http()
+        # The watchdog is fed from the start (systemd may count it during start-up too):
+        # the scheduler beats while the warm-up waits for the broker.
+        ops.start_watchdog()
         await self._warmup()
         self.status.phase = "running"
         ops.notifier.ready(self.status.status_line())
-        ops.start_watchdog()
         await self._stop.wait()
         self.status.phase = "stopping"
         ops.notifier.stopping(f"stopping: {self.exit_reason}")
