@@ -8,14 +8,17 @@ silently falls back to a default.
 
 Environment overrides, applied after the file (an empty variable counts as unset):
 
-==================  ======================
-ALVH_BROKER         broker.kind
-ALVH_IB_HOST        broker.ib.host
-ALVH_IB_PORT        broker.ib.port
-ALVH_IB_CLIENT_ID   broker.ib.client_id
-ALVH_IB_ACCOUNT     broker.ib.account
-ALVH_MODE           execution.mode
-==================  ======================
+============================  =======================
+ALVH_BROKER                   broker.kind
+ALVH_IB_HOST                  broker.ib.host
+ALVH_IB_PORT                  broker.ib.port
+ALVH_IB_CLIENT_ID             broker.ib.client_id
+ALVH_IB_ACCOUNT               broker.ib.account
+ALVH_MODE                     execution.mode
+ALVH_HTTP_HOST                http.host
+ALVH_HTTP_PORT                http.port
+ALVH_HTTP_ALLOW_NON_LOOPBACK  http.allow_non_loopback
+============================  =======================
 
 Relative paths (``journal.path``, ``execution.kill_switch_path``, ``events_path``) are
 kept as written and resolve against the daemon's working directory, not the config file's
@@ -46,6 +49,11 @@ from daemon.core.params import ModelParams, Section
 from daemon.errors import NO_VALUE, ConfigError, ConfigProblem
 from daemon.logs import LogFormat, LogLevel
 
+# Re-exported: the supervision sections are part of the config's public face.
+from daemon.ops_params import HealthParams as HealthParams
+from daemon.ops_params import HttpParams as HttpParams
+from daemon.ops_params import is_loopback as is_loopback
+
 BrokerKind = Literal["sim", "ib"]
 ExecutionMode = Literal["propose", "submit"]
 
@@ -74,6 +82,9 @@ class IbParams(Section):
 class BrokerParams(Section):
     kind: BrokerKind = "sim"
     ib: IbParams = IbParams()
+    # Real seconds between reconnection attempts while the broker is down (between
+    # cycles too, so a gateway's nightly restart is ridden out before the next session).
+    reconnect_interval_s: float = Field(30.0, ge=1, le=3600)
 
 
 class ExecutionParams(Section):
@@ -165,6 +176,8 @@ class AppConfig(ModelParams):
     schedule: ScheduleParams = ScheduleParams()
     journal: JournalParams = JournalParams()
     logging: LoggingParams = LoggingParams()
+    http: HttpParams = HttpParams()
+    health: HealthParams = HealthParams()
     snapshot: SnapshotParams = SnapshotParams()
     sim: SimParams = SimParams()
     # The event calendar (FOMC, CPI, ...); its own loader reads and checks it.
@@ -192,6 +205,9 @@ ENV_OVERRIDES: Mapping[str, tuple[str, ...]] = {
     "ALVH_IB_CLIENT_ID": ("broker", "ib", "client_id"),
     "ALVH_IB_ACCOUNT": ("broker", "ib", "account"),
     "ALVH_MODE": ("execution", "mode"),
+    "ALVH_HTTP_HOST": ("http", "host"),
+    "ALVH_HTTP_PORT": ("http", "port"),
+    "ALVH_HTTP_ALLOW_NON_LOOPBACK": ("http", "allow_non_loopback"),
 }
 
 
