@@ -45,6 +45,7 @@ from daemon.brokers.sim.params import SimParams
 from daemon.core.params import ModelParams, Section
 from daemon.errors import NO_VALUE, ConfigError, ConfigProblem
 from daemon.logs import LogFormat, LogLevel
+from daemon.runtime.notify.params import AlertParams, NotifyParams
 
 BrokerKind = Literal["sim", "ib"]
 ExecutionMode = Literal["propose", "submit"]
@@ -127,6 +128,8 @@ class AppConfig(ModelParams):
     journal: JournalParams = JournalParams()
     logging: LoggingParams = LoggingParams()
     snapshot: SnapshotParams = SnapshotParams()
+    alerts: AlertParams = AlertParams()
+    notify: NotifyParams = NotifyParams()
     sim: SimParams = SimParams()
     # The event calendar (FOMC, CPI, ...); its own loader reads and checks it.
     events_path: Path = Path("config/events.yaml")

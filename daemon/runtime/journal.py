@@ -354,3 +354,47 @@ class SqliteJournal:
             args = (kind,)
         rows = self._conn.execute(sql + " ORDER BY event_id DESC LIMIT ?", (*args, limit))
         return [dict(r) for r in rows]
+
+    # ---- alerts (what was alerted; daemon.runtime.alerts) -------------------------------------
+    def active_alerts(self, kind: str) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            "SELECT alert_key, kind, subject_id, line, first_alerted_at, last_alerted_at,"
+            " last_seen_at, times_seen, detail_json FROM alerts WHERE kind = ? AND active = 1"
+            " ORDER BY first_alerted_at",
+            (kind,),
+        )
+        return [dict(r) for r in rows]
+
+    def record_alerts(
+        self, standing: Sequence[Mapping[str, Any]], ended: Sequence[str], *, now: datetime
+    ) -> None:
+        """Upsert the standing alerts (keys of ``active_alerts``' rows) and mark ``ended``
+        inactive, in one transaction."""
+        with self._tx() as tx:
+            for row in standing:
+                tx.execute(
+                    "INSERT INTO alerts (alert_key, kind, subject_id, line, first_alerted_at,"
+                    " last_alerted_at, last_seen_at, times_seen, active, detail_json)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT(alert_key) DO UPDATE SET"
+                    " subject_id = excluded.subject_id, line = excluded.line,"
+                    " first_alerted_at = excluded.first_alerted_at,"
+                    " last_alerted_at = excluded.last_alerted_at,"
+                    " last_seen_at = excluded.last_seen_at, times_seen = excluded.times_seen,"
+                    " active = 1, detail_json = excluded.detail_json",
+                    (
+                        row["alert_key"],
+                        row["kind"],
+                        row["subject_id"],
+                        row["line"],
+                        row["first_alerted_at"],
+                        row["last_alerted_at"],
+                        row["last_seen_at"],
+                        row["times_seen"],
+                        row["detail_json"],
+                    ),
+                )
+            for key in ended:
+                tx.execute(
+                    "UPDATE alerts SET active = 0, last_seen_at = ? WHERE alert_key = ?",
+                    (now.isoformat(), key),
+                )

@@ -27,12 +27,15 @@ from functools import partial
 from typing import Any
 
 import structlog
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from daemon.core.calendar import NY
 from daemon.errors import BrokerError
 from daemon.runtime.app import App, start_run
+from daemon.runtime.engine import SKIPPED
+from daemon.runtime.notify import Notification, NotifyEvent
 from daemon.runtime.triggers import MarketTimeTrigger, next_cycle_time, next_offset_time
 
 log = structlog.get_logger("alvh.service")
@@ -61,13 +64,17 @@ class Service:
         start_run(app)
         scheduler = self._scheduler()
         scheduler.start()
-        log.info(
-            "daemon_started",
+        app.alerts.publish(
+            NotifyEvent.DAEMON_STARTED,
+            f"daemon started: {app.mode} mode on {app.config.broker.kind}, "
+            f"next cycle {_next(scheduler, 'cycle')}",
+            app.clock.now(),
             run_id=app.run_id,
             mode=app.mode,
             broker=app.config.broker.kind,
             market_now=app.clock.now().isoformat(),
             next_cycle=_next(scheduler, "cycle"),
+            notify=list(app.alerts.notifier.sink_names),
         )
         await self._warmup()
         await self._stop.wait()
@@ -84,6 +91,7 @@ class Service:
             "misfire_grace_time": int(sched.misfire_grace_s),
         }
         scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=defaults)
+        scheduler.add_listener(self._overrun, EVENT_JOB_MAX_INSTANCES)
         rules: dict[str, Any] = {
             "cycle": partial(next_cycle_time, interval_min=sched.cycle_interval_min),
             "warmup": partial(
@@ -109,8 +117,19 @@ class Service:
                 return
             if not self._started_executor:
                 await self._connect_and_recover()
-            await self._app.engine.run_cycle(self._app.clock.now())
+            outcome = await self._app.engine.run_cycle(self._app.clock.now())
             self.cycles_run += 1
+            self._app.alerts.cycle(
+                skipped=outcome.status == SKIPPED,
+                reason=outcome.reason,
+                now=outcome.started_at,
+                cycle_id=outcome.cycle_id,
+            )
+
+    def _overrun(self, event: JobSubmissionEvent) -> None:
+        """APScheduler's listener: a run skipped because the last one is still going."""
+        times = [t.astimezone(NY).isoformat() for t in event.scheduled_run_times]
+        log.warning("cycle_overrun", job=event.job_id, scheduled_for=times)
 
     async def _warmup(self) -> None:
         """Connect and recover orders before the session; a failure is retried next cycle."""
@@ -143,10 +162,16 @@ class Service:
         app.journal.record_event(
             "session_summary", now=app.clock.now(), run_id=app.run_id, detail=detail
         )
-        log.info("session_summary", **detail)
+        line = (
+            f"day {detail['trading_day']}: {len(cycles)} cycles {detail['cycles']}, "
+            f"{detail['orders']} orders, scalar {detail['last_scalar']}"
+        )
+        note = Notification(NotifyEvent.SESSION_SUMMARY, line, app.clock.now(), "info", detail)
+        app.alerts.notifier.publish(note)
 
     async def _heartbeat(self) -> None:
         app = self._app
+        app.alerts.connection(app.broker.connection_state, app.clock.now())
         log.info(
             "heartbeat",
             market_now=app.clock.now().isoformat(),
@@ -163,7 +188,14 @@ class Service:
             await app.broker.close()
             app.journal.end_run(app.run_id, now=app.clock.now(), reason=self.exit_reason)
             app.journal.close()
-        log.info("daemon_stopped", reason=self.exit_reason, cycles_run=self.cycles_run)
+        app.alerts.publish(
+            NotifyEvent.DAEMON_STOPPED,
+            f"daemon stopped ({self.exit_reason}) after {self.cycles_run} cycles",
+            app.clock.now(),
+            reason=self.exit_reason,
+            cycles_run=self.cycles_run,
+        )
+        await app.alerts.notifier.close()  # the last words go out, within one timeout
 
 
 async def _open_orders(app: App) -> list[Any]:

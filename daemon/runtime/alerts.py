@@ -1,0 +1,267 @@
+"""Alerts a trader can act on: once per decision, again only after a while, withdrawn
+when the decision goes away, and all of it surviving a restart.
+
+A *decision* is what an adjustment asks for (action, structure, legs, quantity), keyed
+without the trading day that adjustment ids carry: the same proposal standing overnight is
+one decision, not a withdrawal and a new proposal each morning. A price that moves does
+not make a new decision; the repeat carries the current price.
+
+Per cycle that reached a proposal (``proposals``):
+- a decision not standing: ``adjustment_proposed`` (published to every notifier);
+- standing, last alerted less than ``alerts.repeat_after_min`` ago: a debug-level
+  ``adjustment_still_proposed`` with the count of cycles it has been seen;
+- standing for longer: ``adjustment_proposed`` again, with ``repeat`` and since when;
+- standing but absent from a cycle that evaluated the whole book (status ``ok``, a
+  proposal made): ``adjustment_withdrawn``. A cycle that could not decide (bad data, too
+  few signals) withdraws nothing: its silence is not a decision.
+
+Submit mode refusals (a guard says no, every cycle) follow the same rule, keyed by the
+decision and the guards that refused it. Skipped cycles alert ``cycles_failing`` once, then
+``cycles_recovered``; a broker connection lost for ``alerts.broker_disconnected_after_min``
+alerts ``broker_disconnected``, then ``broker_reconnected``.
+
+What stands is kept in the journal's ``alerts`` table (schema v2), so a restarted daemon
+knows what it already said.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import structlog
+
+from daemon.core.broker import ConnectionState
+from daemon.core.calendar import NY
+from daemon.core.evaluate import CycleResult, CycleStatus
+from daemon.core.proposal import Adjustment, ProposalStatus
+from daemon.runtime.journal import SqliteJournal
+from daemon.runtime.notify.fanout import Fanout
+from daemon.runtime.notify.lines import adjustment_fields, adjustment_line
+from daemon.runtime.notify.params import AlertParams
+from daemon.runtime.notify.port import Level, Notification, NotifyEvent
+
+log = structlog.get_logger("alvh.alerts")
+
+
+def decision_key(adj: Adjustment) -> str:
+    """The adjustment id without its trading day (module docstring)."""
+    text = json.dumps(
+        [adj.action.value, adj.structure_key, [leg.label for leg in adj.legs], adj.quantity]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _stamp(at: datetime) -> str:
+    return f"{at.astimezone(NY):%d-%b %H:%M} ET"
+
+
+class Seen(StrEnum):
+    NEW = "new"
+    REPEAT = "repeat"
+    STILL = "still"
+
+
+@dataclass
+class _Row:
+    key: str
+    kind: str
+    subject_id: str | None
+    line: str
+    first_alerted_at: datetime
+    last_alerted_at: datetime
+    last_seen_at: datetime
+    times_seen: int
+    detail: dict[str, Any]
+
+    @classmethod
+    def from_journal(cls, row: dict[str, Any]) -> _Row:
+        return cls(
+            row["alert_key"],
+            row["kind"],
+            row["subject_id"],
+            row["line"],
+            datetime.fromisoformat(row["first_alerted_at"]),
+            datetime.fromisoformat(row["last_alerted_at"]),
+            datetime.fromisoformat(row["last_seen_at"]),
+            int(row["times_seen"]),
+            dict(json.loads(row["detail_json"])),
+        )
+
+    def to_journal(self) -> dict[str, Any]:
+        return {
+            "alert_key": self.key,
+            "kind": self.kind,
+            "subject_id": self.subject_id,
+            "line": self.line,
+            "first_alerted_at": self.first_alerted_at.isoformat(),
+            "last_alerted_at": self.last_alerted_at.isoformat(),
+            "last_seen_at": self.last_seen_at.isoformat(),
+            "times_seen": self.times_seen,
+            "detail_json": json.dumps(self.detail, sort_keys=True, default=str),
+        }
+
+
+class _Standing:
+    """The standing alerts of one kind, mirrored from the journal and written back."""
+
+    def __init__(self, journal: SqliteJournal, kind: str, repeat_after: timedelta) -> None:
+        self._journal = journal
+        self.kind = kind
+        self._repeat_after = repeat_after
+        self.rows = {r.key: r for r in map(_Row.from_journal, journal.active_alerts(kind))}
+
+    def see(
+        self, key: str, subject_id: str | None, line: str, detail: dict[str, Any], now: datetime
+    ) -> tuple[Seen, _Row]:
+        row = self.rows.get(key)
+        if row is None:
+            row = _Row(key, self.kind, subject_id, line, now, now, now, 1, detail)
+            self.rows[key] = row
+            return Seen.NEW, row
+        row.subject_id, row.line, row.detail = subject_id, line, detail
+        row.times_seen += 1
+        row.last_seen_at = now
+        if now - row.last_alerted_at >= self._repeat_after:
+            row.last_alerted_at = now
+            return Seen.REPEAT, row
+        return Seen.STILL, row
+
+    def end(self, keys: Sequence[str]) -> list[_Row]:
+        return [self.rows.pop(k) for k in keys if k in self.rows]
+
+    def save(self, ended: Sequence[_Row], now: datetime) -> None:
+        self._journal.record_alerts(
+            [r.to_journal() for r in self.rows.values()], [r.key for r in ended], now=now
+        )
+
+
+class DecisionAlerts:
+    def __init__(self, journal: SqliteJournal, notifier: Fanout, params: AlertParams) -> None:
+        self.notifier = notifier
+        self._params = params
+        repeat = timedelta(minutes=params.repeat_after_min)
+        self._proposals = _Standing(journal, "proposal", repeat)
+        self._refusals = _Standing(journal, "refusal", repeat)
+        self._failures = _Standing(journal, "cycle", repeat)
+        self._ever_connected = False
+        self._down_since: datetime | None = None
+        self._down_alerted = False
+
+    def publish(
+        self, event: NotifyEvent, line: str, at: datetime, level: Level = "info", **fields: Any
+    ) -> None:
+        self.notifier.publish(Notification(event, line, at, level, fields))
+
+    # ---- proposals --------------------------------------------------------------------------
+    def proposals(self, result: CycleResult) -> None:
+        now, standing = result.now, self._proposals
+        present: set[str] = set()
+        for adj in result.adjustments:
+            key = decision_key(adj)
+            present.add(key)
+            line = adjustment_line(adj)
+            fields = adjustment_fields(adj)
+            seen, row = standing.see(key, adj.id, line, {"adjustment_id": adj.id}, now)
+            if seen is Seen.STILL:
+                log.debug("adjustment_still_proposed", line=line, count=row.times_seen, **fields)
+                continue
+            if seen is Seen.REPEAT:
+                line = f"{line}  (proposed since {_stamp(row.first_alerted_at)})"
+                fields |= {"repeat": True, "since": row.first_alerted_at.isoformat()}
+            self.publish(NotifyEvent.ADJUSTMENT_PROPOSED, line, now, decision=key, **fields)
+        ended: list[_Row] = []
+        if _decided(result):
+            ended = standing.end([k for k in standing.rows if k not in present])
+        for row in ended:
+            self.publish(
+                NotifyEvent.ADJUSTMENT_WITHDRAWN,
+                f"WITHDRAWN {row.line}",
+                now,
+                adjustment_id=row.subject_id,
+                decision=row.key,
+                proposed_at=row.first_alerted_at.isoformat(),
+                cycles_seen=row.times_seen,
+            )
+        standing.save(ended, now)
+
+    def standing_proposals(self) -> list[dict[str, Any]]:
+        """What is proposed now, oldest first (the status page)."""
+        rows = sorted(self._proposals.rows.values(), key=lambda r: r.first_alerted_at)
+        return [
+            {"line": r.line, "since": r.first_alerted_at, "cycles_seen": r.times_seen} for r in rows
+        ]
+
+    # ---- submit mode: refusals ----------------------------------------------------------
+    def refusals(self, refused: Sequence[tuple[Adjustment, Sequence[str]]], now: datetime) -> None:
+        """This cycle's refused adjustments with the guards that refused each; a refusal
+        no longer repeated ends quietly (the decision went away or an order went out)."""
+        present: set[str] = set()
+        for adj, guards in refused:
+            key = f"{decision_key(adj)}:{'|'.join(sorted(guards))}"
+            present.add(key)
+            line = f"REFUSED {adjustment_line(adj)}  [{'; '.join(guards)}]"
+            seen, row = self._refusals.see(key, adj.id, line, {"guards": list(guards)}, now)
+            if seen is Seen.STILL:
+                log.debug("order_still_refused", adjustment_id=adj.id, count=row.times_seen)
+                continue
+            self.publish(
+                NotifyEvent.ORDER_REFUSED, line, now, "warning", adjustment_id=adj.id, guards=guards
+            )
+        ended = self._refusals.end([k for k in self._refusals.rows if k not in present])
+        self._refusals.save(ended, now)
+
+    # ---- cycles and the connection --------------------------------------------------------
+    def cycle(self, *, skipped: bool, reason: str, now: datetime, cycle_id: str) -> None:
+        """After each cycle: a skipped one alerts once (then after the repeat interval),
+        the first good one after it says the daemon recovered."""
+        standing = self._failures
+        if skipped:
+            seen, row = standing.see("cycle", cycle_id, reason, {}, now)
+            if seen is Seen.STILL:
+                log.debug("cycle_still_failing", count=row.times_seen, reason=reason)
+            else:
+                line = f"CYCLE FAILED ({row.times_seen} in a row): {reason}"
+                self.publish(NotifyEvent.CYCLE_FAILED, line, now, "error", reason=reason)
+            standing.save([], now)
+            return
+        ended = standing.end(["cycle"])
+        for row in ended:
+            line = f"cycles running again after {row.times_seen} failed (last: {row.line})"
+            self.publish(NotifyEvent.CYCLE_RECOVERED, line, now, failed_cycles=row.times_seen)
+        if ended:
+            standing.save(ended, now)
+
+    def connection(self, state: ConnectionState, now: datetime) -> None:
+        """Called on each heartbeat: a connection down for long enough is alerted once."""
+        if state is ConnectionState.CONNECTED:
+            if self._down_alerted and self._down_since is not None:
+                minutes = (now - self._down_since).total_seconds() / 60
+                line = f"broker reconnected after {minutes:.0f} min"
+                self.publish(NotifyEvent.BROKER_RECONNECTED, line, now, down_min=round(minutes))
+            self._ever_connected, self._down_since, self._down_alerted = True, None, False
+            return
+        if not self._ever_connected:  # never connected yet: nothing was lost
+            return
+        if self._down_since is None:
+            self._down_since = now
+        limit = timedelta(minutes=self._params.broker_disconnected_after_min)
+        if not self._down_alerted and now - self._down_since >= limit:
+            self._down_alerted = True
+            line = f"BROKER DISCONNECTED since {_stamp(self._down_since)}"
+            self.publish(NotifyEvent.BROKER_DISCONNECTED, line, now, "error", state=state.value)
+
+
+def _decided(result: CycleResult) -> bool:
+    """Did this cycle see the whole book and decide (so a missing proposal is withdrawn)?"""
+    proposal = result.proposal
+    return (
+        result.status is CycleStatus.OK
+        and proposal is not None
+        and proposal.status is not ProposalStatus.INSUFFICIENT_DATA
+    )
