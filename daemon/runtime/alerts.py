@@ -35,6 +35,7 @@ from enum import StrEnum
 from typing import Any
 
 import structlog
+from apscheduler.events import JobSubmissionEvent
 
 from daemon.core.broker import ConnectionState
 from daemon.core.calendar import NY
@@ -265,3 +266,11 @@ def _decided(result: CycleResult) -> bool:
         and proposal is not None
         and proposal.status is not ProposalStatus.INSUFFICIENT_DATA
     )
+
+
+def log_overrun(event: JobSubmissionEvent) -> None:
+    """APScheduler listener (``EVENT_JOB_MAX_INSTANCES``): a run skipped because the last
+    one is still going, as a structured event (``daemon.logs`` drops the library's own
+    unstructured warning)."""
+    times = [t.astimezone(NY).isoformat() for t in event.scheduled_run_times]
+    log.warning("cycle_overrun", job=event.job_id, scheduled_for=times)

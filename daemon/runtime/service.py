@@ -27,12 +27,13 @@ from functools import partial
 from typing import Any
 
 import structlog
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from daemon.core.calendar import NY
 from daemon.errors import BrokerError
+from daemon.runtime.alerts import log_overrun
 from daemon.runtime.app import App, start_run
 from daemon.runtime.engine import SKIPPED
 from daemon.runtime.notify import Notification, NotifyEvent
@@ -91,7 +92,7 @@ class Service:
             "misfire_grace_time": int(sched.misfire_grace_s),
         }
         scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=defaults)
-        scheduler.add_listener(self._overrun, EVENT_JOB_MAX_INSTANCES)
+        scheduler.add_listener(log_overrun, EVENT_JOB_MAX_INSTANCES)
         rules: dict[str, Any] = {
             "cycle": partial(next_cycle_time, interval_min=sched.cycle_interval_min),
             "warmup": partial(
@@ -125,11 +126,6 @@ class Service:
                 now=outcome.started_at,
                 cycle_id=outcome.cycle_id,
             )
-
-    def _overrun(self, event: JobSubmissionEvent) -> None:
-        """APScheduler's listener: a run skipped because the last one is still going."""
-        times = [t.astimezone(NY).isoformat() for t in event.scheduled_run_times]
-        log.warning("cycle_overrun", job=event.job_id, scheduled_for=times)
 
     async def _warmup(self) -> None:
         """Connect and recover orders before the session; a failure is retried next cycle."""
