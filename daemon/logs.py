@@ -188,9 +188,11 @@ def configure_logging(level: LogLevel, fmt: LogFormat, stream: TextIO | None = N
     # successfully"): noise beside the daemon's own events. Its warnings (a missed run,
     # a job that raised) still come through.
     logging.getLogger("apscheduler").setLevel(max(level_no, logging.WARNING))
-    # apprise's own messages can quote a target's URL, and the URL holds its token: the
-    # notifier logs each failure itself (``notify_failed``), without the URL.
-    logging.getLogger("apprise").setLevel(logging.CRITICAL + 1)
+    # apprise's messages, and those of the HTTP client under it, can quote a target's URL,
+    # and the URL holds its token: the notifier logs each failure itself
+    # (``notify_failed``), without the URL.
+    for talker in ("apprise", "urllib3", "requests"):
+        logging.getLogger(talker).setLevel(logging.CRITICAL + 1)
 
     structlog.configure(
         processors=[

@@ -104,7 +104,11 @@ class Fanout:
                 log.warning("notify_failed", sink=sink.name, error=type(exc).__name__)
         if note.event in self._events:
             for lane in self._lanes:
-                self._enqueue(lane, note)
+                try:
+                    self._enqueue(lane, note)
+                except Exception as exc:  # as above: never the publisher's problem
+                    lane.stats.dropped += 1
+                    log.warning("notify_failed", sink=lane.sink.name, error=type(exc).__name__)
 
     def _enqueue(self, lane: _Lane, note: Notification) -> None:
         now = self._monotonic()
@@ -113,7 +117,7 @@ class Fanout:
         if len(lane.sent_at) >= self._max_per_hour:
             lane.stats.rate_limited += 1
             lane.suppressed += 1
-            log.warning("notify_rate_limited", sink=lane.sink.name, event=note.event.value)
+            log.warning("notify_rate_limited", sink=lane.sink.name, notification=note.event.value)
             return
         try:
             queue = self._queue(lane)
