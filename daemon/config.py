@@ -8,14 +8,17 @@ silently falls back to a default.
 
 Environment overrides, applied after the file (an empty variable counts as unset):
 
-==================  ======================
-ALVH_BROKER         broker.kind
-ALVH_IB_HOST        broker.ib.host
-ALVH_IB_PORT        broker.ib.port
-ALVH_IB_CLIENT_ID   broker.ib.client_id
-ALVH_IB_ACCOUNT     broker.ib.account
-ALVH_MODE           execution.mode
-==================  ======================
+============================  =======================
+ALVH_BROKER                   broker.kind
+ALVH_IB_HOST                  broker.ib.host
+ALVH_IB_PORT                  broker.ib.port
+ALVH_IB_CLIENT_ID             broker.ib.client_id
+ALVH_IB_ACCOUNT               broker.ib.account
+ALVH_MODE                     execution.mode
+ALVH_HTTP_HOST                http.host
+ALVH_HTTP_PORT                http.port
+ALVH_HTTP_ALLOW_NON_LOOPBACK  http.allow_non_loopback
+============================  =======================
 
 Relative paths (``journal.path``, ``execution.kill_switch_path``, ``events_path``) are
 kept as written and resolve against the daemon's working directory, not the config file's
@@ -29,15 +32,23 @@ Everything wrong is reported at once as a ``ConfigError``: each problem with its
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Self, Union, get_args, get_origin
 
 import yaml
 from annotated_types import Ge, Gt, Le, Lt
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
@@ -71,6 +82,9 @@ class IbParams(Section):
 class BrokerParams(Section):
     kind: BrokerKind = "sim"
     ib: IbParams = IbParams()
+    # Real seconds between reconnection attempts while the broker is down (between
+    # cycles too, so a gateway's nightly restart is ridden out before the next session).
+    reconnect_interval_s: float = Field(30.0, ge=1, le=3600)
 
 
 class ExecutionParams(Section):
@@ -102,6 +116,60 @@ class JournalParams(Section):
     path: Path = Path("var/journal.sqlite")
 
 
+class HttpParams(Section):
+    """The health and metrics endpoint (``/healthz``, ``/metrics``)."""
+
+    # Declared first: the host check below reads them.
+    allow_non_loopback: bool = False
+    port: int = Field(9321, ge=0, le=65535)  # 0 = no HTTP server
+    # An IP address (or "localhost"); a non-loopback one needs allow_non_loopback.
+    host: str = Field("127.0.0.1", min_length=1, max_length=253)
+
+    @field_validator("host")
+    @classmethod
+    def _loopback_unless_allowed(cls, host: str, info: ValidationInfo) -> str:
+        allowed = info.data.get("allow_non_loopback", False)
+        if info.data.get("port", 1) and not allowed and not is_loopback(host):
+            raise ValueError(
+                f"{host!r} is not a loopback address (127.0.0.0/8, ::1, localhost); "
+                "set http.allow_non_loopback: true to serve beyond this machine"
+            )
+        return host
+
+
+def is_loopback(host: str) -> bool:
+    """True for "localhost" and loopback IP literals; a name other than localhost is not
+    resolved (what it resolves to may change), so it never counts as loopback."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class HealthParams(Section):
+    """When ``/healthz`` (and the container's HEALTHCHECK) says unhealthy."""
+
+    # Real seconds the broker may stay disconnected (reconnecting) before health fails.
+    max_disconnected_s: float = Field(300.0, ge=1, le=86_400)
+    # During a session, health fails once this many scheduled cycles in a row are missing.
+    max_missed_cycles: int = Field(2, ge=0, le=100)
+    # Real seconds between scheduler liveness beats (health, systemd watchdog).
+    beat_interval_s: float = Field(5.0, ge=0.1, le=600)
+    # Real seconds without a beat after which the scheduler counts as stuck.
+    scheduler_stale_s: float = Field(30.0, ge=1, le=3600)
+
+    @model_validator(mode="after")
+    def _stale_after_beats(self) -> Self:
+        if self.scheduler_stale_s < 2 * self.beat_interval_s:
+            raise ValueError(
+                f"scheduler_stale_s ({self.scheduler_stale_s}) must be >= 2 x "
+                f"beat_interval_s ({self.beat_interval_s}): one late beat is not a hang"
+            )
+        return self
+
+
 class LoggingParams(Section):
     level: LogLevel = "info"
     format: LogFormat = "auto"
@@ -127,6 +195,8 @@ class AppConfig(ModelParams):
     schedule: ScheduleParams = ScheduleParams()
     journal: JournalParams = JournalParams()
     logging: LoggingParams = LoggingParams()
+    http: HttpParams = HttpParams()
+    health: HealthParams = HealthParams()
     snapshot: SnapshotParams = SnapshotParams()
     alerts: AlertParams = AlertParams()
     notify: NotifyParams = NotifyParams()
@@ -156,6 +226,9 @@ ENV_OVERRIDES: Mapping[str, tuple[str, ...]] = {
     "ALVH_IB_CLIENT_ID": ("broker", "ib", "client_id"),
     "ALVH_IB_ACCOUNT": ("broker", "ib", "account"),
     "ALVH_MODE": ("execution", "mode"),
+    "ALVH_HTTP_HOST": ("http", "host"),
+    "ALVH_HTTP_PORT": ("http", "port"),
+    "ALVH_HTTP_ALLOW_NON_LOOPBACK": ("http", "allow_non_loopback"),
 }
 
 

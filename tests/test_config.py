@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_YAML = ROOT / "config" / "default.yaml"
 SIM_YAML = ROOT / "config" / "sim.yaml"
 # What config/sim.yaml changes from config/default.yaml, on purpose (see its header).
-SIM_DIFFERENCES = {"schedule.cycle_interval_min", "journal.path"}
+SIM_DIFFERENCES = {"schedule.cycle_interval_min", "journal.path", "http.port"}
 
 
 def _leaf_paths(model: type[BaseModel], prefix: str = "") -> list[str]:

@@ -18,7 +18,7 @@ Per cycle that reached a proposal (``proposals``):
 Submit mode refusals (a guard says no, every cycle) follow the same rule, keyed by the
 decision and the guards that refused it. Skipped cycles alert ``cycles_failing`` once, then
 ``cycles_recovered``; a broker connection lost for ``alerts.broker_disconnected_after_min``
-alerts ``broker_disconnected``, then ``broker_reconnected``.
+alerts ``broker_disconnected``, then ``broker_connection_restored``.
 
 What stands is kept in the journal's ``alerts`` table (schema v2), so a restarted daemon
 knows what it already said.
@@ -244,7 +244,7 @@ class DecisionAlerts:
             if self._down_alerted and self._down_since is not None:
                 minutes = (now - self._down_since).total_seconds() / 60
                 line = f"broker reconnected after {minutes:.0f} min"
-                self.publish(NotifyEvent.BROKER_RECONNECTED, line, now, down_min=round(minutes))
+                self.publish(NotifyEvent.BROKER_RESTORED, line, now, down_min=round(minutes))
             self._ever_connected, self._down_since, self._down_alerted = True, None, False
             return
         if not self._ever_connected:  # never connected yet: nothing was lost

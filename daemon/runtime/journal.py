@@ -36,6 +36,9 @@ class SqliteJournal:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        # Transactions that failed in SQLite (disk full, I/O error, locked); the metrics
+        # read it. A refused duplicate order intent is a check, not a failure.
+        self.write_failures = 0
 
     # ---- opening ------------------------------------------------------------------------
     @classmethod
@@ -92,7 +95,9 @@ class SqliteJournal:
             self._conn.execute("BEGIN IMMEDIATE")
             yield self._conn
             self._conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+                self.write_failures += 1
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             raise
@@ -297,6 +302,11 @@ class SqliteJournal:
             TERMINAL_ORDER_STATUSES,
         )
         return [dict(r) for r in rows]
+
+    def order_status_counts(self) -> dict[str, int]:
+        """How many orders the journal holds in each last known status."""
+        rows = self._conn.execute("SELECT status, COUNT(*) FROM orders GROUP BY status")
+        return {str(r[0]): int(r[1]) for r in rows}
 
     def orders_on(self, trading_day: date) -> list[dict[str, Any]]:
         rows = self._conn.execute(

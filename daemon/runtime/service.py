@@ -6,7 +6,11 @@ Jobs (triggers in market time, see ``daemon.runtime.triggers``):
 - ``warmup``: ``warmup_before_open_min`` before each open: connect, reconcile orders,
   load the day's history, so the first cycle does not pay for it;
 - ``summary``: ``summary_after_close_min`` after each close: the day in one journal event;
-- ``heartbeat``: every ``heartbeat_interval_s`` of wall time: proof of life.
+- ``heartbeat``: every ``heartbeat_interval_s`` of wall time: proof of life;
+- ``beat``: every ``health.beat_interval_s``: the scheduler's liveness, read by the health
+  check and the systemd watchdog (``daemon.runtime.supervision``);
+- ``reconnect``: every ``broker.reconnect_interval_s``, while the broker is down and no
+  cycle runs: reconnect, so a gateway's nightly restart is ridden out between sessions.
 
 Every job is ``coalesce=True, max_instances=1`` with a bounded ``misfire_grace_time``: after
 a suspend or an outage, missed runs collapse into one, never a burst.
@@ -22,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -31,20 +36,27 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from daemon.core.broker import ConnectionState
 from daemon.core.calendar import NY
 from daemon.errors import BrokerError
 from daemon.runtime.alerts import log_overrun
 from daemon.runtime.app import App, start_run
 from daemon.runtime.engine import SKIPPED
 from daemon.runtime.notify import Notification, NotifyEvent
+from daemon.runtime.supervision import Supervision
 from daemon.runtime.triggers import MarketTimeTrigger, next_cycle_time, next_offset_time
 
 log = structlog.get_logger("alvh.service")
 
 
 class Service:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, env: Mapping[str, str] | None = None) -> None:
+        """``env``: where NOTIFY_SOCKET / WATCHDOG_USEC are read (default os.environ)."""
         self._app = app
+        # Status, health, metrics, HTTP and sd_notify. Another module mounts its pages
+        # with ``service.supervision.add_routes(...)`` before ``run()``.
+        self.supervision = Supervision.build(app, env)
+        self.status = self.supervision.status
         self._stop = asyncio.Event()
         self._busy = asyncio.Lock()
         self._started_executor = False
@@ -63,8 +75,11 @@ class Service:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, sig.name)
         start_run(app)
+        ops = self.supervision
         scheduler = self._scheduler()
+        self.scheduler = scheduler
         scheduler.start()
+        self.status.beat()
         app.alerts.publish(
             NotifyEvent.DAEMON_STARTED,
             f"daemon started: {app.mode} mode on {app.config.broker.kind}, "
@@ -77,10 +92,17 @@ class Service:
             next_cycle=_next(scheduler, "cycle"),
             notify=list(app.alerts.notifier.sink_names),
         )
+        await ops.start_http()
         await self._warmup()
+        self.status.phase = "running"
+        ops.notifier.ready(self.status.status_line())
+        ops.start_watchdog()
         await self._stop.wait()
+        self.status.phase = "stopping"
+        ops.notifier.stopping(f"stopping: {self.exit_reason}")
         scheduler.shutdown(wait=False)
         await self._shutdown()
+        await ops.stop()
         return 0
 
     def _scheduler(self) -> AsyncIOScheduler:
@@ -108,6 +130,13 @@ class Service:
         scheduler.add_job(
             self._heartbeat, IntervalTrigger(seconds=sched.heartbeat_interval_s), id="heartbeat"
         )
+        health, broker = self._app.config.health, self._app.config.broker
+        scheduler.add_job(
+            self.status.beat, IntervalTrigger(seconds=health.beat_interval_s), id="beat"
+        )
+        scheduler.add_job(
+            self._reconnect, IntervalTrigger(seconds=broker.reconnect_interval_s), id="reconnect"
+        )
         return scheduler
 
     async def _cycle(self) -> None:
@@ -118,7 +147,14 @@ class Service:
                 return
             if not self._started_executor:
                 await self._connect_and_recover()
-            outcome = await self._app.engine.run_cycle(self._app.clock.now())
+            self.status.cycle_started()
+            try:
+                outcome = await self._app.engine.run_cycle(self._app.clock.now())
+            except BaseException:  # e.g. the journal refused the cycle's record
+                self.status.cycle_abandoned()
+                raise
+            self.status.cycle_done(outcome)
+            self.supervision.notifier.status(self.status.status_line())
             self.cycles_run += 1
             self._app.alerts.cycle(
                 skipped=outcome.status == SKIPPED,
@@ -130,18 +166,35 @@ class Service:
     async def _warmup(self) -> None:
         """Connect and recover orders before the session; a failure is retried next cycle."""
         async with self._busy:
-            await self._connect_and_recover()
+            failure = await self._connect_and_recover()
+        self.status.warmup = "ok" if failure is None else f"failed: {failure}"
 
-    async def _connect_and_recover(self) -> None:
+    async def _reconnect(self) -> None:
+        """Between cycles, bring a lost broker connection back (no-op while connected)."""
+        app = self._app
+        if self._stop.is_set() or self._busy.locked():
+            return
+        if app.broker.connection_state is ConnectionState.CONNECTED:
+            return
+        async with self._busy:
+            await self._connect_and_recover(reconnect=True)
+
+    async def _connect_and_recover(self, *, reconnect: bool = False) -> str | None:
+        """Connect and start the executor; the failure's reason, or None."""
         app = self._app
         try:
             await app.broker.connect()
             if not self._started_executor:
                 await app.executor.start()
                 self._started_executor = True
-            log.info("warmup_done", market_now=app.clock.now().isoformat())
+            event = "reconnect_done" if reconnect else "warmup_done"
+            log.info(event, market_now=app.clock.now().isoformat())
+            return None
         except BrokerError as exc:
-            log.warning("warmup_failed", reason=str(exc))
+            log.warning("reconnect_failed" if reconnect else "warmup_failed", reason=str(exc))
+            return str(exc)
+        finally:
+            self.status.observe_connection()
 
     async def _summary(self) -> None:
         app = self._app

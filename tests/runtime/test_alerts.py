@@ -151,7 +151,7 @@ def test_a_lost_connection_is_alerted_after_the_configured_minutes(tmp_path: Pat
     alerts.connection(down, T0 + _min(11))
     alerts.connection(down, T0 + _min(20))
     alerts.connection(up, T0 + _min(21))
-    assert sink.events() == ["broker_disconnected", "broker_reconnected"]
+    assert sink.events() == ["broker_disconnected", "broker_connection_restored"]
     assert sink.got[0].line == "BROKER DISCONNECTED since 24-Nov 10:06 ET"
     assert sink.got[1].fields["down_min"] == 20
 

@@ -33,7 +33,7 @@ class NotifyEvent(StrEnum):
     CYCLE_RECOVERED = "cycles_recovered"
     CYCLE_OVERRUN = "cycle_overrun"
     BROKER_DISCONNECTED = "broker_disconnected"
-    BROKER_RECONNECTED = "broker_reconnected"
+    BROKER_RESTORED = "broker_connection_restored"
     DAEMON_STARTED = "daemon_started"
     DAEMON_STOPPED = "daemon_stopped"
     SESSION_SUMMARY = "session_summary"
@@ -50,7 +50,7 @@ DEFAULT_REMOTE_EVENTS: tuple[NotifyEvent, ...] = (
     NotifyEvent.CYCLE_FAILED,
     NotifyEvent.CYCLE_RECOVERED,
     NotifyEvent.BROKER_DISCONNECTED,
-    NotifyEvent.BROKER_RECONNECTED,
+    NotifyEvent.BROKER_RESTORED,
     NotifyEvent.DAEMON_STARTED,
     NotifyEvent.DAEMON_STOPPED,
     NotifyEvent.SESSION_SUMMARY,
