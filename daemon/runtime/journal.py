@@ -365,6 +365,26 @@ class SqliteJournal:
         rows = self._conn.execute(sql + " ORDER BY event_id DESC LIMIT ?", (*args, limit))
         return [dict(r) for r in rows]
 
+    def last_evaluated_cycle(self) -> dict[str, Any] | None:
+        """The newest cycle that reached a scalar, as ``cycle_record`` returns it."""
+        row = self._conn.execute(
+            "SELECT record_json FROM cycles WHERE scalar IS NOT NULL"
+            " ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else dict(json.loads(row["record_json"]))
+
+    def scalar_history(self, sessions: int) -> list[dict[str, Any]]:
+        """(started_at, trading_day, scalar) of every cycle with a scalar in the last
+        ``sessions`` trading days that had one, oldest first (the status page's plot)."""
+        rows = self._conn.execute(
+            "SELECT started_at, trading_day, scalar FROM cycles WHERE scalar IS NOT NULL"
+            " AND trading_day IN (SELECT DISTINCT trading_day FROM cycles"
+            " WHERE scalar IS NOT NULL ORDER BY trading_day DESC LIMIT ?)"
+            " ORDER BY started_at",
+            (sessions,),
+        )
+        return [dict(r) for r in rows]
+
     # ---- alerts (what was alerted; daemon.runtime.alerts) -------------------------------------
     def active_alerts(self, kind: str) -> list[dict[str, Any]]:
         rows = self._conn.execute(

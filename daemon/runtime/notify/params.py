@@ -20,6 +20,8 @@ class AlertParams(Section):
     repeat_after_min: int = Field(120, ge=1, le=7 * 24 * 60)
     # A broker connection lost for this long is alerted (a short IB reset is not).
     broker_disconnected_after_min: int = Field(10, ge=1, le=24 * 60)
+    # Sessions of the scalar's history plotted on the status page (GET / on the http port).
+    page_history_sessions: int = Field(5, ge=1, le=60)
 
 
 class NotifyParams(Section):
