@@ -1,10 +1,16 @@
 """Alerts a trader can act on: once per decision, again only after a while, withdrawn
 when the decision goes away, and all of it surviving a restart.
 
-A *decision* is what an adjustment asks for (action, structure, legs, quantity), keyed
-without the trading day that adjustment ids carry: the same proposal standing overnight is
-one decision, not a withdrawal and a new proposal each morning. A price that moves does
-not make a new decision; the repeat carries the current price.
+A *decision* is what a trader would call one: the action on one hedge. For a held hedge
+(add, reduce, close, roll) that is the action and the hedge's id; for a new one (open),
+the action, the hedge kind and the legs' expiries (with an ordinal when a cycle opens two
+of the same). Not the strikes, the quantity or the trading day that adjustment ids carry:
+the optimiser moving to a neighbouring strike from one cycle to the next (which it does,
+the candidates being nearly equivalent) is the same decision, not a withdrawal and a new
+proposal each cycle, and a proposal standing overnight is one decision. The quantity
+matters only when it moves by at least ``alerts.realert_change_frac`` of the quantity
+last alerted: then it is alerted again, saying what it was. Each alert carries the
+current strikes and price; the debug line and the journal have every cycle's.
 
 Per cycle that reached a proposal (``proposals``):
 - a decision not standing: ``adjustment_proposed`` (published to every notifier);
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,7 +47,7 @@ from apscheduler.events import JobSubmissionEvent
 from daemon.core.broker import ConnectionState
 from daemon.core.calendar import NY
 from daemon.core.evaluate import CycleResult, CycleStatus
-from daemon.core.proposal import Adjustment, ProposalStatus
+from daemon.core.proposal import Adjustment, AdjustmentAction, ProposalStatus
 from daemon.runtime.journal import SqliteJournal
 from daemon.runtime.notify.fanout import Fanout
 from daemon.runtime.notify.lines import adjustment_fields, adjustment_line
@@ -50,12 +57,28 @@ from daemon.runtime.notify.port import Level, Notification, NotifyEvent
 log = structlog.get_logger("alvh.alerts")
 
 
-def decision_key(adj: Adjustment) -> str:
-    """The adjustment id without its trading day (module docstring)."""
-    text = json.dumps(
-        [adj.action.value, adj.structure_key, [leg.label for leg in adj.legs], adj.quantity]
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def _anchor(adj: Adjustment) -> str:
+    """What the decision is about: the held hedge, or for an open the kind's expiries."""
+    if adj.action is AdjustmentAction.OPEN:
+        expiries = sorted({str(leg.contract.expiry) for leg in adj.legs})
+        return f"new {','.join(expiries)}"
+    return adj.structure_key.split(" -> ")[0]  # a roll's key: "<held id> -> <successor>"
+
+
+def decision_keys(adjustments: Sequence[Adjustment]) -> list[str]:
+    """One key per adjustment (module docstring), in the order given."""
+    seen: Counter[tuple[str, str, str]] = Counter()
+    keys = []
+    for adj in adjustments:
+        base = (adj.action.value, adj.kind.value, _anchor(adj))
+        text = json.dumps([*base, seen[base]])
+        seen[base] += 1
+        keys.append(hashlib.sha256(text.encode()).hexdigest()[:16])
+    return keys
+
+
+def _moved(quantity: int, alerted: int, frac: float) -> bool:
+    return abs(quantity - alerted) >= max(1.0, frac * alerted)
 
 
 def _stamp(at: datetime) -> str:
@@ -133,6 +156,11 @@ class _Standing:
             return Seen.REPEAT, row
         return Seen.STILL, row
 
+    def realert(self, row: _Row, now: datetime) -> Seen:
+        """``row`` changed enough to be alerted now (the repeat clock starts again)."""
+        row.last_alerted_at = now
+        return Seen.REPEAT
+
     def end(self, keys: Sequence[str]) -> list[_Row]:
         return [self.rows.pop(k) for k in keys if k in self.rows]
 
@@ -163,18 +191,31 @@ class DecisionAlerts:
     def proposals(self, result: CycleResult) -> None:
         now, standing = result.now, self._proposals
         present: set[str] = set()
-        for adj in result.adjustments:
-            key = decision_key(adj)
+        for adj, key in zip(result.adjustments, decision_keys(result.adjustments), strict=True):
             present.add(key)
             line = adjustment_line(adj)
             fields = adjustment_fields(adj)
-            seen, row = standing.see(key, adj.id, line, {"adjustment_id": adj.id}, now)
-            if seen is Seen.STILL:
+            before = standing.rows.get(key)
+            alerted = (
+                adj.quantity
+                if before is None
+                else before.detail.get("alerted_quantity", adj.quantity)
+            )
+            detail = {"adjustment_id": adj.id, "alerted_quantity": alerted}
+            seen, row = standing.see(key, adj.id, line, detail, now)
+            if seen is Seen.STILL and _moved(
+                adj.quantity, alerted, self._params.realert_change_frac
+            ):
+                standing.realert(row, now)
+                line = f"{line}  (was {alerted})"
+                fields |= {"changed_from": alerted}
+            elif seen is Seen.STILL:
                 log.debug("adjustment_still_proposed", line=line, count=row.times_seen, **fields)
                 continue
-            if seen is Seen.REPEAT:
+            elif seen is Seen.REPEAT:
                 line = f"{line}  (proposed since {_stamp(row.first_alerted_at)})"
                 fields |= {"repeat": True, "since": row.first_alerted_at.isoformat()}
+            row.detail["alerted_quantity"] = adj.quantity
             self.publish(NotifyEvent.ADJUSTMENT_PROPOSED, line, now, decision=key, **fields)
         ended: list[_Row] = []
         if _decided(result):
@@ -203,8 +244,12 @@ class DecisionAlerts:
         """This cycle's refused adjustments with the guards that refused each; a refusal
         no longer repeated ends quietly (the decision went away or an order went out)."""
         present: set[str] = set()
+        adjustments = [adj for adj, _ in refused]
+        refusal_keys = dict(
+            zip((a.id for a in adjustments), decision_keys(adjustments), strict=True)
+        )
         for adj, guards in refused:
-            key = f"{decision_key(adj)}:{'|'.join(sorted(guards))}"
+            key = f"{refusal_keys[adj.id]}:{'|'.join(sorted(guards))}"
             present.add(key)
             line = f"REFUSED {adjustment_line(adj)}  [{'; '.join(guards)}]"
             seen, row = self._refusals.see(key, adj.id, line, {"guards": list(guards)}, now)

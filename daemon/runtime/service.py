@@ -82,8 +82,7 @@ class Service:
         self.status.beat()
         app.alerts.publish(
             NotifyEvent.DAEMON_STARTED,
-            f"daemon started: {app.mode} mode on {app.config.broker.kind}, "
-            f"next cycle {_next(scheduler, 'cycle')}",
+            f"daemon started: {app.mode} mode on {app.config.broker.kind}",
             app.clock.now(),
             run_id=app.run_id,
             mode=app.mode,

@@ -18,7 +18,18 @@ from daemon.runtime.alerts import DecisionAlerts
 from daemon.runtime.journal import SqliteJournal
 from daemon.runtime.notify import Fanout
 from daemon.runtime.notify.params import AlertParams
-from tests.runtime.alert_factories import KINDS, T0, VIX_OPEN, Recorder, adjustment, result
+from tests.core.factories import vix_option
+from tests.runtime.alert_factories import (
+    BUY,
+    JAN,
+    KINDS,
+    SELL,
+    T0,
+    VIX_OPEN,
+    Recorder,
+    adjustment,
+    result,
+)
 from tests.runtime.engine_rig import log_alerts, open_rig
 
 OPEN, OPEN_LINE = KINDS["open"]
@@ -99,17 +110,46 @@ def test_what_was_alerted_survives_a_restart(tmp_path: Path) -> None:
     assert first_sink.events() == ["adjustment_proposed"]
 
 
-def test_the_next_days_id_is_the_same_decision_but_a_new_size_is_not(tmp_path: Path) -> None:
-    """Ids carry the trading day; the decision does not. A changed quantity is a new one."""
+def test_the_next_days_id_and_a_small_size_change_are_the_same_decision(
+    tmp_path: Path,
+) -> None:
+    """Ids carry the trading day, the decision does not; 15 -> 16 (7 %, under the 25 %
+    band) is not alerted, 15 -> 19 (27 %) is, saying what it was, then 19 -> 14 (26 %)."""
     alerts, sink = _alerts(SqliteJournal.open(tmp_path / "j.sqlite"), repeat_after_min=2 * 1440)
     tomorrow = adjustment(AdjustmentAction.OPEN, 15, VIX_OPEN, 0.5, 0.49, "cover", 1.5, adj_id="d2")
-    bigger = adjustment(AdjustmentAction.OPEN, 16, VIX_OPEN, 0.5, 0.49, "cover", 1.5)
     alerts.proposals(result(T0, (OPEN,)))
     alerts.proposals(result(T0 + timedelta(days=1), (tomorrow,)))
-    assert sink.events() == ["adjustment_proposed"]
-    alerts.proposals(result(T0 + timedelta(days=1, minutes=5), (bigger,)))
-    assert sink.events()[1:] == ["adjustment_proposed", "adjustment_withdrawn"]
-    assert sink.got[1].line.startswith("OPEN 16 x VIX")
+    for minutes, quantity in ((5, 16), (10, 19), (15, 14)):
+        grown = adjustment(AdjustmentAction.OPEN, quantity, VIX_OPEN, 0.5, 0.49, "cover", 1.5)
+        alerts.proposals(result(T0 + timedelta(days=1, minutes=minutes), (grown,)))
+    assert sink.events() == ["adjustment_proposed"] * 3
+    assert sink.got[1].line.startswith("OPEN 19 x VIX") and sink.got[1].line.endswith("(was 15)")
+    assert sink.got[2].line.startswith("OPEN 14 x VIX") and sink.got[2].line.endswith("(was 19)")
+
+
+def test_a_move_to_a_neighbouring_strike_is_the_same_decision(tmp_path: Path) -> None:
+    """OPEN 22/31 then 21/30 in the same expiry (the optimiser's near-ties): no new alert,
+    a debug line with the current strikes; withdrawn once, by the strikes last seen."""
+    alerts, sink = _alerts(SqliteJournal.open(tmp_path / "j.sqlite"))
+    moved = adjustment(
+        AdjustmentAction.OPEN,
+        14,
+        ((BUY, vix_option(21, expiry=JAN)), (SELL, vix_option(30, expiry=JAN))),
+        0.6,
+        0.58,
+        "cover",
+        1.48,
+    )
+    alerts.proposals(result(T0, (OPEN,)))
+    with capture_logs() as logs:
+        alerts.proposals(result(T0 + _min(5), (moved,)))
+    alerts.proposals(result(T0 + _min(10), (OPEN,)))
+    alerts.proposals(result(T0 + _min(15), (moved,)))
+    alerts.proposals(result(T0 + _min(20), ()))
+    assert sink.events() == ["adjustment_proposed", "adjustment_withdrawn"]
+    (still,) = [e for e in logs if e["event"] == "adjustment_still_proposed"]
+    assert still["line"].startswith("OPEN 14 x VIX 20-Jan-27 21/30 call spread")
+    assert sink.got[1].line.startswith("WITHDRAWN OPEN 14 x VIX 20-Jan-27 21/30")
 
 
 def test_a_repeated_refusal_is_alerted_once_per_guard_set(tmp_path: Path) -> None:

@@ -117,7 +117,9 @@ class Fanout:
         if len(lane.sent_at) >= self._max_per_hour:
             lane.stats.rate_limited += 1
             lane.suppressed += 1
-            log.warning("notify_rate_limited", sink=lane.sink.name, notification=note.event.value)
+            # Warn once per burst; the rest of it at debug (the counter has them all).
+            say = log.warning if lane.suppressed == 1 else log.debug
+            say("notify_rate_limited", sink=lane.sink.name, notification=note.event.value)
             return
         try:
             queue = self._queue(lane)

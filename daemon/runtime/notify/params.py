@@ -18,6 +18,9 @@ from daemon.runtime.notify.port import DEFAULT_REMOTE_EVENTS, NotifyEvent
 class AlertParams(Section):
     # An unchanged proposal (or refusal, or failing cycle) is alerted again after this.
     repeat_after_min: int = Field(120, ge=1, le=7 * 24 * 60)
+    # A standing proposal whose quantity moves by at least this fraction of the quantity
+    # last alerted is alerted again (a change of strikes alone is not).
+    realert_change_frac: float = Field(0.25, gt=0, le=10)
     # A broker connection lost for this long is alerted (a short IB reset is not).
     broker_disconnected_after_min: int = Field(10, ge=1, le=24 * 60)
     # Sessions of the scalar's history plotted on the status page (GET / on the http port).
