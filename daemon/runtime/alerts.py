@@ -37,7 +37,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -316,6 +316,8 @@ def _decided(result: CycleResult) -> bool:
 def log_overrun(event: JobSubmissionEvent) -> None:
     """APScheduler listener (``EVENT_JOB_MAX_INSTANCES``): a run skipped because the last
     one is still going, as a structured event (``daemon.logs`` drops the library's own
-    unstructured warning)."""
-    times = [t.astimezone(NY).isoformat() for t in event.scheduled_run_times]
-    log.warning("cycle_overrun", job=event.job_id, scheduled_for=times)
+    unstructured warning). The scheduler's run times are wall-clock instants (under the
+    simulator they are not market time), so they are given in UTC and named so; the
+    line's ``market_time`` says when, in market time, the overrun was seen."""
+    times = [t.astimezone(UTC).isoformat() for t in event.scheduled_run_times]
+    log.warning("cycle_overrun", job=event.job_id, scheduled_wall_utc=times)

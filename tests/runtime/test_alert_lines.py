@@ -129,4 +129,5 @@ def test_a_scheduler_overrun_is_a_structured_event_not_its_own_warning() -> None
     (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
     assert line["event"] == "cycle_overrun" and line["level"] == "warning"
     assert line["job"] == "cycle"
-    assert line["scheduled_for"] == ["2026-11-24T10:10:00-05:00"]
+    assert line["scheduled_wall_utc"] == ["2026-11-24T15:10:00+00:00"]
+    assert line["market_time"] == "2026-11-24T10:05:00-05:00"  # when it was seen
