@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -232,13 +232,6 @@ class DecisionAlerts:
             )
         standing.save(ended, now)
 
-    def standing_proposals(self) -> list[dict[str, Any]]:
-        """What is proposed now, oldest first (the status page)."""
-        rows = sorted(self._proposals.rows.values(), key=lambda r: r.first_alerted_at)
-        return [
-            {"line": r.line, "since": r.first_alerted_at, "cycles_seen": r.times_seen} for r in rows
-        ]
-
     # ---- submit mode: refusals ----------------------------------------------------------
     def refusals(self, refused: Sequence[tuple[Adjustment, Sequence[str]]], now: datetime) -> None:
         """This cycle's refused adjustments with the guards that refused each; a refusal
@@ -313,11 +306,25 @@ def _decided(result: CycleResult) -> bool:
     )
 
 
-def log_overrun(event: JobSubmissionEvent) -> None:
-    """APScheduler listener (``EVENT_JOB_MAX_INSTANCES``): a run skipped because the last
-    one is still going, as a structured event (``daemon.logs`` drops the library's own
-    unstructured warning). The scheduler's run times are wall-clock instants (under the
-    simulator they are not market time), so they are given in UTC and named so; the
-    line's ``market_time`` says when, in market time, the overrun was seen."""
-    times = [t.astimezone(UTC).isoformat() for t in event.scheduled_run_times]
-    log.warning("cycle_overrun", job=event.job_id, scheduled_wall_utc=times)
+def overrun_listener(
+    alerts: DecisionAlerts, clock: Callable[[], datetime]
+) -> Callable[[JobSubmissionEvent], None]:
+    """An APScheduler listener (``EVENT_JOB_MAX_INSTANCES``): a run skipped because the
+    last one is still going becomes a ``cycle_overrun`` notification (``daemon.logs``
+    drops the library's own unstructured warning). The scheduler's run times are
+    wall-clock instants (under the simulator they are not market time), so they are given
+    in UTC and named so; the notification's time is the market's."""
+
+    def on_overrun(event: JobSubmissionEvent) -> None:
+        times = [t.astimezone(UTC).isoformat() for t in event.scheduled_run_times]
+        line = f"{event.job_id} run skipped: the previous one is still running"
+        alerts.publish(
+            NotifyEvent.CYCLE_OVERRUN,
+            line,
+            clock(),
+            "warning",
+            job=event.job_id,
+            scheduled_wall_utc=times,
+        )
+
+    return on_overrun

@@ -39,7 +39,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from daemon.core.broker import ConnectionState
 from daemon.core.calendar import NY
 from daemon.errors import BrokerError
-from daemon.runtime.alerts import log_overrun
+from daemon.runtime.alerts import overrun_listener
 from daemon.runtime.app import App, start_run
 from daemon.runtime.engine import SKIPPED
 from daemon.runtime.notify import Notification, NotifyEvent
@@ -113,7 +113,9 @@ class Service:
             "misfire_grace_time": int(sched.misfire_grace_s),
         }
         scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=defaults)
-        scheduler.add_listener(log_overrun, EVENT_JOB_MAX_INSTANCES)
+        scheduler.add_listener(
+            overrun_listener(self._app.alerts, clock.now), EVENT_JOB_MAX_INSTANCES
+        )
         rules: dict[str, Any] = {
             "cycle": partial(next_cycle_time, interval_min=sched.cycle_interval_min),
             "warmup": partial(

@@ -18,7 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from daemon.core.broker import ComboLeg
 from daemon.logs import configure_logging, set_market_clock
-from daemon.runtime.alerts import log_overrun
+from daemon.runtime.alerts import overrun_listener
 from daemon.runtime.journal import SqliteJournal
 from daemon.runtime.notify.lines import order_line
 from tests.runtime.alert_factories import KINDS, T0, VIX_OPEN, result
@@ -110,13 +110,14 @@ def test_an_order_line_names_the_structure_from_its_legs() -> None:
     )
 
 
-def test_a_scheduler_overrun_is_a_structured_event_not_its_own_warning() -> None:
+def test_a_scheduler_overrun_is_a_structured_event_not_its_own_warning(tmp_path: Path) -> None:
     """APScheduler's 'maximum number of running instances' warning is replaced by one
     cycle_overrun JSON line, dispatched by the scheduler to the registered listener."""
     stream = io.StringIO()
     configure_logging("info", "json", stream)
     scheduler = AsyncIOScheduler(timezone=UTC)
-    scheduler.add_listener(log_overrun, EVENT_JOB_MAX_INSTANCES)
+    alerts = log_alerts(SqliteJournal.open(tmp_path / "j.sqlite"))
+    scheduler.add_listener(overrun_listener(alerts, lambda: T0), EVENT_JOB_MAX_INSTANCES)
     logging.getLogger("apscheduler.scheduler").warning(
         'Execution of job "%s" skipped: maximum number of running instances reached (%d)',
         "cycle",
@@ -131,3 +132,4 @@ def test_a_scheduler_overrun_is_a_structured_event_not_its_own_warning() -> None
     assert line["job"] == "cycle"
     assert line["scheduled_wall_utc"] == ["2026-11-24T15:10:00+00:00"]
     assert line["market_time"] == "2026-11-24T10:05:00-05:00"  # when it was seen
+    assert line["line"] == "cycle run skipped: the previous one is still running"

@@ -124,8 +124,3 @@ def order_line(verb: str, legs: Sequence[_Leg], quantity: int, detail: str = "")
     """``FILLED 15 x VIX 20-Jan-27 22/31 call spread  avg 0.47``."""
     text = f"{verb} {quantity} x {describe_legs(legs)}"
     return f"{text}  {detail}" if detail else text
-
-
-def fields_line(fields: dict[str, Any], keys: Sequence[str]) -> str:
-    """``k=v`` for the keys present, in order: the short tail of a health line."""
-    return "  ".join(f"{k}={fields[k]}" for k in keys if fields.get(k) is not None)
