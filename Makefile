@@ -8,7 +8,7 @@ CONFIG ?= config/sim.yaml
 INSYNC_VENV  := .venv-insync
 INSYNC_STAMP := $(INSYNC_VENV)/.installed-stamp
 
-.PHONY: test lint typecheck pytest run bench clean test-ib-insync
+.PHONY: test lint typecheck pytest run bench clean test-ib-insync docs
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required, found " + sys.version.split()[0])'
@@ -23,6 +23,7 @@ test: lint typecheck pytest test-ib-insync
 lint: $(STAMP)
 	$(BIN)/ruff check daemon tests benchmarks
 	$(BIN)/ruff format --check daemon tests benchmarks
+	$(BIN)/hadolint Dockerfile
 
 # Strict types for the whole package (the core's purity is what matters most, but the
 # runtime's asyncio code benefits as much).
@@ -45,6 +46,10 @@ $(INSYNC_STAMP): pyproject.toml
 
 test-ib-insync: $(INSYNC_STAMP)
 	$(INSYNC_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/ib
+
+# docs/configuration.md from the config models (a test fails when it is out of date).
+docs: $(STAMP)
+	$(BIN)/python -m daemon.config_docs --write docs/configuration.md
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pricing.py

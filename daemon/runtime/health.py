@@ -104,8 +104,8 @@ class HealthCheck:
         down = 0.0 if since is None else now - since
         allowance = self._health.max_disconnected_s
         if down > allowance:
-            return Check(False, f"{state.value} for {down:.0f} s (allowance {allowance:g} s)")
-        return Check(True, f"{state.value} for {down:.0f} s, within {allowance:g} s: reconnecting")
+            return Check(False, f"{state.value} for {down:.1f} s (allowance {allowance:g} s)")
+        return Check(True, f"{state.value} for {down:.1f} s, within {allowance:g} s: reconnecting")
 
     def _cycle(self, market_now: datetime) -> Check:
         day = market_now.astimezone(NY).date()

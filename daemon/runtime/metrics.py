@@ -13,6 +13,7 @@ its *kind* (the text before the first colon: ``timeout``, ``BrokerDisconnected``
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import (
@@ -29,6 +30,7 @@ from prometheus_client.registry import Collector
 from daemon.core.broker import ConnectionState
 from daemon.core.evaluate import CycleStatus
 from daemon.runtime.engine import SKIPPED, CycleOutcome
+from daemon.runtime.health import HealthReport
 from daemon.runtime.status import DaemonStatus
 
 # No ``*_created`` series: they double the page and no alert rule reads them. (A library-wide
@@ -48,7 +50,12 @@ def skip_kind(reason: str) -> str:
 
 
 class Metrics:
-    def __init__(self, status: DaemonStatus, order_counts: Callable[[], Mapping[str, int]]) -> None:
+    def __init__(
+        self,
+        status: DaemonStatus,
+        order_counts: Callable[[], Mapping[str, int]],
+        health: Callable[[], HealthReport] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.cycles = Counter("alvh_cycles", "Cycles run, by outcome", ["outcome"], registry=r)
@@ -103,7 +110,7 @@ class Metrics:
             "Market time (Unix seconds) the last cycle started",
             registry=r,
         )
-        r.register(_StatusCollector(status, order_counts))
+        r.register(_StatusCollector(status, order_counts, health))
         status.on_cycle(self.observe_cycle)
 
     def observe_cycle(self, outcome: CycleOutcome, duration_s: float) -> None:
@@ -141,9 +148,15 @@ class Metrics:
 class _StatusCollector(Collector):
     """Read at each scrape from the daemon's status and journal."""
 
-    def __init__(self, status: DaemonStatus, order_counts: Callable[[], Mapping[str, int]]):
+    def __init__(
+        self,
+        status: DaemonStatus,
+        order_counts: Callable[[], Mapping[str, int]],
+        health: Callable[[], HealthReport] | None,
+    ) -> None:
         self._status = status
         self._order_counts = order_counts
+        self._health = health
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         status = self._status
@@ -174,9 +187,22 @@ class _StatusCollector(Collector):
         orders = GaugeMetricFamily(
             "alvh_orders", "Orders in the journal, by their last known status", labels=["status"]
         )
-        for name, count in sorted(self._order_counts().items()):
+        try:
+            counts = dict(self._order_counts())
+        except sqlite3.Error:  # the journal is closing (a scrape during the stop)
+            counts = {}
+        for name, count in sorted(counts.items()):
             orders.add_metric([name], float(count))
         yield orders
+        if self._health is not None:
+            # The daemon's own verdict, calendar-aware: alert on it rather than rebuilding
+            # market hours and holidays in PromQL.
+            checks = GaugeMetricFamily(
+                "alvh_health_ok", "1 when the /healthz check passes, by check", labels=["check"]
+            )
+            for name, check in self._health().checks.items():
+                checks.add_metric([name], float(check.ok))
+            yield checks
         yield GaugeMetricFamily(
             "alvh_up",
             "1 while the daemon runs (0 while it starts or stops)",

@@ -10,9 +10,9 @@ lines, so no dependency on libsystemd.
 Outside systemd (no NOTIFY_SOCKET) every call is a no-op. A send that fails (systemd gone,
 socket full) is logged once and otherwise ignored: notification never stops the daemon.
 
-What the service sends, in order: ``READY=1`` (with a STATUS) once the warm-up attempt is
-over; ``STATUS=`` after every cycle; ``WATCHDOG=1`` from ``Watchdog`` only while the
-scheduler check passes; ``STOPPING=1`` when the stop begins.
+What the service sends: ``WATCHDOG=1`` from ``Watchdog``, from the start and only while
+the scheduler check passes; ``READY=1`` (with a STATUS) once the warm-up attempt is over;
+``STATUS=`` after every cycle; ``STOPPING=1`` when the stop begins.
 """
 
 from __future__ import annotations

@@ -61,6 +61,7 @@ class Service:
         self._busy = asyncio.Lock()
         self._started_executor = False
         self.cycles_run = 0
+        self.scheduler: AsyncIOScheduler | None = None  # set by run()
         self.exit_reason = "stopped"
 
     def request_stop(self, reason: str) -> None:
@@ -92,10 +93,12 @@ class Service:
             notify=list(app.alerts.notifier.sink_names),
         )
         await ops.start_http()
+        # The watchdog is fed from the start (systemd may count it during start-up too):
+        # the scheduler beats while the warm-up waits for the broker.
+        ops.start_watchdog()
         await self._warmup()
         self.status.phase = "running"
         ops.notifier.ready(self.status.status_line())
-        ops.start_watchdog()
         await self._stop.wait()
         self.status.phase = "stopping"
         ops.notifier.stopping(f"stopping: {self.exit_reason}")
@@ -177,6 +180,7 @@ class Service:
             return
         if app.broker.connection_state is ConnectionState.CONNECTED:
             return
+        self.status.observe_connection()  # the drop is on record before the reconnect
         async with self._busy:
             await self._connect_and_recover(reconnect=True)
 

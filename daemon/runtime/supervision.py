@@ -50,7 +50,7 @@ class Supervision:
             journal_write_failures=lambda: journal.write_failures,
         )
         health = HealthCheck(status, config.health, config.schedule)
-        metrics = Metrics(status, journal.order_status_counts)
+        metrics = Metrics(status, journal.order_status_counts, health.report)
         http = None
         if config.http.port:
             allow = config.http.allow_non_loopback

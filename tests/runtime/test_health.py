@@ -48,7 +48,7 @@ def test_reconnecting_within_allowance_then_past_it() -> None:
     report = health.report()
     assert not report.healthy
     assert report.failed == ["broker"]
-    assert "301 s" in report.checks["broker"].detail
+    assert "disconnected for 301.0 s (allowance 300 s)" in report.checks["broker"].detail
 
 
 def test_reconnect_resets_the_allowance_and_is_counted() -> None:

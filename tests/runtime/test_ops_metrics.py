@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from daemon.config import load_config
 from daemon.core.broker import ConnectionState
 from daemon.runtime.app import build_app, start_run
 from daemon.runtime.metrics import Metrics, skip_kind
-from tests.runtime.ops_rig import SESSION_DAY_OPEN, Clocks, make_status, skipped
+from tests.runtime.ops_rig import SESSION_DAY_OPEN, Clocks, make_health, make_status, skipped
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -53,7 +54,8 @@ def test_cycles_skips_latency_connection_and_journal_failures() -> None:
     status = make_status(clocks)
     status.beat()
     orders = {"FILLED": 2, "CANCELLED": 1}
-    metrics = Metrics(status, lambda: orders)
+    health = make_health(status, max_disconnected_s=60.0)
+    metrics = Metrics(status, lambda: orders, health.report)
     for duration, reason in ((0.2, "timeout: x"), (3.0, "BrokerTimeout: y"), (7.0, "timeout: z")):
         status.cycle_started()
         clocks.advance(duration)
@@ -82,6 +84,10 @@ def test_cycles_skips_latency_connection_and_journal_failures() -> None:
     assert _value(s, "alvh_orders", status="FILLED") == 2
     assert _value(s, "alvh_orders", status="CANCELLED") == 1
     assert _value(s, "alvh_up") == 0  # still "starting"
+    # /healthz's verdicts: starting (phase fails); the broker only just dropped (passes).
+    assert _value(s, "alvh_health_ok", check="phase") == 0
+    assert _value(s, "alvh_health_ok", check="broker") == 1
+    assert _value(s, "alvh_health_ok", check="scheduler") == 1
     assert _value(s, "alvh_last_cycle_timestamp_seconds") == clocks.market.timestamp()
 
 
@@ -131,3 +137,15 @@ def test_a_real_cycle_fills_scalar_components_tail_loss_coverage_and_proposals(
     if proposed:
         assert _value(s, "alvh_adjustments_total", outcome="proposed") == proposed
     assert _value(s, "alvh_cycles_total", outcome="ok") == 1
+
+
+def test_a_scrape_while_the_journal_closes_still_answers() -> None:
+    """The journal closed under a scrape (the stop): the page answers without orders."""
+
+    def closed() -> dict[str, int]:
+        raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+
+    status = make_status(Clocks())
+    s = _samples(Metrics(status, closed).render())
+    assert not [k for k in s if k[0] == "alvh_orders"]
+    assert _value(s, "alvh_broker_connected") == 1

@@ -13,6 +13,7 @@ No timing is asserted: every step waits for the state it needs (bounded by a dea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,7 @@ import aiohttp
 import yaml
 
 from daemon.config import AppConfig, load_config
+from daemon.errors import BrokerError
 from daemon.runtime.app import build_app
 from daemon.runtime.service import Service
 from tests.runtime.test_sdnotify import drain, receiver
@@ -31,13 +33,13 @@ REPO = Path(__file__).resolve().parents[2]
 DEADLINE_S = 60.0
 
 
-def _config(tmp_path: Path) -> AppConfig:
+def _config(tmp_path: Path, start: str = "2026-11-24T09:30:00-05:00") -> AppConfig:
     raw = yaml.safe_load((REPO / "config" / "sim.yaml").read_text())
     raw["journal"]["path"] = str(tmp_path / "journal.sqlite")
     raw["execution"]["kill_switch_path"] = str(tmp_path / "KILL")
     raw["events_path"] = str(REPO / "config" / "events.yaml")
     raw["logging"] = {"level": "warning", "format": "json"}
-    raw["sim"]["start"] = "2026-11-24T09:30:00-05:00"
+    raw["sim"]["start"] = start
     raw["health"] = {
         "max_disconnected_s": 1.0,
         "max_missed_cycles": 2,
@@ -85,13 +87,15 @@ def test_sd_notify_order_and_no_watchdog_while_stuck(tmp_path: Path) -> None:
             lambda: sum(m.startswith("STATUS=cycle") for m in received()) >= 2,
         )
         await _until("a WATCHDOG", lambda: "WATCHDOG=1" in received())
-        service.scheduler.pause()  # wedged: no job runs, no beat
+        scheduler = service.scheduler
+        assert scheduler is not None
+        scheduler.pause()  # wedged: no job runs, no beat
         dog = service.supervision.watchdog
         await _until("the watchdog to withhold", lambda: dog.withheld >= 2)
         stuck_from = len(received())
         await _until("more withheld rounds", lambda: dog.withheld >= 6)
         assert "WATCHDOG=1" not in received()[stuck_from:]
-        service.scheduler.resume()
+        scheduler.resume()
         await _until("pings to resume", lambda: "WATCHDOG=1" in received()[stuck_from:])
         service.request_stop("test")
         assert await asyncio.wait_for(task, DEADLINE_S) == 0
@@ -99,7 +103,8 @@ def test_sd_notify_order_and_no_watchdog_while_stuck(tmp_path: Path) -> None:
 
     with receiver() as (name, sock):
         messages = asyncio.run(asyncio.wait_for(body(sock, name), 2 * DEADLINE_S))
-    assert messages[0].startswith("READY=1\nSTATUS=")
+    # Pings may precede READY (the scheduler beats during the warm-up); nothing else does.
+    assert next(m for m in messages if m != "WATCHDOG=1").startswith("READY=1\nSTATUS=")
     assert messages[-1] == "STOPPING=1\nSTATUS=stopping: test"
     assert sum(m.startswith("READY=1") for m in messages) == 1
     assert all(not m.startswith("STOPPING") for m in messages[:-1])
@@ -152,3 +157,28 @@ def test_healthz_turns_unhealthy_when_the_broker_is_held_down(tmp_path: Path) ->
     assert "alvh_broker_connected 0.0" in seen["metrics_down"]
     assert "alvh_broker_reconnects_total 1.0" in seen["metrics_up"]
     assert 'alvh_cycle_skips_total{reason="BrokerDisconnected"}' in seen["metrics_up"]
+
+
+def test_a_drop_outside_the_session_is_reconnected_before_the_next_one(tmp_path: Path) -> None:
+    """Saturday, no cycle to reconnect: the reconnect job brings the broker back by itself
+    (a gateway's nightly restart is ridden out between sessions) and counts it."""
+    config = _config(tmp_path, start="2026-11-28T00:05:00-05:00")  # a Saturday
+
+    async def body() -> tuple[int, int, int]:
+        app = build_app(config)
+        service = Service(app, env={})
+        service.supervision.http = None  # not needed here
+        task = asyncio.create_task(service.run())
+        status = service.status
+        await _until("running", lambda: status.phase == "running")
+        app.broker.set_faults(drop_connection=True)  # type: ignore[attr-defined]
+        with contextlib.suppress(BrokerError):
+            await app.broker.positions()  # the next call finds the connection dropped
+        await _until("reconnected", lambda: status.reconnects == 1)
+        service.request_stop("test")
+        assert await asyncio.wait_for(task, DEADLINE_S) == 0
+        return status.reconnects, service.cycles_run, status.cycles_by_status.total()
+
+    reconnects, cycles, recorded = asyncio.run(asyncio.wait_for(body(), 2 * DEADLINE_S))
+    assert reconnects == 1
+    assert cycles == recorded == 0  # no cycle ran: the reconnect job did it

@@ -56,6 +56,9 @@ def _config(tmp_path: Path, changes: dict[str, Any] | None = None) -> Path:
         "events_path": str(REPO / "config" / "events.yaml"),
         "logging": {"format": "json", "level": "info"},
         "sim": {"start": SESSION_OPEN},
+        # No fixed port: daemons of parallel test runs must not compete for 9322 (the
+        # endpoint's own tests use an ephemeral one).
+        "http": {"port": 0},
     }
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(_merge(_merge(raw, pinned), changes or {})))
