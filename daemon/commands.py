@@ -22,6 +22,7 @@ from daemon.logs import configure_logging
 from daemon.runtime.app import Mode, build_app, start_run
 from daemon.runtime.journal import SqliteJournal
 from daemon.runtime.service import Service
+from daemon.runtime.status_page import page_sources, status_routes
 
 
 def _load(args: argparse.Namespace) -> tuple[AppConfig, Mode | None]:
@@ -46,7 +47,9 @@ def run_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     config, mode = _load(args)
     app = build_app(config, mode=mode)
-    return asyncio.run(Service(app).run())
+    service = Service(app)
+    service.supervision.add_routes(status_routes(page_sources(app, service.status)))
+    return asyncio.run(service.run())
 
 
 # ---- once -----------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ from daemon.logs import LogFormat, LogLevel
 from daemon.ops_params import HealthParams as HealthParams
 from daemon.ops_params import HttpParams as HttpParams
 from daemon.ops_params import is_loopback as is_loopback
+from daemon.runtime.notify.params import AlertParams, NotifyParams
 
 BrokerKind = Literal["sim", "ib"]
 ExecutionMode = Literal["propose", "submit"]
@@ -179,6 +180,8 @@ class AppConfig(ModelParams):
     http: HttpParams = HttpParams()
     health: HealthParams = HealthParams()
     snapshot: SnapshotParams = SnapshotParams()
+    alerts: AlertParams = AlertParams()
+    notify: NotifyParams = NotifyParams()
     sim: SimParams = SimParams()
     # The event calendar (FOMC, CPI, ...); its own loader reads and checks it.
     events_path: Path = Path("config/events.yaml")

@@ -3,9 +3,19 @@
 One pipeline for everything: the daemon's structlog loggers and the standard-library
 loggers of its libraries (the IB client, APScheduler) both end in a single handler whose
 ``ProcessorFormatter`` runs the same processors, so a journald or file reader sees one
-format. Each line carries an ISO-8601 UTC ``timestamp``, the ``level``, the ``logger`` name
-and the ``event`` name, plus whatever was bound with
+format. Each line carries an ISO-8601 UTC ``timestamp`` (wall time, to line up with other
+logs), the ``market_time`` (America/New_York, from the market clock the runtime sets with
+``set_market_clock``: the simulated market's clock under the simulator), the ``level``,
+the ``logger`` name and the ``event`` name, plus whatever was bound with
 ``structlog.contextvars.bind_contextvars`` (the runtime binds ``cycle_id`` for a cycle).
+
+On a terminal a person reads one compact line per event, stamped in market time: an
+event that carries a ``line`` (every alert, see ``daemon.runtime.notify``) is that line,
+``cycle_summary`` is one short line, anything else is structlog's console rendering. The
+full detail (an adjustment's whole reason) stays in the JSON lines and the journal.
+
+APScheduler's "skipped: maximum number of running instances reached" warning is dropped
+here: the runtime reports the same fact as a structured ``cycle_overrun`` event.
 
 Secrets never reach a line: the only one today is the IB account id, masked to its last
 three characters by ``mask_account`` on any key named ``account`` or ``account_id``, at any
@@ -16,8 +26,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping
-from typing import Any, Literal, TextIO
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Final, Literal, TextIO
+from zoneinfo import ZoneInfo
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
@@ -28,6 +40,31 @@ LogFormat = Literal["auto", "console", "json"]
 SECRET_KEYS = frozenset({"account", "account_id"})
 _VISIBLE_CHARS = 3
 _LEAD_KEYS = ("timestamp", "level", "event", "logger")
+_MARKET_TZ = ZoneInfo("America/New_York")
+_market_clock: Callable[[], datetime] | None = None
+
+
+def set_market_clock(clock: Callable[[], datetime] | None) -> None:
+    """Stamp lines with this clock's time (None: the wall clock, in New York)."""
+    global _market_clock
+    _market_clock = clock
+
+
+def _add_market_time(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """Processor: ``market_time``, ISO-8601 in New York time."""
+    now = _market_clock() if _market_clock is not None else datetime.now(_MARKET_TZ)
+    event_dict["market_time"] = now.astimezone(_MARKET_TZ).isoformat(timespec="seconds")
+    return event_dict
+
+
+class _DropOverrunWarning(logging.Filter):
+    """APScheduler's own overrun warning: the runtime logs ``cycle_overrun`` instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.name.startswith("apscheduler")
+            and "maximum number of running instances reached" in str(record.msg)
+        )
 
 
 def mask_secret(value: object) -> str:
@@ -68,14 +105,55 @@ def _shared_processors() -> list[Processor]:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_market_time,
         mask_account,
     ]
+
+
+def _num(value: Any, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def cycle_line(ev: Mapping[str, Any]) -> str:
+    """``cycle ok  SPX 5812.5  VIX 17.20  scalar 1.48  tail 412,300  hedge 380,100  2 adj``."""
+    status = ev.get("status")
+    if ev.get("spx") is None and status != "ok":
+        return f"cycle {status}: {ev.get('reason', '')}"
+    text = (
+        f"cycle {status}  SPX {_num(ev.get('spx'), '.1f')}  VIX {_num(ev.get('vix'), '.2f')}"
+        f"  scalar {_num(ev.get('scalar'), '.2f')}  tail {_num(ev.get('tail_loss_usd'), ',.0f')}"
+        f"  hedge {_num(ev.get('hedge_payoff_usd'), ',.0f')}  {ev.get('adjustments', 0)} adj"
+    )
+    return text if status == "ok" else f"{text}: {ev.get('reason', '')}"
+
+
+class CompactConsole:
+    """The terminal renderer (module docstring): market-time stamp, then one line."""
+
+    _MARKS: Final = {"warning": "WARN ", "error": "ERROR ", "critical": "ERROR "}
+
+    def __init__(self, colors: bool) -> None:
+        self._fallback = structlog.dev.ConsoleRenderer(colors=colors)
+
+    def __call__(self, logger: WrappedLogger, name: str, event_dict: EventDict) -> str:
+        market = event_dict.pop("market_time", None)
+        stamp = f"{datetime.fromisoformat(market):%d-%b %H:%M:%S}" if market else ""
+        event = event_dict.get("event")
+        line = event_dict.get("line")
+        if line is None and event == "cycle_summary":
+            line = cycle_line(event_dict)
+        if line is not None:
+            mark = self._MARKS.get(str(event_dict.get("level")), "")
+            return f"{stamp}  {mark}{line}"
+        event_dict.pop("timestamp", None)
+        event_dict["timestamp"] = stamp
+        return str(self._fallback(logger, name, event_dict))
 
 
 def _renderer(fmt: LogFormat, stream: TextIO) -> Processor:
     is_tty = stream.isatty()
     if fmt == "console" or (fmt == "auto" and is_tty):
-        return structlog.dev.ConsoleRenderer(colors=is_tty)
+        return CompactConsole(colors=is_tty)
     return structlog.processors.JSONRenderer()
 
 
@@ -95,6 +173,7 @@ def configure_logging(level: LogLevel, fmt: LogFormat, stream: TextIO | None = N
     final.append(renderer)
 
     handler = logging.StreamHandler(out)
+    handler.addFilter(_DropOverrunWarning())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=_shared_processors(), processors=final
@@ -109,6 +188,11 @@ def configure_logging(level: LogLevel, fmt: LogFormat, stream: TextIO | None = N
     # successfully"): noise beside the daemon's own events. Its warnings (a missed run,
     # a job that raised) still come through.
     logging.getLogger("apscheduler").setLevel(max(level_no, logging.WARNING))
+    # apprise's messages, and those of the HTTP client under it, can quote a target's URL,
+    # and the URL holds its token: the notifier logs each failure itself
+    # (``notify_failed``), without the URL.
+    for talker in ("apprise", "urllib3", "requests"):
+        logging.getLogger(talker).setLevel(logging.CRITICAL + 1)
 
     structlog.configure(
         processors=[

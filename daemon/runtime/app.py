@@ -17,11 +17,14 @@ from daemon.config import AppConfig
 from daemon.core.broker import Broker
 from daemon.errors import ConfigError
 from daemon.events_file import load_events
+from daemon.logs import set_market_clock
 from daemon.plugins import load_custom_signals
+from daemon.runtime.alerts import DecisionAlerts
 from daemon.runtime.clock import RealClock
 from daemon.runtime.engine import Engine
 from daemon.runtime.executors import Executor, ProposeExecutor
 from daemon.runtime.journal import SqliteJournal
+from daemon.runtime.notify.apprise_sink import build_fanout
 from daemon.runtime.snapshot import SnapshotTaker
 from daemon.runtime.submit import SubmitExecutor
 from daemon.runtime.triggers import MarketClock
@@ -39,6 +42,7 @@ class App:
     executor: Executor
     engine: Engine
     run_id: str
+    alerts: DecisionAlerts  # and through it the notifier fan-out (alerts.notifier)
 
 
 def make_broker(config: AppConfig) -> tuple[Broker, MarketClock]:
@@ -69,11 +73,15 @@ def build_app(
     extra = load_custom_signals(config.signals.custom)
     model = config.model_params()
     broker, clock = make_broker(config)
+    set_market_clock(clock.now)  # log lines carry the market's time, the sim's in a sim
     journal = SqliteJournal.open(config.journal.path)
+    alerts = DecisionAlerts(journal, build_fanout(config.notify, env), config.alerts)
     executor: Executor = (
-        SubmitExecutor(broker, journal, config.execution, config.ticks, clock, env=dict(env))
+        SubmitExecutor(
+            broker, journal, config.execution, config.ticks, clock, env=dict(env), alerts=alerts
+        )
         if chosen == "submit"
-        else ProposeExecutor()
+        else ProposeExecutor(alerts)
     )
     run_id = f"run-{uuid.uuid4().hex[:12]}"
     engine = Engine(
@@ -87,7 +95,7 @@ def build_app(
         cycle_timeout_s=config.schedule.cycle_timeout_s,
         extra_signals=extra,
     )
-    return App(config, chosen, broker, clock, journal, executor, engine, run_id)
+    return App(config, chosen, broker, clock, journal, executor, engine, run_id, alerts)
 
 
 def start_run(app: App) -> None:

@@ -1,9 +1,10 @@
 """What happens to a cycle's adjustments: the mode, chosen once at wiring time.
 
-``ProposeExecutor`` (the default) turns each adjustment into an ``adjustment_proposed``
-alert with its legs, quantity, limit and reason, and sends nothing. ``SubmitExecutor``
-(``daemon.runtime.submit``) also sends them, behind the guards. The engine never asks
-which mode it runs in: it hands the result to whichever executor it was given.
+``ProposeExecutor`` (the default) alerts each adjustment as ``adjustment_proposed`` with
+its legs, quantity, limit and reason, once per decision (``daemon.runtime.alerts``), and
+sends nothing. ``SubmitExecutor`` (``daemon.runtime.submit``) also sends them, behind the
+guards. The engine never asks which mode it runs in: it hands the result to whichever
+executor it was given.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import structlog
-
 from daemon.core.evaluate import CycleResult
-from daemon.core.proposal import Adjustment
+from daemon.runtime.alerts import DecisionAlerts
+from daemon.runtime.notify.lines import adjustment_fields
 
-log = structlog.get_logger("alvh.execution")
+__all__ = ["Execution", "Executor", "ProposeExecutor", "adjustment_fields"]
 
 
 @dataclass(frozen=True)
@@ -51,38 +51,21 @@ class Executor(Protocol):
         ...
 
 
-def adjustment_fields(adj: Adjustment) -> dict[str, Any]:
-    """The alert's fields: everything a trader needs to act on it by hand."""
-    return {
-        "adjustment_id": adj.id,
-        "action": adj.action.value,
-        "kind": adj.kind.value,
-        "structure": adj.structure_key,
-        "legs": [leg.label for leg in adj.legs],
-        "quantity": adj.quantity,
-        # Prices per share: rounded for the reader (binary float noise such as
-        # 0.8899999999999999 helps nobody); the journal keeps them exact.
-        "limit_usd": round(adj.limit_price_usd, 4),
-        "mid_usd": round(adj.mid_price_usd, 4),
-        "natural_usd": round(adj.natural_price_usd, 4),
-        "reason": adj.reason,
-    }
-
-
 class ProposeExecutor:
-    """Alerts only: every adjustment is logged, nothing is sent."""
+    """Alerts only: each decision is alerted once (see ``DecisionAlerts``), nothing sent.
+    Every adjustment is still an ``Execution`` and is journalled with its cycle."""
 
     mode = "propose"
+
+    def __init__(self, alerts: DecisionAlerts) -> None:
+        self.alerts = alerts
 
     async def start(self) -> None:
         return None
 
     async def execute(self, result: CycleResult, cycle_id: str) -> tuple[Execution, ...]:
-        out = []
-        for adj in result.adjustments:
-            log.info("adjustment_proposed", **adjustment_fields(adj))
-            out.append(Execution(adj.id, "proposed"))
-        return tuple(out)
+        self.alerts.proposals(result)
+        return tuple(Execution(adj.id, "proposed") for adj in result.adjustments)
 
     async def shutdown(self) -> None:
         return None

@@ -32,8 +32,11 @@ from daemon.core.broker import Broker, ComboOrder, OrderEvent, OrderEventStream,
 from daemon.core.params import TickParams
 from daemon.core.ticks import RoundMode, combo_tick, round_to_tick
 from daemon.errors import BrokerDisconnected, BrokerError, BrokerTimeout, OrderRejected
+from daemon.runtime.alerts import DecisionAlerts
 from daemon.runtime.clock import real_seconds_until
 from daemon.runtime.journal import SqliteJournal
+from daemon.runtime.notify import NotifyEvent
+from daemon.runtime.notify.lines import order_line, price
 from daemon.runtime.order_codec import order_from_json
 from daemon.runtime.triggers import MarketClock
 
@@ -80,8 +83,11 @@ class OrderFollower:
         params: ExecutionParams,
         ticks: TickParams,
         clock: MarketClock,
+        alerts: DecisionAlerts,
     ) -> None:
         self._broker = broker
+        self._alerts = alerts
+        self._orders: dict[str, ComboOrder] = {}  # by reference: the legs an alert names
         self._journal = journal
         self._params = params
         self._ticks = ticks
@@ -100,11 +106,16 @@ class OrderFollower:
         natural_usd: float,
     ) -> None:
         ref = order.order_ref
+        self._orders[ref] = order
         task = asyncio.create_task(
             self._run(order, state, stream, natural_usd), name=f"follow-{ref}"
         )
         self._tasks[ref] = task
-        task.add_done_callback(lambda _t: self._tasks.pop(ref, None))
+        task.add_done_callback(lambda _t: self._forget(ref))
+
+    def _forget(self, ref: str) -> None:
+        self._tasks.pop(ref, None)
+        self._orders.pop(ref, None)
 
     async def wait(self) -> None:
         """Wait until every followed order has ended (tests, and the end of a session)."""
@@ -227,7 +238,14 @@ class OrderFollower:
             self._journal.record_order_state(
                 order.order_ref, now=self._clock.now(), status="REJECTED", reason=str(exc)
             )
-            log.warning("order_rejected", order_ref=order.order_ref, reason=str(exc))
+            self._alerts.publish(
+                NotifyEvent.ORDER_REJECTED,
+                order_line("REJECTED", order.legs, order.quantity, str(exc)),
+                self._clock.now(),
+                "warning",
+                order_ref=order.order_ref,
+                reason=str(exc),
+            )
         except (BrokerDisconnected, BrokerTimeout, BrokerError) as exc:
             # Its fate is for the broker to tell: reconcile settles it at the next start.
             log.error("order_follow_lost", order_ref=order.order_ref, reason=str(exc))
@@ -317,7 +335,7 @@ class OrderFollower:
                 at=fill.time,
             )
             log.info(
-                "order_filled",
+                "order_fill",
                 order_ref=state.order_ref,
                 qty=fill.qty,
                 price_usd=fill.price_usd,
@@ -331,4 +349,21 @@ class OrderFollower:
             filled_qty=filled,
             avg_fill_usd=avg,
             reason=state.reason or None,
+        )
+        if state.status.name == "FILLED":
+            self._filled(state.order_ref, filled, avg, event.time)
+
+    def _filled(self, ref: str, filled: int, avg: float | None, at: datetime) -> None:
+        """The order's one ``order_filled`` alert (a broker may repeat the final state)."""
+        order = self._orders.pop(ref, None)
+        if order is None:
+            return
+        detail = "" if avg is None else f"avg {price(avg)}"
+        self._alerts.publish(
+            NotifyEvent.ORDER_FILLED,
+            order_line("FILLED", order.legs, filled, detail),
+            at,
+            order_ref=ref,
+            filled=filled,
+            avg_fill_usd=avg,
         )

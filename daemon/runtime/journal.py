@@ -406,3 +406,67 @@ class SqliteJournal:
             args = (kind,)
         rows = self._conn.execute(sql + " ORDER BY event_id DESC LIMIT ?", (*args, limit))
         return [dict(r) for r in rows]
+
+    def last_evaluated_cycle(self) -> dict[str, Any] | None:
+        """The newest cycle that reached a scalar, as ``cycle_record`` returns it."""
+        row = self._conn.execute(
+            "SELECT record_json FROM cycles WHERE scalar IS NOT NULL"
+            " ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else dict(json.loads(row["record_json"]))
+
+    def scalar_history(self, sessions: int) -> list[dict[str, Any]]:
+        """(started_at, trading_day, scalar) of every cycle with a scalar in the last
+        ``sessions`` trading days that had one, oldest first (the status page's plot)."""
+        rows = self._conn.execute(
+            "SELECT started_at, trading_day, scalar FROM cycles WHERE scalar IS NOT NULL"
+            " AND trading_day IN (SELECT DISTINCT trading_day FROM cycles"
+            " WHERE scalar IS NOT NULL ORDER BY trading_day DESC LIMIT ?)"
+            " ORDER BY started_at",
+            (sessions,),
+        )
+        return [dict(r) for r in rows]
+
+    # ---- alerts (what was alerted; daemon.runtime.alerts) -------------------------------------
+    def active_alerts(self, kind: str) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            "SELECT alert_key, kind, subject_id, line, first_alerted_at, last_alerted_at,"
+            " last_seen_at, times_seen, detail_json FROM alerts WHERE kind = ? AND active = 1"
+            " ORDER BY first_alerted_at",
+            (kind,),
+        )
+        return [dict(r) for r in rows]
+
+    def record_alerts(
+        self, standing: Sequence[Mapping[str, Any]], ended: Sequence[str], *, now: datetime
+    ) -> None:
+        """Upsert the standing alerts (keys of ``active_alerts``' rows) and mark ``ended``
+        inactive, in one transaction."""
+        with self._tx() as tx:
+            for row in standing:
+                tx.execute(
+                    "INSERT INTO alerts (alert_key, kind, subject_id, line, first_alerted_at,"
+                    " last_alerted_at, last_seen_at, times_seen, active, detail_json)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT(alert_key) DO UPDATE SET"
+                    " subject_id = excluded.subject_id, line = excluded.line,"
+                    " first_alerted_at = excluded.first_alerted_at,"
+                    " last_alerted_at = excluded.last_alerted_at,"
+                    " last_seen_at = excluded.last_seen_at, times_seen = excluded.times_seen,"
+                    " active = 1, detail_json = excluded.detail_json",
+                    (
+                        row["alert_key"],
+                        row["kind"],
+                        row["subject_id"],
+                        row["line"],
+                        row["first_alerted_at"],
+                        row["last_alerted_at"],
+                        row["last_seen_at"],
+                        row["times_seen"],
+                        row["detail_json"],
+                    ),
+                )
+            for key in ended:
+                tx.execute(
+                    "UPDATE alerts SET active = 0, last_seen_at = ? WHERE alert_key = ?",
+                    (now.isoformat(), key),
+                )

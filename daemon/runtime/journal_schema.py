@@ -86,6 +86,23 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_by_time ON events(at);
     """,
+    # v2: what was alerted, so a restart does not alert the same decision again
+    # (daemon.runtime.alerts). One row per decision key; ``active`` = still standing.
+    """
+    CREATE TABLE alerts (
+        alert_key        TEXT PRIMARY KEY,
+        kind             TEXT NOT NULL,
+        subject_id       TEXT,
+        line             TEXT NOT NULL,
+        first_alerted_at TEXT NOT NULL,
+        last_alerted_at  TEXT NOT NULL,
+        last_seen_at     TEXT NOT NULL,
+        times_seen       INTEGER NOT NULL,
+        active           INTEGER NOT NULL,
+        detail_json      TEXT NOT NULL
+    );
+    CREATE INDEX alerts_active ON alerts(kind, active);
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

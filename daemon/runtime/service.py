@@ -32,13 +32,17 @@ from functools import partial
 from typing import Any
 
 import structlog
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from daemon.core.broker import ConnectionState
 from daemon.core.calendar import NY
 from daemon.errors import BrokerError
+from daemon.runtime.alerts import overrun_listener
 from daemon.runtime.app import App, start_run
+from daemon.runtime.engine import SKIPPED
+from daemon.runtime.notify import Notification, NotifyEvent
 from daemon.runtime.supervision import Supervision
 from daemon.runtime.triggers import MarketTimeTrigger, next_cycle_time, next_offset_time
 
@@ -77,13 +81,16 @@ class Service:
         self.scheduler = scheduler
         scheduler.start()
         self.status.beat()
-        log.info(
-            "daemon_started",
+        app.alerts.publish(
+            NotifyEvent.DAEMON_STARTED,
+            f"daemon started: {app.mode} mode on {app.config.broker.kind}",
+            app.clock.now(),
             run_id=app.run_id,
             mode=app.mode,
             broker=app.config.broker.kind,
             market_now=app.clock.now().isoformat(),
             next_cycle=_next(scheduler, "cycle"),
+            notify=list(app.alerts.notifier.sink_names),
         )
         await ops.start_http()
         # The watchdog is fed from the start (systemd may count it during start-up too):
@@ -109,6 +116,9 @@ class Service:
             "misfire_grace_time": int(sched.misfire_grace_s),
         }
         scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=defaults)
+        scheduler.add_listener(
+            overrun_listener(self._app.alerts, clock.now), EVENT_JOB_MAX_INSTANCES
+        )
         rules: dict[str, Any] = {
             "cycle": partial(next_cycle_time, interval_min=sched.cycle_interval_min),
             "warmup": partial(
@@ -150,6 +160,12 @@ class Service:
             self.status.cycle_done(outcome)
             self.supervision.notifier.status(self.status.status_line())
             self.cycles_run += 1
+            self._app.alerts.cycle(
+                skipped=outcome.status == SKIPPED,
+                reason=outcome.reason,
+                now=outcome.started_at,
+                cycle_id=outcome.cycle_id,
+            )
 
     async def _warmup(self) -> None:
         """Connect and recover orders before the session; a failure is retried next cycle."""
@@ -200,10 +216,16 @@ class Service:
         app.journal.record_event(
             "session_summary", now=app.clock.now(), run_id=app.run_id, detail=detail
         )
-        log.info("session_summary", **detail)
+        line = (
+            f"day {detail['trading_day']}: {len(cycles)} cycles {detail['cycles']}, "
+            f"{detail['orders']} orders, scalar {detail['last_scalar']}"
+        )
+        note = Notification(NotifyEvent.SESSION_SUMMARY, line, app.clock.now(), "info", detail)
+        app.alerts.notifier.publish(note)
 
     async def _heartbeat(self) -> None:
         app = self._app
+        app.alerts.connection(app.broker.connection_state, app.clock.now())
         log.info(
             "heartbeat",
             market_now=app.clock.now().isoformat(),
@@ -220,7 +242,14 @@ class Service:
             await app.broker.close()
             app.journal.end_run(app.run_id, now=app.clock.now(), reason=self.exit_reason)
             app.journal.close()
-        log.info("daemon_stopped", reason=self.exit_reason, cycles_run=self.cycles_run)
+        app.alerts.publish(
+            NotifyEvent.DAEMON_STOPPED,
+            f"daemon stopped ({self.exit_reason}) after {self.cycles_run} cycles",
+            app.clock.now(),
+            reason=self.exit_reason,
+            cycles_run=self.cycles_run,
+        )
+        await app.alerts.notifier.close()  # the last words go out, within one timeout
 
 
 async def _open_orders(app: App) -> list[Any]:

@@ -19,8 +19,6 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-import structlog
-
 from daemon.config import ExecutionParams
 from daemon.core.broker import Broker, ComboLeg, ComboOrder, OrderState
 from daemon.core.calendar import NY, is_session, session_bounds
@@ -28,14 +26,16 @@ from daemon.core.evaluate import CycleResult, CycleStatus
 from daemon.core.params import TickParams
 from daemon.core.proposal import Adjustment
 from daemon.errors import BrokerDisconnected, BrokerTimeout, JournalError, OrderRejected
+from daemon.runtime.alerts import DecisionAlerts
 from daemon.runtime.executors import Execution, adjustment_fields
 from daemon.runtime.follow import OrderFollower
 from daemon.runtime.guards import GuardContext, GuardLimits, OrderIntent, check_order
 from daemon.runtime.journal import SqliteJournal
+from daemon.runtime.notify import Fanout, NotifyEvent
+from daemon.runtime.notify.lines import adjustment_line
+from daemon.runtime.notify.params import AlertParams
 from daemon.runtime.order_codec import order_to_json
 from daemon.runtime.triggers import MarketClock
-
-log = structlog.get_logger("alvh.execution")
 
 
 def _leg_keys(adj: Adjustment) -> tuple[str, ...]:
@@ -59,6 +59,7 @@ class SubmitExecutor:
         ticks: TickParams,
         clock: MarketClock,
         env: dict[str, str] | None = None,
+        alerts: DecisionAlerts | None = None,
     ) -> None:
         self._broker = broker
         self._journal = journal
@@ -73,7 +74,9 @@ class SubmitExecutor:
             quiet_after_open_min=params.quiet_after_open_min,
             quiet_before_close_min=params.quiet_before_close_min,
         )
-        self._follower = OrderFollower(broker, journal, params, ticks, clock)
+        # Without alerts of its own (tests, tools), the log alone is told.
+        self.alerts = alerts or DecisionAlerts(journal, Fanout.log_only(), AlertParams())
+        self._follower = OrderFollower(broker, journal, params, ticks, clock, self.alerts)
 
     async def start(self) -> None:
         await self._follower.reconcile()
@@ -88,9 +91,11 @@ class SubmitExecutor:
     async def execute(self, result: CycleResult, cycle_id: str) -> tuple[Execution, ...]:
         await self._follower.reconcile()  # orders in doubt since the last cycle, first
         if not result.adjustments:
+            self.alerts.refusals([], result.now)
             return ()
         ctx = await self._context(result)
         out: list[Execution] = []
+        refusals: list[tuple[Adjustment, list[str]]] = []
         for adj in result.adjustments:
             intent = OrderIntent(
                 adj.id, adj.quantity, _debit_usd(adj), _leg_keys(adj), adj.kind.value
@@ -98,7 +103,7 @@ class SubmitExecutor:
             verdict = check_order(ctx, self._limits, intent)
             if not verdict.allowed:
                 refused = [f"{code.value}: {why}" for code, why in verdict.refused]
-                log.warning("order_refused", adjustment_id=adj.id, guards=refused)
+                refusals.append((adj, refused))
                 self._journal.record_event(
                     "order_refused",
                     now=result.now,
@@ -118,6 +123,7 @@ class SubmitExecutor:
                 orders_today=ctx.orders_today + 1,
                 debit_today_usd=ctx.debit_today_usd + intent.debit_usd,
             )
+        self.alerts.refusals(refusals, result.now)  # once per decision, as proposals are
         return tuple(out)
 
     async def _context(self, result: CycleResult) -> GuardContext:
@@ -175,14 +181,28 @@ class SubmitExecutor:
             self._journal.record_order_state(
                 adj.id, now=self._clock.now(), status="REJECTED", reason=str(exc)
             )
-            log.warning("order_rejected", adjustment_id=adj.id, reason=str(exc))
+            self.alerts.publish(
+                NotifyEvent.ORDER_REJECTED,
+                f"REJECTED {adjustment_line(adj)}: {exc}",
+                result.now,
+                "warning",
+                adjustment_id=adj.id,
+                reason=str(exc),
+            )
             return Execution(adj.id, "rejected", str(exc))
         except (BrokerDisconnected, BrokerTimeout) as exc:
             stream.close()
             self._journal.record_order_state(
                 adj.id, now=self._clock.now(), status="UNKNOWN", reason=str(exc)
             )
-            log.error("order_fate_unknown", adjustment_id=adj.id, reason=str(exc))
+            self.alerts.publish(
+                NotifyEvent.ORDER_FATE_UNKNOWN,
+                f"FATE UNKNOWN {adjustment_line(adj)}: {exc}",
+                result.now,
+                "error",
+                adjustment_id=adj.id,
+                reason=str(exc),
+            )
             return Execution(adj.id, "unknown", str(exc))
         self._record_placed(adj, state)
         self._follower.follow(order, state, stream, adj.natural_price_usd)
@@ -192,4 +212,10 @@ class SubmitExecutor:
         self._journal.record_order_state(
             adj.id, now=self._clock.now(), status=state.status.name, order_id=str(state.order_id)
         )
-        log.info("order_submitted", order_id=state.order_id, **adjustment_fields(adj))
+        self.alerts.publish(
+            NotifyEvent.ORDER_SUBMITTED,
+            f"SENT {adjustment_line(adj)}  order {state.order_id}",
+            self._clock.now(),
+            order_id=state.order_id,
+            **adjustment_fields(adj),
+        )

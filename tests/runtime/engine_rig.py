@@ -18,9 +18,12 @@ from daemon.brokers.sim import SimBroker, SimClock, SimParams
 from daemon.config import AppConfig, ExecutionParams
 from daemon.core.calendar import NY
 from daemon.core.params import BudgetParams, ModelParams
+from daemon.runtime.alerts import DecisionAlerts
 from daemon.runtime.engine import CycleOutcome, Engine
 from daemon.runtime.executors import Executor, ProposeExecutor
 from daemon.runtime.journal import SqliteJournal
+from daemon.runtime.notify import Fanout
+from daemon.runtime.notify.params import AlertParams
 from daemon.runtime.snapshot import SnapshotTaker
 from daemon.runtime.submit import SubmitExecutor
 
@@ -36,6 +39,11 @@ ExecutorFactory = Callable[[SimBroker, SqliteJournal, SimClock], Executor]
 LOOSE_BUDGET = CONFIG.model_params().model_copy(
     update={"budget": BudgetParams(max_debit_fraction=5.0, max_theta_fraction=5.0)}
 )
+
+
+def log_alerts(journal: SqliteJournal, **overrides: Any) -> DecisionAlerts:
+    """Alerts told to the log only, with the default alert settings unless overridden."""
+    return DecisionAlerts(journal, Fanout.log_only(), AlertParams.model_validate(overrides))
 
 
 def sim_params(**overrides: Any) -> SimParams:
@@ -106,7 +114,11 @@ async def open_rig(
     journal.start_run(
         run_id, now=start, version="test", host="test", mode="test", broker="sim", config={}
     )
-    chosen = ProposeExecutor() if executor is None else executor(broker, journal, clock)
+    chosen = (
+        ProposeExecutor(log_alerts(journal))
+        if executor is None
+        else executor(broker, journal, clock)
+    )
     model = CONFIG.model_params() if model is None else model
     engine = Engine(
         broker=broker,

@@ -24,7 +24,7 @@ from daemon.core.models import Contract, OptionQuote
 from daemon.runtime.engine import SKIPPED
 from daemon.runtime.executors import Execution, Executor, ProposeExecutor
 from daemon.runtime.journal import SqliteJournal
-from tests.runtime.engine_rig import START, cycle_rows, open_rig, sim_params
+from tests.runtime.engine_rig import START, cycle_rows, log_alerts, open_rig, sim_params
 
 
 def _events(logs: Sequence[MutableMapping[str, Any]], name: str) -> list[MutableMapping[str, Any]]:
@@ -285,8 +285,8 @@ class _FailingOnce:
 
     mode = "propose"
 
-    def __init__(self) -> None:
-        self._inner = ProposeExecutor()
+    def __init__(self, journal: SqliteJournal) -> None:
+        self._inner = ProposeExecutor(log_alerts(journal))
         self.failed = False
 
     async def start(self) -> None:
@@ -305,8 +305,8 @@ class _FailingOnce:
 def test_an_internal_error_skips_the_cycle_and_the_daemon_lives_on(tmp_path: Path) -> None:
     """A bug in one cycle is logged with its traceback and journalled; the next cycle runs."""
 
-    def failing(_b: SimBroker, _j: SqliteJournal, _c: SimClock) -> Executor:
-        return _FailingOnce()
+    def failing(_b: SimBroker, journal: SqliteJournal, _c: SimClock) -> Executor:
+        return _FailingOnce(journal)
 
     async def body() -> None:
         rig = await open_rig(tmp_path / "j.sqlite", executor=failing)

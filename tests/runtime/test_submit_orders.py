@@ -56,7 +56,14 @@ def test_a_marketable_order_fills_and_the_fill_is_journalled(tmp_path: Path) -> 
                 assert all(f["price_usd"] <= adj.limit_price_usd + 1e-9 for f in mine)
                 paid = sum(f["quantity"] * f["price_usd"] for f in mine) / adj.quantity
                 assert row["avg_fill_usd"] == pytest.approx(paid)
-            assert {e["order_ref"] for e in log_events(logs, "order_filled")} == set(orders)
+            # One order_filled alert per order (not per fill), with its size and structure.
+            filled = log_events(logs, "order_filled")
+            assert sorted(e["order_ref"] for e in filled) == sorted(orders)
+            for e in filled:
+                assert e["filled"] == orders[e["order_ref"]]["filled_qty"]
+                assert e["line"].startswith(f"FILLED {e['filled']} x ")
+            sent = log_events(logs, "order_submitted")
+            assert sorted(e["adjustment_id"] for e in sent) == sorted(orders)
             assert await rig.broker.open_orders() == []
 
     asyncio.run(body())
