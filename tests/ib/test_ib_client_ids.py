@@ -19,8 +19,11 @@ from daemon.config import ExecutionParams, IbParams
 from daemon.core.broker import ComboLeg, ComboOrder, OrderStatus
 from daemon.core.models import Action, Contract, Right, SecType
 from daemon.core.params import TickParams
+from daemon.runtime.alerts import DecisionAlerts
 from daemon.runtime.follow import OrderFollower
 from daemon.runtime.journal import SqliteJournal
+from daemon.runtime.notify import Fanout
+from daemon.runtime.notify.params import AlertParams
 from daemon.runtime.order_codec import order_to_json
 from tests.ib.book import SPXW_A
 from tests.ib.fake_gateway import FakeGateway
@@ -110,7 +113,8 @@ def test_restart_under_another_client_id_keeps_following_not_resending(
                 (order_id,) = gw.orders
                 journal.record_order_state(REF, now=NOW, status="SUBMITTED", order_id=str(order_id))
                 params = ExecutionParams(foreign_order_poll_s=0.05)
-                follower = OrderFollower(second, journal, params, TickParams(), _Clock())
+                alerts = DecisionAlerts(journal, Fanout.log_only(), AlertParams())
+                follower = OrderFollower(second, journal, params, TickParams(), _Clock(), alerts)
                 await follower.reconcile()
                 assert follower.following == (REF,)
                 assert [r["order_ref"] for r in journal.open_orders()] == [REF]
