@@ -95,7 +95,7 @@ def stages(snapshot: MarketSnapshot, params: ModelParams, now: datetime) -> list
     view = build_market_view(snapshot, params)
     book = recognise(snapshot.positions)
     risk = book_risk(book, view, params)
-    inputs = signal_inputs(snapshot, view, risk, params, now)
+    inputs = signal_inputs(snapshot, view, book, params, now)
     readings = compute_signals(inputs, params.signals)
     scalar = update_scalar(readings, None, params.scalar, now)
     if scalar.value is None:
@@ -117,7 +117,7 @@ def stages(snapshot: MarketSnapshot, params: ModelParams, now: datetime) -> list
     plan = overlay()
 
     def signals() -> Any:
-        found = signal_inputs(snapshot, view, risk, params, now)
+        found = signal_inputs(snapshot, view, book, params, now)
         return update_scalar(compute_signals(found, params.signals), None, params.scalar, now)
 
     def market() -> Any:
