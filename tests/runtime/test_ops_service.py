@@ -151,7 +151,9 @@ def test_healthz_turns_unhealthy_when_the_broker_is_held_down(tmp_path: Path) ->
 
     seen = asyncio.run(asyncio.wait_for(body(), 2 * DEADLINE_S))
     down = seen["healthz_503"]
-    assert down["failed"] == ["broker"], down
+    # The broker check is the one held down; on a loaded machine a cycle may also be late,
+    # which is the cycle check's business, not this test's.
+    assert "broker" in down["failed"] and down["checks"]["broker"]["ok"] is False, down
     assert down["checks"]["broker"]["detail"].startswith("disconnected for ")
     assert 'alvh_broker_connection_state{state="disconnected"} 1.0' in seen["metrics_down"]
     assert "alvh_broker_connected 0.0" in seen["metrics_down"]
