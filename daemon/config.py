@@ -42,6 +42,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from daemon.brokers.sim.params import SimParams
+from daemon.replay.params import ReplayParams
 from daemon.core.params import ModelParams, Section
 from daemon.errors import NO_VALUE, ConfigError, ConfigProblem
 from daemon.logs import LogFormat, LogLevel
@@ -128,6 +129,7 @@ class AppConfig(ModelParams):
     logging: LoggingParams = LoggingParams()
     snapshot: SnapshotParams = SnapshotParams()
     sim: SimParams = SimParams()
+    replay: ReplayParams = ReplayParams()
     # The event calendar (FOMC, CPI, ...); its own loader reads and checks it.
     events_path: Path = Path("config/events.yaml")
 

@@ -281,6 +281,17 @@ class SqliteJournal:
                 (order_ref, order_id, quantity, price_usd, at.isoformat()),
             )
 
+    def fills_after(self, fill_id: int) -> list[dict[str, Any]]:
+        """Fills after ``fill_id``, oldest first, each with its order's JSON (the legs):
+        what an account (the replay's ledger) needs to follow cash and positions."""
+        rows = self._conn.execute(
+            "SELECT f.fill_id, f.order_ref, f.quantity, f.price_usd, o.order_json"
+            " FROM fills f JOIN orders o ON o.order_ref = f.order_ref"
+            " WHERE f.fill_id > ? ORDER BY f.fill_id",
+            (fill_id,),
+        )
+        return [dict(r) for r in rows]
+
     def order_refs(self) -> list[str]:
         """Every order reference ever journalled: an adjustment id is sent at most once."""
         return [r[0] for r in self._conn.execute("SELECT order_ref FROM orders")]

@@ -57,6 +57,9 @@ class SimBroker:
         self.chains = Chains(params)
         self._book = OrderBook(params.orders, self._leg_quotes, self.chains.combo_tick)
         self._settle_times: dict[Contract, datetime] = {}
+        # Value per share at which each held option settled, by contract key: positions
+        # vanish at settlement, and an account (the replay's ledger) needs the cash.
+        self.settlements: dict[str, float] = {}
         self._hub = EventHub()
         self._faults = params.faults
         self._state = ConnectionState.DISCONNECTED
@@ -107,6 +110,10 @@ class SimBroker:
         return self.sync()
 
     def _on_step(self, state: MarketState) -> None:
+        due = [c for c in self._book.positions if self._settlement(c) <= state.time]
+        if due:  # the first step at or after the settlement instant prices at intrinsic
+            values = self.chains.theo(due, state, state.time).price
+            self.settlements.update({c.key: float(v) for c, v in zip(due, values, strict=True)})
         self._book.on_step(state.time, lambda c: self._settlement(c) <= state.time)
 
     def _settlement(self, contract: Contract) -> datetime:
