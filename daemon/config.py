@@ -42,10 +42,10 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from daemon.brokers.sim.params import SimParams
-from daemon.replay.params import ReplayParams
 from daemon.core.params import ModelParams, Section
 from daemon.errors import NO_VALUE, ConfigError, ConfigProblem
 from daemon.logs import LogFormat, LogLevel
+from daemon.replay.params import ReplayParams
 
 BrokerKind = Literal["sim", "ib"]
 ExecutionMode = Literal["propose", "submit"]

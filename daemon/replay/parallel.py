@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from daemon.config import AppConfig
-from daemon.errors import ConfigError
 from daemon.core.calendar import session_bounds
+from daemon.errors import ConfigError
 from daemon.events_file import load_events
 from daemon.logs import configure_logging
 from daemon.replay.runner import PolicyReplay, cycle_time, sessions_between
