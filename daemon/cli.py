@@ -28,6 +28,7 @@ from daemon.config import (
     tunable_count,
 )
 from daemon.errors import AlvhError, ConfigError
+from daemon.replay import commands as replay_commands
 
 EXIT_INTERRUPTED = 130
 
@@ -98,6 +99,18 @@ COMMANDS: tuple[Command, ...] = (
         "list recent cycles, adjustments, orders or events from the journal",
         commands.journal_arguments,
         commands.journal,
+    ),
+    Command(
+        "replay",
+        "replay the daemon and the comparison hedges over market history, a journal each",
+        replay_commands.replay_arguments,
+        replay_commands.replay,
+    ),
+    Command(
+        "report",
+        "equity, drawdowns and hedge economics of replay (or live) journals: tables and plots",
+        replay_commands.report_arguments,
+        replay_commands.report,
     ),
 )
 
