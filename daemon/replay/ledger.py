@@ -56,7 +56,8 @@ class Accounts:
     unmarked: int  # held contracts without a mid this time (marked at their last mid)
 
     def to_json(self) -> dict[str, float | int]:
-        return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in vars(self).items()}
+        # Unrounded: the identities hold to float precision, and a reader rounds.
+        return dict(vars(self))
 
 
 @dataclass
