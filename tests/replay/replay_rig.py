@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from daemon.config import AppConfig
+from daemon.core.calendar import session_bounds
 from daemon.replay.parallel import PolicyOutcome, replay_policy
 from daemon.replay.source import SimMarket, sim_market
-from daemon.core.calendar import session_bounds
 
 ROOT = Path(__file__).resolve().parents[2]
 

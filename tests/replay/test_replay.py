@@ -8,7 +8,6 @@ import json
 import sqlite3
 from collections import defaultdict
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
