@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from daemon.replay.data import DATA_FILES, read_files
@@ -44,7 +45,7 @@ def check_data_dir(data_dir: Path) -> DataReport:
         rows = files[spec.key]
         if spec.key in ("vx_contracts", "fomc", "cpi"):
             continue  # many rows a day (contracts) or a plain date list
-        seen: dict[object, int] = {}
+        seen: dict[date, int] = {}
         for day, _ in rows.rows:
             seen[day] = seen.get(day, 0) + 1
         for day, count in seen.items():
