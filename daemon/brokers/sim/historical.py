@@ -8,7 +8,8 @@ skipped: nothing moves on them):
   (a proxy for the special opening quotations);
 - at the close print time, ``close_print_min_before_close`` minutes before the close: the
   day's closing values (SPX, VIX, VIX3M, SKEW, VX settles). A daily cycle run after it
-  trades at closing prices. SPXW (PM) options settle at the close on the SPX close.
+  trades at closing prices;
+- at the close itself, nothing moves: SPXW (PM) options settle then, on the SPX close.
 Before its first step the market shows the close of the last session before the start.
 A missing print (NaN) keeps the last value the market showed.
 
@@ -44,7 +45,8 @@ from daemon.core.models import BreadthDay, Contract, DailyBar, Right
 from daemon.core.ticks import RoundMode, round_to_tick
 from daemon.replay.data import MarketData
 
-_OPEN, _CLOSE = 0, 1
+_OPEN, _CLOSE, _BELL = 0, 1, 2
+_STEPS = 3  # steps a session
 
 
 class HistoricalSource:
@@ -56,7 +58,7 @@ class HistoricalSource:
         self._h = params.historical
         self._chains = Chains(params)
         self._listeners: list[StepListener] = []
-        self._step = -1  # 2 x session index + phase of the last step applied
+        self._step = -1  # 3 x session index + phase of the last step applied
         self._now: datetime | None = None
         self._bars = [DailyBar(d, float(c)) for d, c in zip(data.days, data.spx_close, strict=True)]
         full = [b for b in (data.breadth_day(i) for i in range(len(data.days))) if b is not None]
@@ -69,33 +71,40 @@ class HistoricalSource:
 
     # ---- time ------------------------------------------------------------------------------
     def step_time(self, step: int) -> datetime:
-        """When step ``step`` (2 x session index + phase) happens."""
-        open_, close = session_bounds(self.data.days[step // 2])
-        if step % 2 == _OPEN:
+        """When step ``step`` (3 x session index + phase) happens."""
+        open_, close = session_bounds(self.data.days[step // _STEPS])
+        phase = step % _STEPS
+        if phase == _OPEN:
             return open_
+        if phase == _BELL:
+            return close
         return close - timedelta(minutes=self._h.close_print_min_before_close)
 
     def close_print_time(self, day: date) -> datetime:
         """When ``day``'s closing values appear (a daily cycle runs after it)."""
-        return self.step_time(2 * self.data.index_of(day) + _CLOSE)
+        return self.step_time(_STEPS * self.data.index_of(day) + _CLOSE)
 
     def open_time(self, day: date) -> datetime:
-        return self.step_time(2 * self.data.index_of(day))
+        return self.step_time(_STEPS * self.data.index_of(day))
 
     def _last_step_at(self, moment: datetime) -> int:
         i = self.data.last_index_at_or_before(moment.astimezone(NY).date())
         if i < 0:
             raise ValueError(f"{moment} is before the first session of the data")
-        for phase in (_CLOSE, _OPEN):
-            if self.step_time(2 * i + phase) <= moment:
-                return 2 * i + phase
-        return 2 * i - 1
+        for phase in (_BELL, _CLOSE, _OPEN):
+            if self.step_time(_STEPS * i + phase) <= moment:
+                return _STEPS * i + phase
+        return _STEPS * i - 1
 
     def advance_to(self, moment: datetime) -> None:
         target = self._last_step_at(moment)
         if self._step < 0:  # the first call positions the market without stepping
-            self._step = max(target, 1)
-            self._apply(self._step)
+            if target < 0:
+                raise ValueError(f"{moment} is before the first session's open in the data")
+            self._step = target
+            if target % _STEPS == _OPEN and target >= _STEPS:
+                self._apply(target - 2)  # the curve, VIX3M and SKEW of the previous close
+            self._apply(target - 1 if target % _STEPS == _BELL else target)
         while self._step < target:
             self._step += 1
             self._apply(self._step)
@@ -116,9 +125,11 @@ class HistoricalSource:
 
     # ---- the state of a step -------------------------------------------------------------
     def _apply(self, step: int) -> None:
-        d, i = self.data, step // 2
+        d, i = self.data, step // _STEPS
+        if step % _STEPS == _BELL:
+            return
         self._cache.clear()
-        if step % 2 == _OPEN:
+        if step % _STEPS == _OPEN:
             self._set("SPX", d.spx_open[i])
             self._set("VIX", d.vix_open[i])
             return
@@ -138,7 +149,7 @@ class HistoricalSource:
 
     @property
     def day(self) -> date:
-        return self.data.days[self._step // 2]
+        return self.data.days[self._step // _STEPS]
 
     def _curve_at(self, tenor_days: np.ndarray) -> np.ndarray:
         """The VX curve (vol points) at tenors from today, F(0) = VIX, flat past the end."""
