@@ -75,6 +75,21 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- data check ------------------------------------------------------------------------------
+def _data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("check",), help="check: validate a data directory")
+    parser.add_argument("dir", type=Path, help="the directory of history CSVs (docs/replay.md)")
+
+
+def _data(args: argparse.Namespace) -> int:
+    from daemon.replay.data_check import check_data_dir, print_report
+
+    if not args.dir.is_dir():
+        print(f"error: no data directory at {args.dir}", file=sys.stderr)
+        return 2
+    return print_report(check_data_dir(args.dir), args.dir, print)
+
+
 COMMANDS: tuple[Command, ...] = (
     Command(
         "run",
@@ -111,6 +126,12 @@ COMMANDS: tuple[Command, ...] = (
         "equity, drawdowns and hedge economics of replay (or live) journals: tables and plots",
         replay_commands.report_arguments,
         replay_commands.report,
+    ),
+    Command(
+        "data",
+        "check a directory of market history for `alvh replay`: names each bad file and row",
+        _data_arguments,
+        _data,
     ),
 )
 

@@ -27,11 +27,15 @@ from typing import Any
 
 from daemon.config import AppConfig
 from daemon.core.calendar import session_bounds
-from daemon.errors import ConfigError
 from daemon.events_file import load_events
 from daemon.logs import configure_logging
-from daemon.replay.runner import PolicyReplay, cycle_time, sessions_between
-from daemon.replay.source import ReplayMarket, sim_market
+from daemon.replay.runner import PolicyReplay, cycle_time
+from daemon.replay.source import (
+    ReplayMarket,
+    calendar_sessions,
+    historical_market,
+    sim_market,
+)
 
 Progress = Callable[[int, int, float], None]
 
@@ -47,10 +51,10 @@ class PolicyOutcome:
 
 def make_market(data: str, config: AppConfig, first: date) -> ReplayMarket:
     """``sim``: the stochastic market; otherwise a directory of history (``daemon.replay.data``)."""
-    start = session_bounds(first)[0]
     if data == "sim":
+        start = session_bounds(first)[0]
         return sim_market(config.sim, start, load_events(config.events_path))
-    raise ConfigError.single("--data", "the historical market is not wired yet", value=data)
+    return historical_market(Path(data), config.sim, first)
 
 
 async def replay_policy(
@@ -65,7 +69,9 @@ async def replay_policy(
     progress: Progress | None = None,
 ) -> PolicyOutcome:
     """One policy over ``first``..``last`` in this process (the tests call this)."""
-    days = sessions_between(first, last)
+    days = market.sessions(first, last)
+    if not days:
+        raise ValueError(f"no session with market data between {first} and {last}")
     run = PolicyReplay(policy, config, market, journal_path)
     market.clock.advance_to(min(market.clock.now(), cycle_time(days[0], config.replay)))
     await run.open(first, last)
@@ -188,7 +194,7 @@ def run_replay(
     """Every policy, ``jobs`` processes at a time; returns the outcomes (or error texts)
     and whether the user interrupted."""
     out.mkdir(parents=True, exist_ok=True)
-    total = len(sessions_between(first, last))
+    total = len(calendar_sessions(first, last))
     ctx = mp.get_context("spawn")
     updates = ctx.Queue()
     stop = ctx.Event()

@@ -31,7 +31,7 @@ import structlog
 
 import daemon
 from daemon.config import AppConfig
-from daemon.core.calendar import NY, is_session, next_session, session_bounds
+from daemon.core.calendar import NY, session_bounds
 from daemon.core.candidates import LegSpec
 from daemon.core.models import Action
 from daemon.replay.book import (
@@ -64,15 +64,6 @@ from daemon.runtime.submit import SubmitExecutor
 log = structlog.get_logger("alvh.replay")
 SESSION_EVENT = "replay_session"
 START_EVENT = "replay_started"
-
-
-def sessions_between(first: date, last: date) -> list[date]:
-    day = first if is_session(first) else next_session(first)
-    out = []
-    while day <= last:
-        out.append(day)
-        day = next_session(day)
-    return out
 
 
 def cycle_time(day: date, params: ReplayParams) -> datetime:

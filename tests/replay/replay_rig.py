@@ -10,7 +10,7 @@ from typing import Any
 from daemon.config import AppConfig
 from daemon.core.calendar import session_bounds
 from daemon.replay.parallel import PolicyOutcome, replay_policy
-from daemon.replay.source import SimMarket, sim_market
+from daemon.replay.source import BrokerMarket, sim_market
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +29,7 @@ def quick_config(**replay: Any) -> AppConfig:
 
 def run_replay(
     policy: str, config: AppConfig, first: date, last: date, out: Path
-) -> tuple[PolicyOutcome, SimMarket]:
+) -> tuple[PolicyOutcome, BrokerMarket]:
     market = sim_market(config.sim, session_bounds(first)[0], ())
     outcome = asyncio.run(
         replay_policy(policy, config, market, first, last, out / f"{policy}.sqlite")

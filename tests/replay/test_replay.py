@@ -14,7 +14,7 @@ import pytest
 
 from daemon.core.calendar import settlement_time
 from daemon.core.models import Contract
-from daemon.replay.runner import sessions_between
+from daemon.replay.source import calendar_sessions as sessions_between
 from tests.replay.replay_rig import quick_config, run_replay
 
 FIRST, LAST = date(2025, 1, 13), date(2025, 1, 24)  # spans the 2025-01-17 roll
@@ -103,13 +103,24 @@ def test_the_journal_alone_reproduces_the_account(replayed: dict[str, Any]) -> N
             cash -= fee * leg["ratio"] * fill["quantity"]
     market = replayed["market"]
     now = market.clock.now()
-    for key, qty in list(held.items()):
-        if qty and settlement_time(contracts[key]) <= now:
-            cash += qty * market.broker.settlements[key] * contracts[key].multiplier
-            held[key] = 0
+    settled = market.broker.settlements
+    assert settled, "the window spans a settlement"
+    for s in settled:
+        assert held[s.contract.key] == s.quantity
+        cash += s.payoff_usd
+        held[s.contract.key] = 0
+    assert all(settlement_time(contracts[k]) > now for k, q in held.items() if q)
     held = {k: q for k, q in held.items() if q}
     last = replayed["sessions"][-1]
     assert abs(cash - last["cash_usd"]) < 0.005
+    # The broker's own cash (no commissions) tells the same story.
+    commissions = sum(
+        fee * leg["ratio"] * f["quantity"]
+        for f in replayed["fills"]
+        for leg in orders[f["order_ref"]]["legs"]
+    )
+    broker_cash = config.replay.initial_equity_usd + market.broker.cash_usd - commissions
+    assert abs(broker_cash - last["cash_usd"]) < 0.005
 
     async def marks() -> tuple[dict[str, int], float]:
         broker = market.broker
