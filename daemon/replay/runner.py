@@ -92,6 +92,7 @@ class PolicyReplay:
         if journal_path.exists():
             raise FileExistsError(f"{journal_path} exists: replay into an empty --out")
         self.journal = SqliteJournal.open(journal_path)
+        self.journal.relax_durability()  # a replay can be run again; see the method
         self.ledger = Ledger(
             self.params.initial_equity_usd, self.params.commission_per_contract_usd
         )

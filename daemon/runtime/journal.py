@@ -58,6 +58,12 @@ class SqliteJournal:
             ) from exc
         return cls(conn, target)
 
+    def relax_durability(self) -> None:
+        """WAL with ``synchronous=NORMAL``: a commit survives the process dying, not a
+        power cut. For a journal that can be re-made (a replay's), where an fsync per
+        commit would cost more than the replay itself; a live daemon keeps FULL."""
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+
     @staticmethod
     def _check_integrity(conn: sqlite3.Connection, target: Path) -> None:
         row = conn.execute("PRAGMA quick_check").fetchone()
