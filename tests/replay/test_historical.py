@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import TypeVar
@@ -106,12 +107,15 @@ def test_a_day_without_vix3m_shows_the_proxy(tmp_path: object, market_data: Mark
     curve = [(0.0, vix)] + [(float((e - day).days), s) for e, s in market_data.vx_curve(i)]
 
     def f(t: float) -> float:  # linear interpolation, by hand
-        for (t0, v0), (t1, v1) in zip(curve, curve[1:], strict=False):
+        for (t0, v0), (t1, v1) in itertools.pairwise(curve):
             if t0 <= t <= t1:
                 return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
         return curve[-1][1]
 
-    expected = ((30 * vix**2 + 30 * f(30) ** 2 + 30 * f(60) ** 2 + 3 * f(90) ** 2) / 93) ** 0.5
+    scale = SimParams().historical.vix3m_proxy_scale
+    expected = (
+        scale * ((30 * vix**2 + 30 * f(30) ** 2 + 30 * f(60) ** 2 + 3 * f(90) ** 2) / 93) ** 0.5
+    )
     assert got == pytest.approx(expected, abs=0.006)
 
 
