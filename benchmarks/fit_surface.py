@@ -33,6 +33,7 @@ from scipy.optimize import least_squares, minimize
 from daemon.brokers.sim.historical_params import HistoricalSurfaceParams
 from daemon.brokers.sim.surface import spx_atm_sigma, spx_smile, vix_smile
 from daemon.core.implied_vol import implied_vol
+from daemon.core.pricing import black76
 from daemon.replay.data import MarketData, load_market_data
 
 REPO = Path(__file__).resolve().parent.parent
@@ -168,11 +169,24 @@ def fit_spx(chains: pd.DataFrame, levels: dict[date, tuple[float, float, float]]
 def spx_errors(
     x: np.ndarray, chains: pd.DataFrame, levels: dict[date, tuple[float, float, float]]
 ) -> pd.DataFrame:
-    err = spx_model_iv(x, chains, levels) - chains["iv"].to_numpy()
-    frame = chains.assign(err_vol_pts=100 * err)
+    """Per chain and tenor bucket: IV error (vol points) and price error (USD, and the share
+    of quotes whose model price falls inside the real bid..ask)."""
+    model_iv = spx_model_iv(x, chains, levels)
+    err = model_iv - chains["iv"].to_numpy()
+    g = black76(chains["fwd"], chains["strike"], chains["t"], RATE, model_iv, chains["cp"] == "C")
+    price = np.asarray(g.price, dtype=float)
+    frame = chains.assign(
+        err_vol_pts=100 * err,
+        err_usd=price - chains["mid"].to_numpy(),
+        inside=(price >= chains["bid"]) & (price <= chains["ask"]),
+    )
     frame["bucket"] = pd.cut(frame["days"], [6, 30, 90, 400], labels=["7-30d", "31-90d", "91-400d"])
-    return frame.groupby(["day", "bucket"], observed=True)["err_vol_pts"].agg(
-        n="size", bias="mean", rmse=lambda e: float(np.sqrt(np.mean(e**2)))
+    return frame.groupby(["day", "bucket"], observed=True).agg(
+        n=("err_vol_pts", "size"),
+        iv_bias=("err_vol_pts", "mean"),
+        iv_rmse=("err_vol_pts", lambda e: float(np.sqrt(np.mean(e**2)))),
+        usd_mae=("err_usd", lambda e: float(np.mean(np.abs(e)))),
+        inside_frac=("inside", "mean"),
     )
 
 
