@@ -164,3 +164,37 @@ def test_settlement_at_the_documented_print_and_cash_adds_up(
         assert broker.cash_usd == pytest.approx(-paid + 3 * 100 * intrinsic, abs=1e-6)
 
     run(market_data, expiry - timedelta(days=9), body)
+
+
+def test_initial_book_opens_on_the_historical_surface(market_data: MarketData) -> None:
+    """The configured condors open at the first mids of the history, by delta, four legs each."""
+    params = SimParams()  # the default book: two condors
+
+    async def go() -> None:
+        source = HistoricalSource(market_data, params)
+        day = date(2019, 3, 14)
+        broker = SimBroker(params, SimClock.manual(source.close_print_time(day)), source=source)
+        await broker.connect()
+        positions = await broker.positions()
+        await broker.close()
+        assert len(positions) == 8
+        spot = market_data.spx_close[market_data.index_of(day)]
+        for p in positions:
+            assert p.contract.strike is not None
+            otm = (
+                p.contract.strike < spot
+                if p.contract.right is Right.PUT
+                else p.contract.strike > spot
+            )
+            assert otm
+            mark = source.mark(p.contract, broker.clock.now())
+            assert mark is not None and mark > 0
+            # Sold at the mid of the first quote: the mark now is that same mid.
+            assert p.avg_cost_usd == pytest.approx(mark * 100)
+        # The credit of the shorts minus the longs is the cash received.
+        assert broker.cash_usd == pytest.approx(
+            -sum(p.quantity * p.avg_cost_usd for p in positions)
+        )
+        assert broker.cash_usd > 0
+
+    asyncio.run(go())
