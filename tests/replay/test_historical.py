@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import TypeVar
@@ -106,12 +107,15 @@ def test_a_day_without_vix3m_shows_the_proxy(tmp_path: object, market_data: Mark
     curve = [(0.0, vix)] + [(float((e - day).days), s) for e, s in market_data.vx_curve(i)]
 
     def f(t: float) -> float:  # linear interpolation, by hand
-        for (t0, v0), (t1, v1) in zip(curve, curve[1:], strict=False):
+        for (t0, v0), (t1, v1) in itertools.pairwise(curve):
             if t0 <= t <= t1:
                 return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
         return curve[-1][1]
 
-    expected = ((30 * vix**2 + 30 * f(30) ** 2 + 30 * f(60) ** 2 + 3 * f(90) ** 2) / 93) ** 0.5
+    scale = SimParams().historical.vix3m_proxy_scale
+    expected = (
+        scale * ((30 * vix**2 + 30 * f(30) ** 2 + 30 * f(60) ** 2 + 3 * f(90) ** 2) / 93) ** 0.5
+    )
     assert got == pytest.approx(expected, abs=0.006)
 
 
@@ -160,3 +164,37 @@ def test_settlement_at_the_documented_print_and_cash_adds_up(
         assert broker.cash_usd == pytest.approx(-paid + 3 * 100 * intrinsic, abs=1e-6)
 
     run(market_data, expiry - timedelta(days=9), body)
+
+
+def test_initial_book_opens_on_the_historical_surface(market_data: MarketData) -> None:
+    """The configured condors open at the first mids of the history, by delta, four legs each."""
+    params = SimParams()  # the default book: two condors
+
+    async def go() -> None:
+        source = HistoricalSource(market_data, params)
+        day = date(2019, 3, 14)
+        broker = SimBroker(params, SimClock.manual(source.close_print_time(day)), source=source)
+        await broker.connect()
+        positions = await broker.positions()
+        await broker.close()
+        assert len(positions) == 8
+        spot = market_data.spx_close[market_data.index_of(day)]
+        for p in positions:
+            assert p.contract.strike is not None
+            otm = (
+                p.contract.strike < spot
+                if p.contract.right is Right.PUT
+                else p.contract.strike > spot
+            )
+            assert otm
+            mark = source.mark(p.contract, broker.clock.now())
+            assert mark is not None and mark > 0
+            # Sold at the mid of the first quote: the mark now is that same mid.
+            assert p.avg_cost_usd == pytest.approx(mark * 100)
+        # The credit of the shorts minus the longs is the cash received.
+        assert broker.cash_usd == pytest.approx(
+            -sum(p.quantity * p.avg_cost_usd for p in positions)
+        )
+        assert broker.cash_usd > 0
+
+    asyncio.run(go())

@@ -19,10 +19,12 @@ from daemon.brokers.sim.surface import (
     spread_usd,
     spx_atm_sigma,
     spx_smile,
+    ticked_bid_ask,
     vix_smile,
 )
 from daemon.core.calendar import time_to_expiry_years
 from daemon.core.models import Contract, Right, SecType
+from daemon.core.ticks import RoundMode, round_to_tick
 from daemon.replay.data import MarketData
 
 
@@ -122,3 +124,28 @@ def test_served_chains_hold_parity_within_the_spread(market_data: MarketData, da
         await broker.close()
 
     asyncio.run(go())
+
+
+@settings(max_examples=300, deadline=None)
+@given(price=st.floats(0.0, 400.0), width=st.floats(0.0, 6.0), vix=st.booleans())
+def test_vector_ticks_match_the_scalar_tick_rounding(price: float, width: float, vix: bool) -> None:
+    """The vectorised bid/ask equals the one-at-a-time rule on ``round_to_tick`` (oracle)."""
+    q = SimParams().quotes
+    rule = q.vix_ticks if vix else q.spx_ticks
+
+    def tick(p: float) -> float:
+        return rule.below_usd if p < rule.threshold_usd else rule.at_or_above_usd
+
+    w = max(width, q.min_spread_ticks * tick(price))
+    low, high = price - w / 2, price + w / 2
+    bid = max(0.0, round_to_tick(low, tick(low), RoundMode.DOWN))
+    ask = round_to_tick(high, rule.below_usd, RoundMode.UP)
+    if ask >= rule.threshold_usd:
+        ask = round_to_tick(high, rule.at_or_above_usd, RoundMode.UP)
+    ask = max(ask, rule.below_usd)
+    got_bid, got_ask = ticked_bid_ask(
+        np.array([price]), np.array([width]), rule, q.min_spread_ticks
+    )
+    assert float(got_bid[0]) == pytest.approx(bid, abs=1e-9)
+    assert float(got_ask[0]) == pytest.approx(ask, abs=1e-9)
+    assert got_bid[0] <= price <= got_ask[0]

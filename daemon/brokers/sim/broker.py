@@ -155,11 +155,7 @@ class SimBroker:
     def _leg_quotes(
         self, contracts: Sequence[Contract], now: datetime
     ) -> list[tuple[float, float]]:
-        theo = self.source.theo(contracts, now)
-        return [
-            self.source.option_bid_ask(c, float(p))
-            for c, p in zip(contracts, theo.price, strict=True)
-        ]
+        return self.source.quotes(contracts, now)[1]
 
     async def _pump_loop(self) -> None:
         while True:
@@ -198,8 +194,12 @@ class SimBroker:
         await self._enter()
         return sorted(self._book.positions.values(), key=lambda p: p.contract)
 
-    def _faulty(self, quote: Quote, key: str) -> Quote:
-        return apply_quote_faults(quote, key, self._faults, self._p.seed)
+    def _faulty(self, quote: Quote, key: str | Contract) -> Quote:
+        f = self._faults
+        if f.stale_quotes_s == 0 and f.nan_quote_frac == 0 and f.crossed_quote_frac == 0:
+            return quote  # the common case, without building the instrument's key
+        name = key.key if isinstance(key, Contract) else key
+        return apply_quote_faults(quote, name, f, self._p.seed)
 
     async def index_quotes(self) -> dict[str, Quote]:
         now = await self._enter()
@@ -237,21 +237,14 @@ class SimBroker:
     async def option_quotes(self, contracts: Sequence[Contract]) -> list[OptionQuote]:
         now = await self._enter()
         known = [self.chains.resolve(c, now) for c in contracts]
-        priced = [k for k in known if k is not None and k.is_option]
-        theo = self.source.theo(priced, now)
-        by_key = {
-            k: (float(p), float(s)) for k, p, s in zip(priced, theo.price, theo.sigma, strict=True)
-        }
-        out = []
-        for asked, k in zip(contracts, known, strict=True):
-            if k is None or k not in by_key:
-                out.append(OptionQuote(asked, Quote(bid=None, ask=None, time=now)))
-                continue
-            price, sigma = by_key[k]
-            bid, ask = self.source.option_bid_ask(k, price)
+        priced = [(i, k) for i, k in enumerate(known) if k is not None and k.is_option]
+        theo, sides = self.source.quotes([k for _, k in priced], now)
+        found: dict[int, OptionQuote] = {}
+        for (i, k), sigma, (bid, ask) in zip(priced, theo.sigma.tolist(), sides, strict=True):
             quote = Quote(bid=bid, ask=ask, time=now, model_iv_sigma=sigma)
-            out.append(OptionQuote(asked, self._faulty(quote, k.key)))
-        return out
+            found[i] = OptionQuote(contracts[i], self._faulty(quote, k))
+        none = Quote(bid=None, ask=None, time=now)
+        return [found.get(i) or OptionQuote(c, none) for i, c in enumerate(contracts)]
 
     async def spx_daily_history(self, sessions: int) -> list[DailyBar]:
         await self._enter()

@@ -38,11 +38,11 @@ from daemon.brokers.sim.surface import (
     spread_usd,
     spx_atm_sigma,
     spx_smile,
+    ticked_bid_ask,
     vix_smile,
 )
 from daemon.core.calendar import NY, session_bounds, time_to_expiry_years
 from daemon.core.models import BreadthDay, Contract, DailyBar, Right
-from daemon.core.ticks import RoundMode, round_to_tick
 from daemon.replay.data import MarketData
 
 _OPEN, _CLOSE, _BELL = 0, 1, 2
@@ -189,14 +189,14 @@ class HistoricalSource:
     def _grid(
         self, trading_class: str, expiry: date, now: datetime, wanted: np.ndarray
     ) -> ExpiryPrices:
-        """The priced grid of one expiry: the listed strikes plus any asked for beyond them,
-        priced once per market step (a cycle asks for many strikes of few expiries)."""
+        """The priced grid of one expiry: the strikes asked for in this market step, priced
+        together (a cycle asks for all strikes of an expiry in one request) and again, with
+        the new ones, only when a later request asks for a strike not yet priced."""
         key = (trading_class, expiry)
         cached = self._cache.get(key)
         if cached is not None and _covers(cached.strikes, wanted):
             return cached
-        listed = self._chains.strikes(trading_class, expiry, self.spx_pts())
-        grid = np.unique(np.concatenate([np.asarray(listed, dtype=np.float64), wanted]))
+        grid = np.unique(wanted if cached is None else np.concatenate([cached.strikes, wanted]))
         t_years = time_to_expiry_years(option_contract(trading_class, expiry, 1.0, Right.CALL), now)
         prices = self._price(trading_class, expiry, grid, t_years)
         self._cache[key] = prices
@@ -224,38 +224,45 @@ class HistoricalSource:
         """Model price, delta, vol and forward of each option, from its expiry's grid."""
         n = len(contracts)
         price, delta, sigma, fwd = (np.zeros(n) for _ in range(4))
-        groups: dict[tuple[str, date], list[int]] = {}
+        strikes = np.array([c.strike for c in contracts], dtype=np.float64)
+        is_call = np.array([c.right is Right.CALL for c in contracts], dtype=bool)
+        groups: dict[tuple[str, date | None], list[int]] = {}
         for i, c in enumerate(contracts):
-            assert c.expiry is not None and c.strike is not None and c.right is not None
             groups.setdefault((c.trading_class, c.expiry), []).append(i)
-        for (tc, expiry), idx in groups.items():
-            strikes = np.array([contracts[i].strike for i in idx], dtype=np.float64)
-            g = self._grid(tc, expiry, now, strikes)
-            pos = np.searchsorted(g.strikes, strikes)
-            is_call = np.array([contracts[i].right is Right.CALL for i in idx])
-            price[idx] = np.where(is_call, g.calls[pos], g.puts[pos])
-            delta[idx] = np.where(is_call, g.call_delta[pos], g.call_delta[pos] - g.discount)
+        for (tc, expiry), members in groups.items():
+            assert expiry is not None
+            idx = np.asarray(members)
+            g = self._grid(tc, expiry, now, strikes[idx])
+            pos = np.searchsorted(g.strikes, strikes[idx])
+            calls = is_call[idx]
+            price[idx] = np.where(calls, g.calls[pos], g.puts[pos])
+            delta[idx] = np.where(calls, g.call_delta[pos], g.call_delta[pos] - g.discount)
             sigma[idx] = g.sigma[pos]
             fwd[idx] = g.forward
         return Theo(price=price, delta=delta, sigma=sigma, forward=fwd)
 
+    def _sides(self, is_vix: bool, price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        q = self._p.quotes
+        width = spread_usd(price, self._levels["VIX"], is_vix, self._h.quotes)
+        rule = q.vix_ticks if is_vix else q.spx_ticks
+        return ticked_bid_ask(price, width, rule, q.min_spread_ticks)
+
     def option_bid_ask(self, contract: Contract, theo_usd: float) -> tuple[float, float]:
         """Bid and ask around a model price: a VIX-scaled spread, on the contract's ticks."""
-        is_vix = contract.symbol == VIX
-        q = self._p.quotes
-        rule = q.vix_ticks if is_vix else q.spx_ticks
-        width = float(
-            spread_usd(np.array([theo_usd]), self._levels["VIX"], is_vix, self._h.quotes)[0]
-        )
-        tick = rule.below_usd if theo_usd < rule.threshold_usd else rule.at_or_above_usd
-        width = max(width, q.min_spread_ticks * tick)
-        low, high = theo_usd - width / 2.0, theo_usd + width / 2.0
-        low_tick = rule.below_usd if low < rule.threshold_usd else rule.at_or_above_usd
-        bid = max(0.0, round_to_tick(low, low_tick, RoundMode.DOWN))
-        ask = round_to_tick(high, rule.below_usd, RoundMode.UP)
-        if ask >= rule.threshold_usd:
-            ask = round_to_tick(high, rule.at_or_above_usd, RoundMode.UP)
-        return bid, max(ask, rule.below_usd)
+        bid, ask = self._sides(contract.symbol == VIX, np.array([theo_usd]))
+        return float(bid[0]), float(ask[0])
+
+    def quotes(
+        self, contracts: Sequence[Contract], now: datetime
+    ) -> tuple[Theo, list[tuple[float, float]]]:
+        theo = self.theo(contracts, now)
+        is_vix = np.array([c.symbol == VIX for c in contracts], dtype=bool)
+        bid, ask = np.zeros(len(contracts)), np.zeros(len(contracts))
+        for flag in (True, False):
+            mask = is_vix == flag
+            if mask.any():
+                bid[mask], ask[mask] = self._sides(flag, theo.price[mask])
+        return theo, list(zip(bid.tolist(), ask.tolist(), strict=True))
 
     def future_bid_ask(self, fair_pts: float) -> tuple[float, float]:
         return self._chains.future_bid_ask(fair_pts)

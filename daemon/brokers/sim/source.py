@@ -53,6 +53,12 @@ class MarketSource(Protocol):
 
     def option_bid_ask(self, contract: Contract, theo_usd: float) -> tuple[float, float]: ...
 
+    def quotes(
+        self, contracts: Sequence[Contract], now: datetime
+    ) -> tuple[Theo, list[tuple[float, float]]]:
+        """Model values and (bid, ask) of each option at once (the hot path of a cycle)."""
+        ...
+
     def future_bid_ask(self, fair_pts: float) -> tuple[float, float]: ...
 
     def settlement_pts(self, contract: Contract) -> float | None:
@@ -100,6 +106,16 @@ class ModelSource:
 
     def option_bid_ask(self, contract: Contract, theo_usd: float) -> tuple[float, float]:
         return self._chains.option_bid_ask(contract, theo_usd)
+
+    def quotes(
+        self, contracts: Sequence[Contract], now: datetime
+    ) -> tuple[Theo, list[tuple[float, float]]]:
+        theo = self.theo(contracts, now)
+        sides = [
+            self._chains.option_bid_ask(c, float(p))
+            for c, p in zip(contracts, theo.price, strict=True)
+        ]
+        return theo, sides
 
     def future_bid_ask(self, fair_pts: float) -> tuple[float, float]:
         return self._chains.future_bid_ask(fair_pts)

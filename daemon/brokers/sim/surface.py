@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from daemon.brokers.sim.historical_params import HistoricalQuoteParams, HistoricalSurfaceParams
+from daemon.core.params import TickRule
 from daemon.core.pricing import black76
 
 FloatArray = npt.NDArray[np.float64]
@@ -168,3 +169,24 @@ def spread_usd(
     return np.asarray(
         np.minimum((frac * price_usd + floor) * stress, cap * stress), dtype=np.float64
     )
+
+
+def _tick(price: FloatArray, rule: TickRule) -> FloatArray:
+    return np.where(price < rule.threshold_usd, rule.below_usd, rule.at_or_above_usd)
+
+
+def ticked_bid_ask(
+    price_usd: FloatArray, width_usd: FloatArray, rule: TickRule, min_ticks: int
+) -> tuple[FloatArray, FloatArray]:
+    """Bid and ask around each price: at least ``min_ticks`` ticks apart, the bid rounded
+    down and the ask up, each on the tick of its own price (Cboe: SPX 0.05 under 3.00,
+    0.10 at or above); the ask at least one tick, the bid at least 0."""
+    width = np.maximum(width_usd, min_ticks * _tick(price_usd, rule))
+    low, high = price_usd - width / 2.0, price_usd + width / 2.0
+    low_tick = _tick(low, rule)
+    bid = np.maximum(0.0, np.floor(low / low_tick + 1e-9) * low_tick)
+    ask = np.ceil(high / rule.below_usd - 1e-9) * rule.below_usd
+    above = np.ceil(high / rule.at_or_above_usd - 1e-9) * rule.at_or_above_usd
+    ask = np.maximum(np.where(ask >= rule.threshold_usd, above, ask), rule.below_usd)
+    out_bid = np.asarray(np.round(bid, 6) + 0.0, dtype=np.float64)
+    return out_bid, np.asarray(np.round(ask, 6) + 0.0, dtype=np.float64)
