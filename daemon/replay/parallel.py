@@ -29,7 +29,7 @@ from daemon.config import AppConfig
 from daemon.core.calendar import session_bounds
 from daemon.events_file import load_events
 from daemon.logs import configure_logging
-from daemon.replay.runner import PolicyReplay, cycle_time
+from daemon.replay.runner import PolicyReplay
 from daemon.replay.source import (
     ReplayMarket,
     calendar_sessions,
@@ -73,7 +73,6 @@ async def replay_policy(
     if not days:
         raise ValueError(f"no session with market data between {first} and {last}")
     run = PolicyReplay(policy, config, market, journal_path)
-    market.clock.advance_to(min(market.clock.now(), cycle_time(days[0], config.replay)))
     await run.open(first, last)
     done, equity, reason = 0, None, "done"
     try:

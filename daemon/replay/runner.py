@@ -42,7 +42,7 @@ from daemon.replay.book import (
 )
 from daemon.replay.chain import spx_expiry, vix_calls
 from daemon.replay.clock import ReplayClock
-from daemon.replay.ledger import BOOK_REF_PREFIX, Accounts, Ledger
+from daemon.replay.ledger import BOOK, BOOK_REF_PREFIX, Accounts, Ledger
 from daemon.replay.params import ReplayParams
 from daemon.replay.policies import (
     DAEMON_POLICIES,
@@ -177,7 +177,8 @@ class PolicyReplay:
         p = self.params.book
         if p.source == "csv":
             return await self._csv_book(now, cycle_id, notes) if first else 0.0
-        held = any(key.startswith(p.trading_class + " ") for key in self.ledger.net_positions())
+        # The book's own holdings only: the daemon's diagonals also hold SPX options.
+        held = any(purpose == BOOK for purpose, _ in self.ledger.holdings)
         today = now.astimezone(NY).date()
         if held or not (first or is_roll_day(today)):
             return 0.0

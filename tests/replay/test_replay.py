@@ -138,3 +138,10 @@ def test_the_journal_alone_reproduces_the_account(replayed: dict[str, Any]) -> N
     positions, marked = asyncio.run(marks())
     assert positions == held
     assert abs(cash + marked - last["equity_usd"]) < 0.005
+
+
+def test_the_book_rolls_on_the_monthly_expiry_beside_the_hedges(replayed: dict[str, Any]) -> None:
+    """The condor is sold on the first session and again on the 2025-01-17 expiry (its
+    predecessor settled that morning), whatever hedges the daemon holds."""
+    book_days = [o["trading_day"] for o in replayed["orders"] if o["order_ref"].startswith("book-")]
+    assert book_days == [FIRST.isoformat(), "2025-01-17"]
