@@ -8,13 +8,16 @@ import json
 import sqlite3
 from collections import defaultdict
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from daemon.core.calendar import settlement_time
+from daemon.core.calendar import session_bounds, settlement_time
 from daemon.core.models import Contract
+from daemon.replay.parallel import replay_policy
 from daemon.replay.source import calendar_sessions as sessions_between
+from daemon.replay.source import sim_market
 from tests.replay.replay_rig import quick_config, run_replay
 
 FIRST, LAST = date(2025, 1, 13), date(2025, 1, 24)  # spans the 2025-01-17 roll
@@ -145,3 +148,28 @@ def test_the_book_rolls_on_the_monthly_expiry_beside_the_hedges(replayed: dict[s
     predecessor settled that morning), whatever hedges the daemon holds."""
     book_days = [o["trading_day"] for o in replayed["orders"] if o["order_ref"].startswith("book-")]
     assert book_days == [FIRST.isoformat(), "2025-01-17"]
+
+
+def test_a_stopped_replay_keeps_what_it_did(tmp_path: Path) -> None:
+    """The stop flag (Ctrl-C in alvh replay) ends the replay between sessions: the
+    sessions done stay journalled and the run ends with reason 'interrupted'."""
+    config = quick_config()
+    market = sim_market(config.sim, session_bounds(FIRST)[0], ())
+    calls = iter(range(100))
+    outcome = asyncio.run(
+        replay_policy(
+            "none",
+            config,
+            market,
+            FIRST,
+            LAST,
+            tmp_path / "none.sqlite",
+            stop=lambda: next(calls) >= 3,
+        )
+    )
+    assert (outcome.status, outcome.sessions_done) == ("interrupted", 3)
+    conn = sqlite3.connect(tmp_path / "none.sqlite")
+    sessions = conn.execute("SELECT COUNT(*) FROM events WHERE kind='replay_session'").fetchone()
+    reason = conn.execute("SELECT exit_reason FROM runs").fetchone()
+    conn.close()
+    assert (sessions[0], reason[0]) == (3, "interrupted")
