@@ -88,3 +88,40 @@ def test_positions_csv_reads_and_names_a_bad_line(tmp_path: Path) -> None:
     bad.write_text("trading_class,expiry,strike,right,quantity\nSPX,2025-02-21,5750,X,-3\n")
     with pytest.raises(ConfigError, match="line 2"):
         read_positions_csv(bad)
+
+
+def test_a_csv_book_is_opened_on_the_first_session_and_held(tmp_path: Path) -> None:
+    """source csv: the file's positions are opened by one order per expiry on the first
+    session, and the broker then holds exactly them."""
+    import asyncio
+    import sqlite3
+
+    from tests.replay.replay_rig import quick_config, run_replay
+
+    book = tmp_path / "book.csv"
+    book.write_text(
+        "trading_class,expiry,strike,right,quantity\n"
+        "SPX,2025-02-21,5600,P,-4\nSPX,2025-02-21,5500,P,4\n"
+        "SPX,2025-02-21,6400,C,-2\nSPX,2025-02-21,6500,C,2\n"
+    )
+    config = quick_config(book=BookRuleParams(source="csv", positions_csv=book))
+    outcome, market = run_replay("none", config, date(2025, 1, 6), date(2025, 1, 10), tmp_path)
+    assert outcome.sessions_done == 4  # 2025-01-09: markets closed (national mourning)
+    conn = sqlite3.connect(tmp_path / "none.sqlite")
+    orders = conn.execute("SELECT order_ref, trading_day, status, quantity FROM orders").fetchall()
+    conn.close()
+    assert orders == [("book-csv-2025-02-21", "2025-01-06", "FILLED", 2)]  # ratios 2:2:1:1
+
+    async def held() -> dict[str, int]:
+        await market.broker.connect()
+        try:
+            return {p.contract.key: p.quantity for p in await market.broker.positions()}
+        finally:
+            await market.broker.close()
+
+    assert asyncio.run(held()) == {
+        "SPX 2025-02-21 5600 P": -4,
+        "SPX 2025-02-21 5500 P": 4,
+        "SPX 2025-02-21 6400 C": -2,
+        "SPX 2025-02-21 6500 C": 2,
+    }
