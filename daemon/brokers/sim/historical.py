@@ -277,12 +277,18 @@ class HistoricalSource:
 
     def settlement_pts(self, contract: Contract) -> float | None:
         """SPX AM and VIX: the expiry day's opening print (SOQ proxy; its close when the
-        open is missing); SPXW: the expiry day's SPX close. None off the data."""
+        open is missing); SPXW: the expiry day's SPX close. An expiry day missing from the
+        data settles on the last close before it. None before the data begins."""
         d, expiry = self.data, contract.expiry
-        if expiry is None or not d.has_session(expiry):
+        if expiry is None:
             return None
+        is_vix = contract.symbol == VIX
+        if not d.has_session(expiry):
+            i = d.last_index_at_or_before(expiry)
+            value = (d.vix_close if is_vix else d.spx_close)[i] if i >= 0 else math.nan
+            return None if math.isnan(value) else float(value)
         i = d.index_of(expiry)
-        if contract.symbol == VIX:
+        if is_vix:
             values = (d.vix_open[i], d.vix_close[i])
         elif contract.trading_class == "SPXW":
             values = (d.spx_close[i], d.spx_close[i])
