@@ -43,13 +43,20 @@ class DataFile:
     read: Callable[[Path], fmt.FileRows]
     required: bool
     what: str  # the signal or price that needs it, for the "unavailable" reason
+    fallback: str = ""  # what the replay does without it
 
 
 DATA_FILES: tuple[DataFile, ...] = (
     DataFile("spx", "spx_daily_yahoo.csv", fmt.read_yahoo_daily, True, "SPX"),
     DataFile("vix", "vix_daily_cboe.csv", fmt.read_cboe_ohlc, True, "VIX"),
-    DataFile("vix3m", "vix3m_daily_cboe.csv", fmt.read_cboe_ohlc, False, "VIX3M (proxy used)"),
-    DataFile("skew", "skew_daily_cboe.csv", fmt.read_cboe_skew, False, "SPX smile slope"),
+    DataFile(
+        "vix3m", "vix3m_daily_cboe.csv", fmt.read_cboe_ohlc, False, "VIX3M",
+        "the proxy from VIX and the VX curve",
+    ),
+    DataFile(
+        "skew", "skew_daily_cboe.csv", fmt.read_cboe_skew, False, "SKEW",
+        "the smile slope at spx_skew_default_pts",
+    ),
     DataFile("advancing", "nyse_advancing_issues.csv", fmt.read_breadth, False, "breadth"),
     DataFile("declining", "nyse_declining_issues.csv", fmt.read_breadth, False, "breadth"),
     DataFile("unchanged", "nyse_unchanged_issues.csv", fmt.read_breadth, False, "breadth"),
@@ -75,7 +82,9 @@ def read_files(data_dir: Path) -> dict[str, fmt.FileRows]:
         if not path.is_file():
             rows = fmt.FileRows(spec.name)
             severity: fmt.Severity = "error" if spec.required else "warning"
-            reason = "required" if spec.required else f"{spec.what} unavailable"
+            reason = "required" if spec.required else f"no {spec.what}"
+            if spec.fallback:
+                reason += f"; {spec.fallback} is used"
             rows.problems.append(fmt.Problem(spec.name, 0, f"file absent ({reason})", severity))
             out[spec.key] = rows
             continue

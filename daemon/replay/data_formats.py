@@ -70,8 +70,20 @@ class _BadRow(ValueError):
 
 
 def _date(text: str, fmt: str) -> date:
+    text = text.strip()
     try:
-        return datetime.strptime(text.strip(), fmt).date()
+        # Fast paths for the two common formats (strptime is ~20x slower); a text they
+        # reject goes through strptime, which decides and names the problem.
+        if fmt == "%Y-%m-%d" and len(text) == 10:
+            return date.fromisoformat(text)
+        if fmt == "%m/%d/%Y":
+            month, day, year = text.split("/")
+            if len(year) == 4 and month.isdigit() and day.isdigit() and year.isdigit():
+                return date(int(year), int(month), int(day))
+    except ValueError:
+        pass
+    try:
+        return datetime.strptime(text, fmt).date()
     except ValueError:
         raise _BadRow(f"date {text!r} is not {fmt.replace('%', '')}") from None
 

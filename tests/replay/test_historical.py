@@ -6,6 +6,7 @@ import asyncio
 import itertools
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -15,8 +16,8 @@ from daemon.brokers.sim.historical import HistoricalSource
 from daemon.core.broker import ComboLeg, ComboOrder, OrderStatus
 from daemon.core.calendar import session_bounds, spx_monthly_expiry, vix_expiry
 from daemon.core.models import Action, Contract, Right, SecType
-from daemon.replay.data import MarketData
-from tests.replay.data_factory import Written
+from daemon.replay.data import MarketData, load_market_data
+from tests.replay.data_factory import Written, write_market_data
 
 T = TypeVar("T")
 
@@ -198,3 +199,44 @@ def test_initial_book_opens_on_the_historical_surface(market_data: MarketData) -
         assert broker.cash_usd > 0
 
     asyncio.run(go())
+
+
+VX_FILES = frozenset(
+    {
+        "vx_futures_contracts_2004_2014_cboe.csv",
+        "vix_futures_vx1_vx8_continuous.csv",
+        "vix_futures_ux1_ux2_bloomberg.csv",
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("skip", "has_vix3m", "futures"),
+    [
+        (frozenset({"vix3m_daily_cboe.csv"}), True, True),  # the proxy from the curve
+        (VX_FILES | {"vix3m_daily_cboe.csv"}, False, False),  # nothing to build it from
+        (VX_FILES | {"skew_daily_cboe.csv", "nyse_unchanged_issues.csv"}, True, False),
+    ],
+)
+def test_missing_series_leave_a_working_market(
+    tmp_path: Path, skip: frozenset[str], has_vix3m: bool, futures: bool
+) -> None:
+    """Without a series the market still quotes SPX, VIX and option chains; what is gone is
+    absent (VIX3M, futures, breadth), never invented from nothing."""
+    write_market_data(tmp_path, date(2019, 1, 2), date(2019, 3, 29), skip=skip)
+    data = load_market_data(tmp_path)
+    day = date(2019, 3, 14)
+
+    async def body(broker: SimBroker, source: HistoricalSource) -> None:
+        indices = await broker.index_quotes()
+        assert {"SPX", "VIX"} <= set(indices)
+        assert ("VIX3M" in indices) is has_vix3m
+        assert bool(await broker.vix_futures()) is futures
+        expiry = (await broker.option_expiries("VIX", "VIX"))[1]
+        call = Contract("VIX", SecType.OPTION, "VIX", expiry, 20.0, Right.CALL)
+        quote = (await broker.option_quotes([call]))[0].quote
+        assert quote.bid is not None and quote.ask is not None and quote.ask > 0
+        breadth = await broker.breadth_history(5)
+        assert (len(breadth) == 5) is ("nyse_unchanged_issues.csv" not in skip)
+
+    run(data, day, body)

@@ -171,7 +171,8 @@ class Chains:
         else:
             return []
         first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
-        return [round(k * step, 6) for k in range(max(first, 1), last + 1)]
+        grid = np.arange(max(first, 1), last + 1, dtype=np.float64) * step
+        return [float(k) for k in np.round(grid, 6)]
 
     def _is_listed(self, trading_class: str, expiry: date | None, now: datetime) -> bool:
         last = self._listed_sets.get(trading_class)

@@ -16,9 +16,11 @@ A missing print (NaN) keeps the last value the market showed.
 VIX3M before its first print (2009-09-18), or on a day without one, is a proxy: the
 93-day variance average of VIX and the VX curve F(t) (interpolated in tenor, F(0) = VIX),
 (30 VIX^2 + 30 F(30 d)^2 + 30 F(60 d)^2 + 3 F(90 d)^2) / 93, times ``vix3m_proxy_scale``
-(fitted on 2009-09..2016-12, benchmarks/fit_surface.py). VIX futures are quoted only for
-expiries with a real settle that session; options on other expiries are priced on the
-curve interpolated linearly in tenor (flat past the last settle). Prices: ``surface.py``.
+(fitted on 2009-09..2016-12, benchmarks/fit_surface.py); without a curve either, VIX3M
+is absent that day (the term structure signal reports itself unavailable). VIX futures
+are quoted only for expiries with a real settle that session; options on other expiries
+are priced on the curve interpolated linearly in tenor (flat past the last settle).
+Prices: ``surface.py``.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class HistoricalSource:
         self._levels: dict[str, float] = {}
         self._curve: list[tuple[date, float]] = []
         self._skew = math.nan
+        self._day = data.days[0]
         self._cache: dict[tuple[str, date], ExpiryPrices] = {}
 
     # ---- time ------------------------------------------------------------------------------
@@ -128,6 +131,7 @@ class HistoricalSource:
         d, i = self.data, step // _STEPS
         if step % _STEPS == _BELL:
             return
+        self._day = d.days[i]
         self._cache.clear()
         if step % _STEPS == _OPEN:
             self._set("SPX", d.spx_open[i])
@@ -138,10 +142,13 @@ class HistoricalSource:
         self._curve = d.vx_curve(i) or self._curve
         if not math.isnan(d.skew[i]):
             self._skew = float(d.skew[i])
-        real = d.vix3m_close[i]
-        self._levels["VIX3M"] = float(real) if not math.isnan(real) else self._vix3m_proxy()
-        if not self._levels["VIX3M"] > 0:
-            del self._levels["VIX3M"]
+        real = float(d.vix3m_close[i])
+        if math.isnan(real) and any(e > self.day for e, _ in self._curve):
+            real = self._vix3m_proxy()
+        if real > 0:
+            self._levels["VIX3M"] = real
+        else:  # neither a print nor a curve to build the proxy from: the term signal waits
+            self._levels.pop("VIX3M", None)
 
     def _set(self, name: str, value: float) -> None:
         if not math.isnan(value):
@@ -149,7 +156,8 @@ class HistoricalSource:
 
     @property
     def day(self) -> date:
-        return self.data.days[self._step // _STEPS]
+        """The session of the last prints shown."""
+        return self._day
 
     def _curve_at(self, tenor_days: np.ndarray) -> np.ndarray:
         """The VX curve (vol points) at tenors from today, F(0) = VIX, flat past the end."""
@@ -269,12 +277,18 @@ class HistoricalSource:
 
     def settlement_pts(self, contract: Contract) -> float | None:
         """SPX AM and VIX: the expiry day's opening print (SOQ proxy; its close when the
-        open is missing); SPXW: the expiry day's SPX close. None off the data."""
+        open is missing); SPXW: the expiry day's SPX close. An expiry day missing from the
+        data settles on the last close before it. None before the data begins."""
         d, expiry = self.data, contract.expiry
-        if expiry is None or not d.has_session(expiry):
+        if expiry is None:
             return None
+        is_vix = contract.symbol == VIX
+        if not d.has_session(expiry):
+            i = d.last_index_at_or_before(expiry)
+            value = (d.vix_close if is_vix else d.spx_close)[i] if i >= 0 else math.nan
+            return None if math.isnan(value) else float(value)
         i = d.index_of(expiry)
-        if contract.symbol == VIX:
+        if is_vix:
             values = (d.vix_open[i], d.vix_close[i])
         elif contract.trading_class == "SPXW":
             values = (d.spx_close[i], d.spx_close[i])
