@@ -68,6 +68,8 @@ POLICY_COLUMNS = (
     "hedge payoff in stress USD",
     "drawdown saved per USD of carry",
     "commissions USD",
+    "hedge orders",
+    "hedge orders filled",
 )
 
 
@@ -90,6 +92,8 @@ def policy_cells(row: PolicyRow) -> list[str]:
         _usd(row.stress_payoff_usd),
         _num(row.saved_per_carry),
         _usd(row.costs_usd),
+        str(row.hedge_orders),
+        _pct(row.hedge_orders_filled / row.hedge_orders if row.hedge_orders else None, 0),
     ]
 
 
@@ -225,6 +229,7 @@ _TERMINAL = (
     (12, "carry USD"),
     (13, "stress payoff USD"),
     (14, "DD saved/carry"),
+    (17, "filled"),
 )
 
 

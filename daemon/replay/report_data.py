@@ -54,6 +54,8 @@ class Series:
     book_credit_usd: float = 0.0
     hedge_premium_usd: float = 0.0
     initial_usd: float | None = None
+    hedge_orders: int = 0  # hedge orders journalled (the book's excluded)
+    hedge_orders_filled: int = 0  # of which filled in full
     notes: list[str] = field(default_factory=list)
 
 
@@ -83,9 +85,17 @@ def load_series(path: Path) -> Series:
         rows = conn.execute(
             "SELECT detail_json FROM events WHERE kind = 'replay_session' ORDER BY event_id"
         ).fetchall()
-        if rows:
-            return _replay_series(name, [json.loads(r[0]) for r in rows], conn)
-        return _live_series(name, conn)
+        series = (
+            _replay_series(name, [json.loads(r[0]) for r in rows], conn)
+            if rows
+            else _live_series(name, conn)
+        )
+        counts = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(status = 'FILLED'), 0) FROM orders"
+            " WHERE order_ref NOT LIKE 'book-%'"
+        ).fetchone()
+        series.hedge_orders, series.hedge_orders_filled = int(counts[0]), int(counts[1])
+        return series
     finally:
         conn.close()
 
@@ -200,6 +210,8 @@ class PolicyRow:
     stress_payoff_usd: float
     saved_per_carry: float | None
     costs_usd: float
+    hedge_orders: int
+    hedge_orders_filled: int
 
 
 def policy_rows(all_series: list[Series], params: ReportParams) -> list[PolicyRow]:
@@ -232,6 +244,8 @@ def policy_rows(all_series: list[Series], params: ReportParams) -> list[PolicyRo
                 stress_payoff_usd=payoff,
                 saved_per_carry=saved,
                 costs_usd=float(s.costs[-1]) if s.costs is not None else 0.0,
+                hedge_orders=s.hedge_orders,
+                hedge_orders_filled=s.hedge_orders_filled,
             )
         )
     return rows
