@@ -53,6 +53,7 @@ from daemon.replay.policies import (
     static_order,
     vx1_pts,
     vxth_order,
+    vxth_weight_frac,
 )
 from daemon.replay.source import ReplayMarket
 from daemon.replay.trader import Trader, price_combo
@@ -239,7 +240,7 @@ class PolicyReplay:
     async def _rule_step(
         self, now: datetime, cycle_id: str, first: bool, credit: float, notes: list[str]
     ) -> None:
-        order = await self._rule_order(now, first, credit)
+        order = await self._rule_order(now, first, credit, notes)
         if order is not None:
             kind = self.policy
             ref = f"{kind}-{now.date().isoformat()}"
@@ -261,24 +262,37 @@ class PolicyReplay:
             record={"policy": self.policy, "notes": notes},
         )
 
-    async def _rule_order(self, now: datetime, first: bool, credit: float) -> HedgeOrder | None:
+    async def _rule_order(
+        self, now: datetime, first: bool, credit: float, notes: list[str]
+    ) -> HedgeOrder | None:
+        """The rule's order this session; when the rule is due but buys nothing, why."""
         today = now.date()
         if self.policy == "static" and credit > 0:
             s = self.config.replay.static
             expiry = first_vix_expiry_after(today, s.min_dte_days)
             calls = [] if expiry is None else await vix_calls(self.broker, expiry, now, self._r)
-            return static_order(calls, s, credit, self._improvement, self.config.ticks)
+            order = static_order(calls, s, credit, self._improvement, self.config.ticks)
+            if order is None:
+                notes.append(
+                    f"static: nothing bought ({len(calls)} VIX calls quoted on {expiry};"
+                    f" budget {s.credit_frac * credit:.2f} USD)"
+                )
+            return order
         if self.policy == "vxth" and (first or is_vix_expiry(today)):
             futures = {d: q.mid for d, q in (await self.broker.vix_futures()).items()}
             front = vx1_pts(futures, now)
             expiry = first_vix_expiry_after(today, 1)
             if front is None or expiry is None:
+                notes.append("vxth: no front VX future quoted, nothing bought")
                 return None
             calls = await vix_calls(self.broker, expiry, now, self._r)
             equity = self.ledger.mark(await self._mids()).equity_usd
-            return vxth_order(
-                calls, self.config.replay.vxth, front, equity, self._improvement, self.config.ticks
-            )
+            v = self.config.replay.vxth
+            order = vxth_order(calls, v, front, equity, self._improvement, self.config.ticks)
+            if order is None:
+                weight = vxth_weight_frac(front, v)
+                notes.append(f"vxth: VX1 {front:.2f}, weight {weight:.2%}, nothing bought")
+            return order
         return None
 
     # ---- the account -----------------------------------------------------------------------
