@@ -331,6 +331,9 @@ def scalar_bins(all_series: list[Series], params: ReportParams) -> list[ScalarBi
         ok = np.isfinite(s.scalar)
         if ok.sum() < params.scalar_bins:
             continue
+        if np.ptp(s.scalar[ok]) == 0:  # alvh-flat: held at 1, nothing to bin
+            s.notes.append(f"scalar constant at {s.scalar[ok][0]:g}: no scalar bins")
+            continue
         rv_minus, worst = forward_stats(s.spx, s.vix, params.forward_sessions)
         edges = np.quantile(s.scalar[ok], np.linspace(0.0, 1.0, params.scalar_bins + 1))
         which = np.clip(
