@@ -11,7 +11,8 @@ from __future__ import annotations
 import csv
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 
 import matplotlib
@@ -180,28 +181,61 @@ def _html_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+def _raw(row: object) -> dict[str, object]:
+    """A table row as plain values for the CSV: numbers unformatted (fractions as
+    decimals, USD unrounded), dates ISO, nested records flattened with a prefix."""
+    out: dict[str, object] = {}
+    for key, value in asdict(row).items():  # type: ignore[call-overload]
+        if isinstance(value, dict):
+            out.update({f"{key}_{k}": v for k, v in value.items()})
+        else:
+            out[key] = value
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in out.items()}
+
+
+def _write_csv(path: Path, rows: Sequence[object]) -> None:
+    raw = [_raw(r) for r in rows]
     with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(columns)
-        writer.writerows(rows)
+        if not raw:
+            return
+        writer = csv.DictWriter(f, fieldnames=list(raw[0]))
+        writer.writeheader()
+        writer.writerows(raw)
 
 
 def write_report(report: Report, out: Path) -> Path:
     """Every file of the report into ``out``; returns the HTML page's path."""
     out.mkdir(parents=True, exist_ok=True)
     images = _plot(report, out)
-    tables = [
-        ("Policies", POLICY_COLUMNS, [policy_cells(r) for r in report.policies], "policies.csv"),
-        ("Per year", YEAR_COLUMNS, [year_cells(r) for r in report.years], "years.csv"),
-        ("By scalar bin", SCALAR_COLUMNS, [scalar_cells(r) for r in report.scalars], "scalar.csv"),
+    tables: list[tuple[str, Sequence[str], list[list[str]], Sequence[object], str]] = [
+        (
+            "Policies",
+            POLICY_COLUMNS,
+            [policy_cells(r) for r in report.policies],
+            report.policies,
+            "policies.csv",
+        ),
+        (
+            "Per year",
+            YEAR_COLUMNS,
+            [year_cells(r) for r in report.years],
+            report.years,
+            "years.csv",
+        ),
+        (
+            "By scalar bin",
+            SCALAR_COLUMNS,
+            [scalar_cells(r) for r in report.scalars],
+            report.scalars,
+            "scalar.csv",
+        ),
     ]
     parts = ["<h1>ALVH replay report</h1>"]
     parts += [f'<p><img src="{name}" alt="{name}"></p>' for name in images]
     notes = [f"{s.name}: {n}" for s in report.series for n in s.notes]
     parts += [f"<p>{html.escape(n)}</p>" for n in notes]
-    for title, columns, rows, csv_name in tables:
-        _write_csv(out / csv_name, columns, rows)
+    for title, columns, rows, raw_rows, csv_name in tables:
+        _write_csv(out / csv_name, raw_rows)
         parts.append(f"<h2>{title}</h2>" + _html_table(columns, rows))
     style = (
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"

@@ -123,7 +123,8 @@ def test_report_renders_its_files(journals: list[Path], tmp_path: Path) -> None:
     with (out / "policies.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert [r["policy"] for r in rows] == ["none", "static"]
-    assert rows[0]["drawdown peak"] == DAYS[1].isoformat()
+    assert rows[0]["drawdown_peak"] == DAYS[1].isoformat()
+    assert float(rows[0]["drawdown_depth_usd"]) == pytest.approx(300.0)
 
 
 def test_a_live_journal_gives_the_scalar_table(tmp_path: Path) -> None:
