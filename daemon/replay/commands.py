@@ -7,13 +7,10 @@ import os
 from datetime import date
 from pathlib import Path
 
-from rich.console import Console
-
 from daemon.config import config_path, load_config
 from daemon.errors import ConfigError
 from daemon.replay.parallel import PolicyOutcome, run_replay
 from daemon.replay.policies import POLICIES
-from daemon.replay.report import build_report, print_report, write_report
 
 EXIT_INTERRUPTED = 130
 
@@ -92,6 +89,12 @@ def report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def report(args: argparse.Namespace) -> int:
+    # Imported here: matplotlib is slow to import, and every replay process would pay
+    # for it (a spawned process imports the command line's modules again).
+    from rich.console import Console
+
+    from daemon.replay.report import build_report, print_report, write_report
+
     config = load_config(config_path(args), os.environ)
     journals = list(args.journals)
     if args.from_dir is not None:

@@ -181,6 +181,18 @@ class _Display:
             print(text, flush=True)
 
 
+def _start_ignoring_sigint(proc: Any) -> None:
+    """Start a child with SIGINT ignored from its first instruction: a spawned Python
+    keeps an inherited SIG_IGN (it installs its KeyboardInterrupt handler only when the
+    signal is not ignored), so a Ctrl-C while the child is still importing cannot kill
+    it; the parent alone decides when the children stop (the stop flag)."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        proc.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run_replay(
     policies: Sequence[str],
     config: AppConfig,
@@ -207,7 +219,7 @@ def run_replay(
                 policy = pending.pop(0)
                 args = (policy, config, data, first, last, out, updates, stop)
                 running[policy] = ctx.Process(target=_child, args=args, name=f"replay-{policy}")
-                running[policy].start()
+                _start_ignoring_sigint(running[policy])
             if stop.is_set():
                 pending.clear()
             try:
