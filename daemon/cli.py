@@ -28,6 +28,7 @@ from daemon.config import (
     tunable_count,
 )
 from daemon.errors import AlvhError, ConfigError
+from daemon.replay import commands as replay_commands
 
 EXIT_INTERRUPTED = 130
 
@@ -74,6 +75,21 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- data check ------------------------------------------------------------------------------
+def _data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("check",), help="check: validate a data directory")
+    parser.add_argument("dir", type=Path, help="the directory of history CSVs (docs/replay.md)")
+
+
+def _data(args: argparse.Namespace) -> int:
+    from daemon.replay.data_check import check_data_dir, print_report
+
+    if not args.dir.is_dir():
+        print(f"error: no data directory at {args.dir}", file=sys.stderr)
+        return 2
+    return print_report(check_data_dir(args.dir), args.dir, print)
+
+
 COMMANDS: tuple[Command, ...] = (
     Command(
         "run",
@@ -98,6 +114,24 @@ COMMANDS: tuple[Command, ...] = (
         "list recent cycles, adjustments, orders or events from the journal",
         commands.journal_arguments,
         commands.journal,
+    ),
+    Command(
+        "replay",
+        "replay the daemon and the comparison hedges over market history, a journal each",
+        replay_commands.replay_arguments,
+        replay_commands.replay,
+    ),
+    Command(
+        "report",
+        "equity, drawdowns and hedge economics of replay (or live) journals: tables and plots",
+        replay_commands.report_arguments,
+        replay_commands.report,
+    ),
+    Command(
+        "data",
+        "check a directory of market history for `alvh replay`: names each bad file and row",
+        _data_arguments,
+        _data,
     ),
 )
 

@@ -48,6 +48,7 @@ from daemon.brokers.sim.params import SimParams
 from daemon.core.params import ModelParams, Section
 from daemon.errors import NO_VALUE, ConfigError, ConfigProblem
 from daemon.logs import LogFormat, LogLevel
+from daemon.replay.params import ReplayParams
 
 # Re-exported: the supervision sections are part of the config's public face.
 from daemon.ops_params import HealthParams as HealthParams
@@ -183,6 +184,7 @@ class AppConfig(ModelParams):
     alerts: AlertParams = AlertParams()
     notify: NotifyParams = NotifyParams()
     sim: SimParams = SimParams()
+    replay: ReplayParams = ReplayParams()
     # The event calendar (FOMC, CPI, ...); its own loader reads and checks it.
     events_path: Path = Path("config/events.yaml")
 

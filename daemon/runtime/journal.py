@@ -61,6 +61,12 @@ class SqliteJournal:
             ) from exc
         return cls(conn, target)
 
+    def relax_durability(self) -> None:
+        """WAL with ``synchronous=NORMAL``: a commit survives the process dying, not a
+        power cut. For a journal that can be re-made (a replay's), where an fsync per
+        commit would cost more than the replay itself; a live daemon keeps FULL."""
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+
     @staticmethod
     def _check_integrity(conn: sqlite3.Connection, target: Path) -> None:
         row = conn.execute("PRAGMA quick_check").fetchone()
@@ -285,6 +291,17 @@ class SqliteJournal:
                 " VALUES (?, ?, ?, ?, ?)",
                 (order_ref, order_id, quantity, price_usd, at.isoformat()),
             )
+
+    def fills_after(self, fill_id: int) -> list[dict[str, Any]]:
+        """Fills after ``fill_id``, oldest first, each with its order's JSON (the legs):
+        what an account (the replay's ledger) needs to follow cash and positions."""
+        rows = self._conn.execute(
+            "SELECT f.fill_id, f.order_ref, f.quantity, f.price_usd, o.order_json"
+            " FROM fills f JOIN orders o ON o.order_ref = f.order_ref"
+            " WHERE f.fill_id > ? ORDER BY f.fill_id",
+            (fill_id,),
+        )
+        return [dict(r) for r in rows]
 
     def order_refs(self) -> list[str]:
         """Every order reference ever journalled: an adjustment id is sent at most once."""

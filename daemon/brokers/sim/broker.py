@@ -1,11 +1,13 @@
 """``SimBroker``: the ``Broker`` port over the simulated market (a real market, not a mock).
 
-Wiring: a ``SimClock`` gives market time; ``SimMarket`` (evolution.py) moves the model
+Wiring: a ``SimClock`` gives market time; the market source (``source.py``: the seeded
+model ``SimMarket`` by default, or ``HistoricalSource`` playing real daily history) moves
 forward lazily to the clock's time on every call, and after every market step the
-``OrderBook`` settles expired legs and matches resting orders; their events go to every
-open ``order_events()`` stream. Between calls a background pump (started by ``connect``,
-stopped by ``close``) advances the market every ``pump_interval_s`` real seconds, so an
-engine that only listens for events still sees its orders fill or expire.
+``OrderBook`` settles expired legs (cash-settled on the source's settlement print) and
+matches resting orders; their events go to every open ``order_events()`` stream.
+Between calls a background pump (started by ``connect``, stopped by ``close``) advances
+the market every ``pump_interval_s`` real seconds, so an engine that only listens for
+events still sees its orders fill or expire.
 
 Fault knobs (``FaultParams``, changed at run time with ``set_faults``) are played here:
 a dropped or refused connection raises ``BrokerDisconnected``; ``slow_reply_s`` delays every
@@ -13,9 +15,9 @@ reply by that many real seconds (``asyncio.sleep``) and, at or above
 ``request_timeout_s``, the call raises ``BrokerTimeout`` after the timeout instead; quote
 faults and random rejects are ``faults.py``'s.
 
-For tests: ``clock`` (advance it by hand with ``SimClock.manual``), ``market`` (the model
-state, the forward and the VIX curve), ``chains`` and ``sync()`` (evolve now, without
-fault checks) are public.
+For tests and the replay: ``clock`` (advance it by hand with ``SimClock.manual``),
+``source``, ``market`` (the model's ``SimMarket``; model source only), ``chains``,
+``cash_usd``, ``settlements`` and ``sync()`` (evolve now, without fault checks) are public.
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ from datetime import UTC, date, datetime
 
 from daemon.brokers.events import EventHub, EventStream
 from daemon.brokers.sim.book import open_initial_book
-from daemon.brokers.sim.chains import SPX, SPXW, VIX, Chains, vix_future
+from daemon.brokers.sim.chains import SPX, SPXW, VIX, vix_future
 from daemon.brokers.sim.clock import SimClock, next_open
 from daemon.brokers.sim.evolution import SimMarket
 from daemon.brokers.sim.faults import apply_quote_faults, rejects_order
-from daemon.brokers.sim.market import MarketState, vix3m_pts
-from daemon.brokers.sim.orders import OrderBook, validate
+from daemon.brokers.sim.market import MarketState
+from daemon.brokers.sim.orders import OrderBook, Settlement, validate
 from daemon.brokers.sim.params import FaultParams, SimParams
+from daemon.brokers.sim.source import MarketSource, ModelSource
 from daemon.core.broker import AccountInfo, ComboOrder, ConnectionState, OrderState
 from daemon.core.calendar import settlement_time
 from daemon.core.models import BreadthDay, Contract, DailyBar, OptionQuote, Position, Quote
@@ -45,24 +48,42 @@ _CLASSES = {SPX: (SPX, SPXW), VIX: (VIX,)}
 class SimBroker:
     """The simulated broker; implements ``daemon.core.broker.Broker``."""
 
-    def __init__(self, params: SimParams, clock: SimClock | None = None) -> None:
+    def __init__(
+        self,
+        params: SimParams,
+        clock: SimClock | None = None,
+        source: MarketSource | None = None,
+    ) -> None:
         """The market starts at the clock's time; without a clock, an accelerated one is
-        made at ``params.start`` (default: the next session open from the wall clock)."""
+        made at ``params.start`` (default: the next session open from the wall clock).
+        Without a ``source`` the prices come from the seeded model (``ModelSource``)."""
         if clock is None:
             start = params.start or next_open(datetime.now(UTC))
             clock = SimClock.accelerated(start, params.clock_speed_x, params.closed_speed_x)
         self._p = params
         self.clock = clock
-        self.market = SimMarket(params.market, params.seed, clock.now())
-        self.chains = Chains(params)
-        self._book = OrderBook(params.orders, self._leg_quotes, self.chains.combo_tick)
+        self.source: MarketSource = source or ModelSource(params, clock.now())
+        self.source.advance_to(clock.now())
+        self.chains = self.source.chains
+        self._book = OrderBook(
+            params.orders, self._leg_quotes, self.chains.combo_tick, self.source.settlement_pts
+        )
         self._settle_times: dict[Contract, datetime] = {}
         self._hub = EventHub()
         self._faults = params.faults
         self._state = ConnectionState.DISCONNECTED
         self._pump: asyncio.Task[None] | None = None
-        self.market.add_listener(self._on_step)
-        open_initial_book(params, self.chains, self._book, self.market.state, clock.now())
+        self.source.add_listener(self._on_step)
+        now = clock.now()
+        open_initial_book(
+            params,
+            self.chains,
+            self._book,
+            self.source.spx_pts(),
+            lambda contracts: self.source.theo(contracts, now),
+            self.source.option_bid_ask,
+            now,
+        )
 
     # ---- faults and plumbing ---------------------------------------------------------------
     @property
@@ -79,14 +100,31 @@ class SimBroker:
         return self._p
 
     @property
+    def market(self) -> SimMarket:
+        """The model's market (``TypeError`` with another source)."""
+        if not isinstance(self.source, ModelSource):
+            raise TypeError("the simulated broker is not running the stochastic model")
+        return self.source.market
+
+    @property
     def state(self) -> MarketState:
-        """The market state at the last step applied (call ``sync`` first for "now")."""
+        """The model state at the last step applied (call ``sync`` first for "now")."""
         return self.market.state
+
+    @property
+    def cash_usd(self) -> float:
+        """Cash moved by every fill and settlement since the start (see ``orders.py``)."""
+        return self._book.cash_usd
+
+    @property
+    def settlements(self) -> list[Settlement]:
+        """Every position cash-settled at expiry so far, oldest first."""
+        return list(self._book.settlements)
 
     def sync(self) -> datetime:
         """Evolve the market to the clock's now and deliver the events due; returns now."""
         now = self.clock.now()
-        self.market.advance_to(now)
+        self.source.advance_to(now)
         self._hub.publish(self._book.drain())
         return now
 
@@ -106,8 +144,8 @@ class SimBroker:
             raise BrokerDisconnected("simulated connection drop (fault knob drop_connection)")
         return self.sync()
 
-    def _on_step(self, state: MarketState) -> None:
-        self._book.on_step(state.time, lambda c: self._settlement(c) <= state.time)
+    def _on_step(self, time: datetime) -> None:
+        self._book.on_step(time, lambda c: self._settlement(c) <= time)
 
     def _settlement(self, contract: Contract) -> datetime:
         if contract not in self._settle_times:
@@ -117,11 +155,7 @@ class SimBroker:
     def _leg_quotes(
         self, contracts: Sequence[Contract], now: datetime
     ) -> list[tuple[float, float]]:
-        theo = self.chains.theo(contracts, self.market.state, now)
-        return [
-            self.chains.option_bid_ask(c, float(p))
-            for c, p in zip(contracts, theo.price, strict=True)
-        ]
+        return self.source.quotes(contracts, now)[1]
 
     async def _pump_loop(self) -> None:
         while True:
@@ -160,13 +194,16 @@ class SimBroker:
         await self._enter()
         return sorted(self._book.positions.values(), key=lambda p: p.contract)
 
-    def _faulty(self, quote: Quote, key: str) -> Quote:
-        return apply_quote_faults(quote, key, self._faults, self._p.seed)
+    def _faulty(self, quote: Quote, key: str | Contract) -> Quote:
+        f = self._faults
+        if f.stale_quotes_s == 0 and f.nan_quote_frac == 0 and f.crossed_quote_frac == 0:
+            return quote  # the common case, without building the instrument's key
+        name = key.key if isinstance(key, Contract) else key
+        return apply_quote_faults(quote, name, f, self._p.seed)
 
     async def index_quotes(self) -> dict[str, Quote]:
         now = await self._enter()
-        s = self.market.state
-        values = {"SPX": s.spx_pts, "VIX": s.vix_pts, "VIX3M": vix3m_pts(s, self._p.market)}
+        values = self.source.index_levels()
         return {
             name: self._faulty(Quote(bid=None, ask=None, time=now, last=round(v, 2)), name)
             for name, v in values.items()
@@ -176,8 +213,10 @@ class SimBroker:
         now = await self._enter()
         quotes = {}
         for expiry in self.chains.expiries(VIX, now):
-            fair = self.chains.vix_future_pts(expiry, self.market.state, now)
-            bid, ask = self.chains.future_bid_ask(fair)
+            fair = self.source.vix_future_pts(expiry, now)
+            if fair is None:
+                continue
+            bid, ask = self.source.future_bid_ask(fair)
             quotes[expiry] = self._faulty(Quote(bid, ask, now), vix_future(expiry).key)
         return quotes
 
@@ -193,34 +232,27 @@ class SimBroker:
             return []
         if expiry not in self.chains.expiries(trading_class, now):
             return []
-        return self.chains.strikes(trading_class, expiry, self.market.state.spx_pts)
+        return self.chains.strikes(trading_class, expiry, self.source.spx_pts())
 
     async def option_quotes(self, contracts: Sequence[Contract]) -> list[OptionQuote]:
         now = await self._enter()
         known = [self.chains.resolve(c, now) for c in contracts]
-        priced = [k for k in known if k is not None and k.is_option]
-        theo = self.chains.theo(priced, self.market.state, now)
-        by_key = {
-            k: (float(p), float(s)) for k, p, s in zip(priced, theo.price, theo.sigma, strict=True)
-        }
-        out = []
-        for asked, k in zip(contracts, known, strict=True):
-            if k is None or k not in by_key:
-                out.append(OptionQuote(asked, Quote(bid=None, ask=None, time=now)))
-                continue
-            price, sigma = by_key[k]
-            bid, ask = self.chains.option_bid_ask(k, price)
+        priced = [(i, k) for i, k in enumerate(known) if k is not None and k.is_option]
+        theo, sides = self.source.quotes([k for _, k in priced], now)
+        found: dict[int, OptionQuote] = {}
+        for (i, k), sigma, (bid, ask) in zip(priced, theo.sigma.tolist(), sides, strict=True):
             quote = Quote(bid=bid, ask=ask, time=now, model_iv_sigma=sigma)
-            out.append(OptionQuote(asked, self._faulty(quote, k.key)))
-        return out
+            found[i] = OptionQuote(contracts[i], self._faulty(quote, k))
+        none = Quote(bid=None, ask=None, time=now)
+        return [found.get(i) or OptionQuote(c, none) for i, c in enumerate(contracts)]
 
     async def spx_daily_history(self, sessions: int) -> list[DailyBar]:
         await self._enter()
-        return list(self.market.bars[-sessions:]) if sessions > 0 else []
+        return self.source.daily_bars(sessions)
 
     async def breadth_history(self, sessions: int) -> list[BreadthDay]:
         await self._enter()
-        return list(self.market.breadth[-sessions:]) if sessions > 0 else []
+        return self.source.breadth_days(sessions)
 
     # ---- orders ------------------------------------------------------------------------------
     async def place_combo(self, order: ComboOrder) -> OrderState:
@@ -234,7 +266,7 @@ class SimBroker:
             self._book.reject(order_id, order, reason, now)
             self._hub.publish(self._book.drain())
             raise OrderRejected(f"order {order_id} ({order.order_ref}) rejected: {reason}")
-        state = self._book.submit(order_id, checked, now, self.market.is_open(now))
+        state = self._book.submit(order_id, checked, now, self.source.is_open(now))
         self._hub.publish(self._book.drain())
         return state
 

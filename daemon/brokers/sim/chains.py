@@ -59,6 +59,7 @@ SPX, SPXW, VIX = "SPX", "SPXW", "VIX"
 VIX_FUTURE_CLASS = "VX"
 VIX_FUTURE_MULTIPLIER = 1000
 _FloatArray = npt.NDArray[np.float64]
+_RESOLVED_MAX = 200_000  # contracts remembered by ``Chains.resolve`` before it starts over
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,10 @@ class Chains:
         self._expiry_cache: dict[tuple[str, date], list[date]] = {}
         # The last answer per class: a quote request resolves many contracts at one time.
         self._listed: dict[str, tuple[datetime, list[date]]] = {}
+        self._listed_sets: dict[str, tuple[datetime, frozenset[date]]] = {}
+        # Contracts resolved before (a cycle asks for the same ones again and again); an
+        # entry is used only while its expiry is listed.
+        self._resolved: dict[Contract, Contract] = {}
 
     # ---- listings --------------------------------------------------------------------------
     def expiries(self, trading_class: str, now: datetime) -> list[date]:
@@ -166,10 +171,30 @@ class Chains:
         else:
             return []
         first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
-        return [round(k * step, 6) for k in range(max(first, 1), last + 1)]
+        grid = np.arange(max(first, 1), last + 1, dtype=np.float64) * step
+        return [float(k) for k in np.round(grid, 6)]
+
+    def _is_listed(self, trading_class: str, expiry: date | None, now: datetime) -> bool:
+        last = self._listed_sets.get(trading_class)
+        if last is None or last[0] != now:
+            last = (now, frozenset(self.expiries(trading_class, now)))
+            self._listed_sets[trading_class] = last
+        return expiry in last[1]
 
     def resolve(self, contract: Contract, now: datetime) -> Contract | None:
         """The sim's own contract for ``contract`` (con_id filled), or None when unknown."""
+        if len(self._resolved) > _RESOLVED_MAX:
+            self._resolved = {}
+        known = self._resolved.get(contract)
+        if known is not None:
+            listing = VIX if known.sec_type is SecType.FUTURE else known.trading_class
+            return known if self._is_listed(listing, known.expiry, now) else None
+        known = self._resolve(contract, now)
+        if known is not None:
+            self._resolved[contract] = known
+        return known
+
+    def _resolve(self, contract: Contract, now: datetime) -> Contract | None:
         if contract.sec_type is SecType.FUTURE:
             expiry = contract.expiry
             if contract.symbol != VIX or expiry is None or expiry not in self.expiries(VIX, now):

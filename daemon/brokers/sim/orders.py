@@ -13,8 +13,14 @@ Matching (a combo is always bought at its limit; see ``daemon.core.broker``):
   to it). At most ``max_fill_per_step_contracts`` combo units fill per step, so a big
   order fills in parts over several simulated minutes.
 - Orders placed while the market is closed rest until the open. ``tif_s`` cancels an
-  order that long (market time) after it arrived. An order whose leg settles is cancelled;
-  settled positions are removed (cash settlement is not tracked).
+  order that long (market time) after it arrived. An order whose leg settles is cancelled.
+- Settlement: at its settlement instant a position is removed and cash-settled at its
+  intrinsic value on the source's settlement print (``SettlementValue``), recorded as a
+  ``Settlement``.
+
+Cash (``cash_usd``, from 0): every trade moves it by -quantity x price x multiplier and
+every settlement by quantity x multiplier x intrinsic, so equity = the account's starting
+equity + cash + the marks of the positions (nothing else creates or destroys money).
 
 Positions follow IB's convention: signed quantity, ``avg_cost_usd`` per contract with the
 multiplier. A fill's combo price is split over the legs as each leg's mid plus an equal
@@ -38,12 +44,33 @@ from daemon.core.broker import (
     OrderState,
     OrderStatus,
 )
-from daemon.core.models import Action, Contract, Position
+from daemon.core.models import Action, Contract, Position, Right
 from daemon.core.ticks import round_to_tick
 
 # (bid, ask) in USD per share of each contract, at the given market time, without faults.
 LegQuotes = Callable[[Sequence[Contract], datetime], list[tuple[float, float]]]
 Resolve = Callable[[Contract], Contract | None]
+# The underlying's settlement print of an expired contract (None: unknown, settles at 0).
+SettlementValue = Callable[[Contract], float | None]
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """One position cash-settled at expiry: ``payoff_usd`` = quantity x multiplier x intrinsic."""
+
+    contract: Contract
+    quantity: int
+    value_pts: float | None  # the settlement print; None when the source had none
+    payoff_usd: float
+    time: datetime
+
+
+def intrinsic_usd(contract: Contract, value_pts: float) -> float:
+    """An option's intrinsic value per share at an underlying level."""
+    assert contract.strike is not None
+    if contract.right is Right.CALL:
+        return max(value_pts - contract.strike, 0.0)
+    return max(contract.strike - value_pts, 0.0)
 
 
 def validate(
@@ -106,14 +133,21 @@ class OrderBook:
     """Working orders, positions, and the events produced since the last ``drain``."""
 
     def __init__(
-        self, params: OrderParams, leg_quotes: LegQuotes, combo_tick: Callable[[str], float]
+        self,
+        params: OrderParams,
+        leg_quotes: LegQuotes,
+        combo_tick: Callable[[str], float],
+        settlement_value: SettlementValue = lambda _: None,
     ) -> None:
         self._p = params
         self._leg_quotes = leg_quotes
         self._combo_tick = combo_tick
+        self._settlement_value = settlement_value
         self._orders: dict[int, _Working] = {}
         self._events: list[OrderEvent] = []
         self.positions: dict[Contract, Position] = {}
+        self.cash_usd = 0.0
+        self.settlements: list[Settlement] = []
         self._last_id = 0
 
     def next_order_id(self) -> int:
@@ -157,7 +191,7 @@ class OrderBook:
     def on_step(self, now: datetime, settled: Callable[[Contract], bool]) -> None:
         """After a market step: settle expired legs, expire orders, match the rest."""
         for contract in [c for c in self.positions if settled(c)]:
-            del self.positions[contract]
+            self._settle(self.positions.pop(contract), now)
         for work in list(self._orders.values()):
             if work.status.is_terminal:
                 continue
@@ -168,6 +202,14 @@ class OrderBook:
                 self.cancel(work.order_id, now, f"time in force of {tif:g} s elapsed")
             else:
                 self._match(work, now, on_arrival=False)
+
+    def _settle(self, position: Position, now: datetime) -> None:
+        contract = position.contract
+        value = self._settlement_value(contract) if contract.is_option else None
+        per_share = intrinsic_usd(contract, value) if value is not None else 0.0
+        payoff = position.quantity * contract.multiplier * per_share
+        self.cash_usd += payoff
+        self.settlements.append(Settlement(contract, position.quantity, value, payoff, now))
 
     # ---- matching -------------------------------------------------------------------------
     def _match(self, work: _Working, now: datetime, *, on_arrival: bool) -> None:
@@ -208,6 +250,7 @@ class OrderBook:
     def apply_trade(self, contract: Contract, qty: int, price_usd: float) -> None:
         """Move the position in ``contract`` by ``qty`` contracts traded at ``price_usd``."""
         cost = price_usd * contract.multiplier
+        self.cash_usd -= qty * cost
         held = self.positions.get(contract)
         q0, a0 = (held.quantity, held.avg_cost_usd) if held else (0, 0.0)
         q1 = q0 + qty

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
+from daemon.brokers.sim.historical_params import HistoricalParams
 from daemon.core.params import Section, TickRule
 
 
@@ -260,6 +261,9 @@ class SimParams(Section):
         default_factory=_default_book, description="Iron condors held at the start"
     )
     faults: FaultParams = FaultParams()
+    historical: HistoricalParams = Field(
+        HistoricalParams(), description="The historical market of `alvh replay` (historical.py)"
+    )
 
 
 __all__ = [

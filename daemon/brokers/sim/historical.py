@@ -1,0 +1,328 @@
+"""``HistoricalSource``: the simulated broker's market played from real daily history.
+
+The market steps twice a session of ``MarketData`` (sessions missing from the data are
+skipped: nothing moves on them):
+- at the open (09:30 New York): the opening prints, SPX open and VIX open. VIX3M, SKEW
+  and the VX curve keep the previous close (the data has no opening value for them). The
+  SPX AM and VIX option settlements of the day happen on this step, at the opening prints
+  (a proxy for the special opening quotations);
+- at the close print time, ``close_print_min_before_close`` minutes before the close: the
+  day's closing values (SPX, VIX, VIX3M, SKEW, VX settles). A daily cycle run after it
+  trades at closing prices;
+- at the close itself, nothing moves: SPXW (PM) options settle then, on the SPX close.
+Before its first step the market shows the close of the last session before the start.
+A missing print (NaN) keeps the last value the market showed.
+
+VIX3M before its first print (2009-09-18), or on a day without one, is a proxy: the
+93-day variance average of VIX and the VX curve F(t) (interpolated in tenor, F(0) = VIX),
+(30 VIX^2 + 30 F(30 d)^2 + 30 F(60 d)^2 + 3 F(90 d)^2) / 93, times ``vix3m_proxy_scale``
+(fitted on 2009-09..2016-12, benchmarks/fit_surface.py); without a curve either, VIX3M
+is absent that day (the term structure signal reports itself unavailable). VIX futures
+are quoted only for expiries with a real settle that session; options on other expiries
+are priced on the curve interpolated linearly in tenor (flat past the last settle).
+Prices: ``surface.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+import numpy as np
+
+from daemon.brokers.sim.chains import VIX, Chains, Theo, option_contract
+from daemon.brokers.sim.params import SimParams
+from daemon.brokers.sim.source import StepListener
+from daemon.brokers.sim.surface import (
+    ExpiryPrices,
+    expiry_prices,
+    spread_usd,
+    spx_atm_sigma,
+    spx_smile,
+    ticked_bid_ask,
+    vix_smile,
+)
+from daemon.core.calendar import NY, session_bounds, time_to_expiry_years
+from daemon.core.models import BreadthDay, Contract, DailyBar, Right
+from daemon.replay.data import MarketData
+
+_OPEN, _CLOSE, _BELL = 0, 1, 2
+_STEPS = 3  # steps a session
+
+
+class HistoricalSource:
+    """A ``MarketSource`` over ``MarketData`` (see the module docstring)."""
+
+    def __init__(self, data: MarketData, params: SimParams) -> None:
+        self.data = data
+        self._p = params
+        self._h = params.historical
+        self._chains = Chains(params)
+        self._listeners: list[StepListener] = []
+        self._step = -1  # 3 x session index + phase of the last step applied
+        self._now: datetime | None = None
+        self._bars = [DailyBar(d, float(c)) for d, c in zip(data.days, data.spx_close, strict=True)]
+        full = [b for b in (data.breadth_day(i) for i in range(len(data.days))) if b is not None]
+        self._breadth: list[BreadthDay] = full
+        self._breadth_index = np.array([data.index_of(b.day) for b in full], dtype=np.int64)
+        self._levels: dict[str, float] = {}
+        self._curve: list[tuple[date, float]] = []
+        self._skew = math.nan
+        self._day = data.days[0]
+        self._cache: dict[tuple[str, date], ExpiryPrices] = {}
+
+    # ---- time ------------------------------------------------------------------------------
+    def step_time(self, step: int) -> datetime:
+        """When step ``step`` (3 x session index + phase) happens."""
+        open_, close = session_bounds(self.data.days[step // _STEPS])
+        phase = step % _STEPS
+        if phase == _OPEN:
+            return open_
+        if phase == _BELL:
+            return close
+        return close - timedelta(minutes=self._h.close_print_min_before_close)
+
+    def close_print_time(self, day: date) -> datetime:
+        """When ``day``'s closing values appear (a daily cycle runs after it)."""
+        return self.step_time(_STEPS * self.data.index_of(day) + _CLOSE)
+
+    def open_time(self, day: date) -> datetime:
+        return self.step_time(_STEPS * self.data.index_of(day))
+
+    def _last_step_at(self, moment: datetime) -> int:
+        i = self.data.last_index_at_or_before(moment.astimezone(NY).date())
+        if i < 0:
+            raise ValueError(f"{moment} is before the first session of the data")
+        for phase in (_BELL, _CLOSE, _OPEN):
+            if self.step_time(_STEPS * i + phase) <= moment:
+                return _STEPS * i + phase
+        return _STEPS * i - 1
+
+    def advance_to(self, moment: datetime) -> None:
+        target = self._last_step_at(moment)
+        if self._step < 0:  # the first call positions the market without stepping
+            if target < 0:
+                raise ValueError(f"{moment} is before the first session's open in the data")
+            self._step = target
+            if target % _STEPS == _OPEN and target >= _STEPS:
+                self._apply(target - 2)  # the curve, VIX3M and SKEW of the previous close
+            self._apply(target - 1 if target % _STEPS == _BELL else target)
+        while self._step < target:
+            self._step += 1
+            self._apply(self._step)
+            when = self.step_time(self._step)
+            for listener in self._listeners:
+                listener(when)
+        self._now = moment if self._now is None or moment > self._now else self._now
+
+    def add_listener(self, listener: StepListener) -> None:
+        self._listeners.append(listener)
+
+    def is_open(self, moment: datetime) -> bool:
+        day = moment.astimezone(NY).date()
+        if not self.data.has_session(day):
+            return False
+        open_, close = session_bounds(day)
+        return open_ <= moment < close
+
+    # ---- the state of a step -------------------------------------------------------------
+    def _apply(self, step: int) -> None:
+        d, i = self.data, step // _STEPS
+        if step % _STEPS == _BELL:
+            return
+        self._day = d.days[i]
+        self._cache.clear()
+        if step % _STEPS == _OPEN:
+            self._set("SPX", d.spx_open[i])
+            self._set("VIX", d.vix_open[i])
+            return
+        self._set("SPX", d.spx_close[i])
+        self._set("VIX", d.vix_close[i])
+        self._curve = d.vx_curve(i) or self._curve
+        if not math.isnan(d.skew[i]):
+            self._skew = float(d.skew[i])
+        real = float(d.vix3m_close[i])
+        if math.isnan(real) and any(e > self.day for e, _ in self._curve):
+            real = self._vix3m_proxy()
+        if real > 0:
+            self._levels["VIX3M"] = real
+        else:  # neither a print nor a curve to build the proxy from: the term signal waits
+            self._levels.pop("VIX3M", None)
+
+    def _set(self, name: str, value: float) -> None:
+        if not math.isnan(value):
+            self._levels[name] = float(value)
+
+    @property
+    def day(self) -> date:
+        """The session of the last prints shown."""
+        return self._day
+
+    def _curve_at(self, tenor_days: np.ndarray) -> np.ndarray:
+        """The VX curve (vol points) at tenors from today, F(0) = VIX, flat past the end."""
+        today = self.day
+        xs = [0.0] + [float((e - today).days) for e, _ in self._curve if e > today]
+        ys = [self._levels["VIX"]] + [v for e, v in self._curve if e > today]
+        return np.asarray(np.interp(tenor_days, xs, ys), dtype=np.float64)
+
+    def _vix3m_proxy(self) -> float:
+        f = self._curve_at(np.array([0.0, 30.0, 60.0, 90.0]))
+        var = (30 * f[0] ** 2 + 30 * f[1] ** 2 + 30 * f[2] ** 2 + 3 * f[3] ** 2) / 93.0
+        return self._h.vix3m_proxy_scale * math.sqrt(float(var))
+
+    # ---- the MarketSource port -----------------------------------------------------------
+    @property
+    def chains(self) -> Chains:
+        return self._chains
+
+    def spx_pts(self) -> float:
+        return self._levels["SPX"]
+
+    def index_levels(self) -> dict[str, float]:
+        return dict(self._levels)
+
+    def vix_future_pts(self, expiry: date, now: datetime) -> float | None:
+        for e, value in self._curve:
+            if e == expiry and e > self.day:
+                return value
+        return None
+
+    def _vix_forward(self, expiry: date) -> float:
+        real = self.vix_future_pts(expiry, self._now or self.step_time(self._step))
+        if real is not None:
+            return real
+        return float(self._curve_at(np.array([float((expiry - self.day).days)]))[0])
+
+    def _grid(
+        self, trading_class: str, expiry: date, now: datetime, wanted: np.ndarray
+    ) -> ExpiryPrices:
+        """The priced grid of one expiry: the strikes asked for in this market step, priced
+        together (a cycle asks for all strikes of an expiry in one request) and again, with
+        the new ones, only when a later request asks for a strike not yet priced."""
+        key = (trading_class, expiry)
+        cached = self._cache.get(key)
+        if cached is not None and _covers(cached.strikes, wanted):
+            return cached
+        grid = np.unique(wanted if cached is None else np.concatenate([cached.strikes, wanted]))
+        t_years = time_to_expiry_years(option_contract(trading_class, expiry, 1.0, Right.CALL), now)
+        prices = self._price(trading_class, expiry, grid, t_years)
+        self._cache[key] = prices
+        return prices
+
+    def _price(
+        self, trading_class: str, expiry: date, grid: np.ndarray, t_years: float
+    ) -> ExpiryPrices:
+        h, s = self._h, self._h.surface
+        if trading_class == VIX:
+            fwd = self._vix_forward(expiry)
+            sigma = vix_smile(grid, fwd, t_years, s)
+            return expiry_prices(grid, fwd, t_years, h.rate_frac, sigma)
+        spot = self._levels["SPX"]
+        fwd = spot * math.exp((h.rate_frac - h.dividend_yield_frac) * t_years)
+        vix = self._levels["VIX"]
+        vix3m = self._levels.get("VIX3M", vix)
+        tenor_days = max(t_years * 365.0, s.min_tenor_days)
+        atm = spx_atm_sigma(vix, vix3m, tenor_days, s.spx_atm_ratio)
+        skew = self._skew if not math.isnan(self._skew) else s.spx_skew_default_pts
+        sigma = spx_smile(grid, fwd, t_years, atm, skew, s)
+        return expiry_prices(grid, fwd, t_years, h.rate_frac, sigma)
+
+    def theo(self, contracts: Sequence[Contract], now: datetime) -> Theo:
+        """Model price, delta, vol and forward of each option, from its expiry's grid."""
+        n = len(contracts)
+        price, delta, sigma, fwd = (np.zeros(n) for _ in range(4))
+        strikes = np.array([c.strike for c in contracts], dtype=np.float64)
+        is_call = np.array([c.right is Right.CALL for c in contracts], dtype=bool)
+        groups: dict[tuple[str, date | None], list[int]] = {}
+        for i, c in enumerate(contracts):
+            groups.setdefault((c.trading_class, c.expiry), []).append(i)
+        for (tc, expiry), members in groups.items():
+            assert expiry is not None
+            idx = np.asarray(members)
+            g = self._grid(tc, expiry, now, strikes[idx])
+            pos = np.searchsorted(g.strikes, strikes[idx])
+            calls = is_call[idx]
+            price[idx] = np.where(calls, g.calls[pos], g.puts[pos])
+            delta[idx] = np.where(calls, g.call_delta[pos], g.call_delta[pos] - g.discount)
+            sigma[idx] = g.sigma[pos]
+            fwd[idx] = g.forward
+        return Theo(price=price, delta=delta, sigma=sigma, forward=fwd)
+
+    def _sides(self, is_vix: bool, price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        q = self._p.quotes
+        width = spread_usd(price, self._levels["VIX"], is_vix, self._h.quotes)
+        rule = q.vix_ticks if is_vix else q.spx_ticks
+        return ticked_bid_ask(price, width, rule, q.min_spread_ticks)
+
+    def option_bid_ask(self, contract: Contract, theo_usd: float) -> tuple[float, float]:
+        """Bid and ask around a model price: a VIX-scaled spread, on the contract's ticks."""
+        bid, ask = self._sides(contract.symbol == VIX, np.array([theo_usd]))
+        return float(bid[0]), float(ask[0])
+
+    def quotes(
+        self, contracts: Sequence[Contract], now: datetime
+    ) -> tuple[Theo, list[tuple[float, float]]]:
+        theo = self.theo(contracts, now)
+        is_vix = np.array([c.symbol == VIX for c in contracts], dtype=bool)
+        bid, ask = np.zeros(len(contracts)), np.zeros(len(contracts))
+        for flag in (True, False):
+            mask = is_vix == flag
+            if mask.any():
+                bid[mask], ask[mask] = self._sides(flag, theo.price[mask])
+        return theo, list(zip(bid.tolist(), ask.tolist(), strict=True))
+
+    def future_bid_ask(self, fair_pts: float) -> tuple[float, float]:
+        return self._chains.future_bid_ask(fair_pts)
+
+    def settlement_pts(self, contract: Contract) -> float | None:
+        """SPX AM and VIX: the expiry day's opening print (SOQ proxy; its close when the
+        open is missing); SPXW: the expiry day's SPX close. An expiry day missing from the
+        data settles on the last close before it. None before the data begins."""
+        d, expiry = self.data, contract.expiry
+        if expiry is None:
+            return None
+        is_vix = contract.symbol == VIX
+        if not d.has_session(expiry):
+            i = d.last_index_at_or_before(expiry)
+            value = (d.vix_close if is_vix else d.spx_close)[i] if i >= 0 else math.nan
+            return None if math.isnan(value) else float(value)
+        i = d.index_of(expiry)
+        if is_vix:
+            values = (d.vix_open[i], d.vix_close[i])
+        elif contract.trading_class == "SPXW":
+            values = (d.spx_close[i], d.spx_close[i])
+        else:
+            values = (d.spx_open[i], d.spx_close[i])
+        good = [float(v) for v in values if not math.isnan(v)]
+        return good[0] if good else None
+
+    def mark(self, contract: Contract, now: datetime) -> float | None:
+        """The mid (USD per share) of an option now, without a quote request."""
+        known = self._chains.resolve(contract, now)
+        if known is None:
+            return None
+        price = float(self.theo([known], now).price[0])
+        bid, ask = self.option_bid_ask(known, price)
+        return 0.5 * (bid + ask)
+
+    def _completed(self) -> int:
+        """How many sessions of the data have closed by now."""
+        now = self._now
+        if now is None:
+            return 0
+        i = self.data.last_index_at_or_before(now.astimezone(NY).date())
+        return i + 1 if i >= 0 and session_bounds(self.data.days[i])[1] <= now else max(i, 0)
+
+    def daily_bars(self, sessions: int) -> list[DailyBar]:
+        end = self._completed()
+        return self._bars[max(0, end - sessions) : end] if sessions > 0 else []
+
+    def breadth_days(self, sessions: int) -> list[BreadthDay]:
+        end = int(np.searchsorted(self._breadth_index, self._completed()))
+        return self._breadth[max(0, end - sessions) : end] if sessions > 0 else []
+
+
+def _covers(grid: np.ndarray, wanted: np.ndarray) -> bool:
+    pos = np.searchsorted(grid, wanted)
+    return bool(np.all(pos < grid.size) and np.all(grid[np.minimum(pos, grid.size - 1)] == wanted))
