@@ -48,12 +48,12 @@ from daemon.brokers.sim.params import SimParams
 from daemon.core.params import ModelParams, Section
 from daemon.errors import NO_VALUE, ConfigError, ConfigProblem
 from daemon.logs import LogFormat, LogLevel
-from daemon.replay.params import ReplayParams
 
 # Re-exported: the supervision sections are part of the config's public face.
 from daemon.ops_params import HealthParams as HealthParams
 from daemon.ops_params import HttpParams as HttpParams
 from daemon.ops_params import is_loopback as is_loopback
+from daemon.replay.params import ReplayParams
 from daemon.runtime.notify.params import AlertParams, NotifyParams
 
 BrokerKind = Literal["sim", "ib"]
