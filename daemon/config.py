@@ -36,11 +36,11 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import UnionType
-from typing import Any, Literal, Self, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 from annotated_types import Ge, Gt, Le, Lt
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
@@ -55,6 +55,8 @@ from daemon.ops_params import HttpParams as HttpParams
 from daemon.ops_params import is_loopback as is_loopback
 from daemon.replay.params import ReplayParams
 from daemon.runtime.notify.params import AlertParams, NotifyParams
+from daemon.snapshot_params import PhaseBudgets as PhaseBudgets
+from daemon.snapshot_params import SnapshotParams as SnapshotParams
 
 BrokerKind = Literal["sim", "ib"]
 ExecutionMode = Literal["propose", "submit"]
@@ -124,48 +126,6 @@ class JournalParams(Section):
 class LoggingParams(Section):
     level: LogLevel = "info"
     format: LogFormat = "auto"
-
-
-class PhaseBudgets(Section):
-    """Seconds each phase of taking a cycle's snapshot may take; the one that runs out is
-    named in the skipped cycle's reason."""
-
-    account_s: float = Field(5.0, gt=0, le=600)
-    positions_s: float = Field(10.0, gt=0, le=600)
-    indices_s: float = Field(10.0, gt=0, le=600)
-    futures_s: float = Field(10.0, gt=0, le=600)
-    listings_s: float = Field(20.0, gt=0, le=600)
-    options_s: float = Field(45.0, gt=0, le=600)
-    history_s: float = Field(15.0, gt=0, le=600)
-
-    @property
-    def total_s(self) -> float:
-        return sum(float(v) for v in self.model_dump().values())
-
-
-class SnapshotParams(Section):
-    """What a cycle asks the broker for (market data is metered at a real broker); the
-    rules are in ``daemon.runtime.chain_window``."""
-
-    spx_strike_step_pts: float = Field(25.0, gt=0, le=500)
-    spx_put_delta_min: float = Field(0.02, gt=0, lt=0.5)
-    spx_window_vol_mult: float = Field(1.5, ge=1, le=5)
-    spx_min_band_frac: float = Field(0.03, ge=0, le=0.9)
-    forward_pair_strikes: int = Field(3, ge=1, le=20)
-    held_neighbour_strikes: int = Field(2, ge=0, le=10)
-    diagonal_long_expiries: int = Field(2, ge=1, le=10)
-    short_leg_expiries: int = Field(3, ge=1, le=10)
-    vix_call_delta_min: float = Field(0.05, gt=0, lt=1)
-    vix_call_delta_max: float = Field(0.60, gt=0, lt=1)
-    vix_window_vol: float = Field(1.2, gt=0, le=5)
-    vix_pair_strikes: int = Field(2, ge=1, le=10)
-    vix_extra_expiries: int = Field(1, ge=0, le=6)
-    history_sessions: int = Field(300, ge=60, le=5000)
-    phase_budgets: PhaseBudgets = PhaseBudgets()
-
-    @model_validator(mode="after")
-    def _vix_deltas_ordered(self) -> Self:
-        return self._require_order("vix_call_delta_min", "vix_call_delta_max", strict=True)
 
 
 class AppConfig(ModelParams):
