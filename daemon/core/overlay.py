@@ -75,6 +75,7 @@ from daemon.core.overlay_program import (
     consolidate,
     diagnose,
     max_cover_within_budget,
+    max_units_for,
     mix_blocks_budget,
     solve,
 )
@@ -259,15 +260,6 @@ def size_overlay(
     if solve(prog, prog.debit, no_budget) is not None:
         return _budget_bound(base, prog, capped)
     return _mix_or_cover_short(base, prog, capped)
-
-
-def max_units_for(income_units: int, params: ModelParams) -> int:
-    """The most units of one candidate a book of ``income_units`` condors and credit
-    spreads allows: ``max_contracts_per_income_unit`` per unit, rounded up, at least 1,
-    at most ``max_contracts``."""
-    ov = params.overlay
-    derived = math.ceil(ov.max_contracts_per_income_unit * max(income_units, 0) - 1e-9)
-    return max(1, min(derived, ov.max_contracts))
 
 
 def _mix_or_cover_short(base: OverlayPlan, prog: Program, capped: str) -> OverlayPlan:

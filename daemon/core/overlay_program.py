@@ -13,6 +13,7 @@ minimises sum y_j: the number of order lines.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -105,6 +106,15 @@ def build_program(
         time_limit_s=ov.solver_time_limit_s,
         consolidate_tolerance_frac=ov.consolidate_tolerance_frac,
     )
+
+
+def max_units_for(income_units: int, params: ModelParams) -> int:
+    """The most units of one candidate a book of ``income_units`` condors and credit
+    spreads allows: ``max_contracts_per_income_unit`` per unit, rounded up, at least 1,
+    at most ``max_contracts``."""
+    ov = params.overlay
+    derived = math.ceil(ov.max_contracts_per_income_unit * max(income_units, 0) - 1e-9)
+    return max(1, min(derived, ov.max_contracts))
 
 
 def rows(prog: Program, rules: Rules) -> list[Row]:
