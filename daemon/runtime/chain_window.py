@@ -7,7 +7,8 @@ Expiries are decided first, from the listings alone (no quote is needed):
   ``diagonal_long_expiries`` expiries of the diagonal's long window nearest its middle
   (the core picks the one nearest the middle among the reliable ones: the next one is
   quoted in case the first fails its parity check); the first ``short_leg_expiries``
-  expiries on or after the front income expiry (the diagonal's short leg);
+  expiries on or after the front income expiry and ``diagonal.short_min_dte_days`` away
+  (the diagonal's short leg);
 - VIX: the first ``1 + vix_extra_expiries`` expiries with DTE >= ``vix.min_dte_days``.
 
 Then each expiry's strikes, from the index level and a vol, by Black-76 delta (Hull,

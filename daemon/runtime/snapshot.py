@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 from daemon.config import SnapshotParams
@@ -164,7 +164,10 @@ class SnapshotTaker:
         chosen |= {(tc, d) for tc, d in both if d in longs}
         fronts = [d for _, d in held_days if d > today]  # an expiring book has no successor
         if fronts:
-            after = [(tc, d) for tc, d in both if d >= min(fronts)]
+            # The core's short leg: on or after the front income expiry and at least
+            # diagonal.short_min_dte_days away.
+            first = max(min(fronts), today + timedelta(days=diag.short_min_dte_days))
+            after = [(tc, d) for tc, d in both if d >= first]
             chosen |= set(after[: self._params.short_leg_expiries])
         return chosen
 

@@ -3,6 +3,7 @@ independently (scipy's normal CDF), and hand tables for the grid, pairs and neig
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import date
 
@@ -10,7 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import norm
 
+from daemon.config import SnapshotParams
 from daemon.core.models import Contract, Right, SecType
+from daemon.core.params import ModelParams
 from daemon.runtime.chain_window import (
     WindowParams,
     held_neighbours,
@@ -19,6 +22,7 @@ from daemon.runtime.chain_window import (
     vix_window,
     window_middle,
 )
+from daemon.runtime.snapshot import SnapshotTaker
 
 P = WindowParams(
     spx_strike_step_pts=25.0, spx_put_delta_min=0.02, spx_window_vol_mult=1.5,
@@ -110,3 +114,26 @@ def test_window_middle_orders_by_distance_from_the_middle() -> None:
     ]
     # DTE 59, 73, 76, 90, 97: inside are 73, 76, 90; middle 75.
     assert window_middle(days, TODAY, 60, 90, 2) == [date(2027, 2, 8), date(2027, 2, 5)]
+
+
+class _Listings:
+    """A broker that lists expiries only: what the snapshot's expiry choice asks."""
+
+    def __init__(self, days: dict[str, list[date]]) -> None:
+        self.days = days
+
+    async def option_expiries(self, symbol: str, trading_class: str) -> list[date]:
+        return self.days.get(trading_class, [])
+
+
+def test_the_short_leg_expiries_start_past_the_minimum_dte() -> None:
+    """A condor two days from expiry: the diagonal's short-leg expiries quoted start at
+    today + diagonal.short_min_dte_days (5), as the core's candidate rule does, so the
+    quotes it needs are there; the held expiry itself is quoted too."""
+    dailies = [date(2026, 11, d) for d in (25, 26, 27, 30)] + [date(2026, 12, d) for d in (1, 2, 3)]
+    held = Contract("SPX", SecType.OPTION, "SPXW", date(2026, 11, 26), 5500.0, Right.PUT)
+    taker = SnapshotTaker(_Listings({"SPXW": dailies}), ModelParams(), SnapshotParams(), ())  # type: ignore[arg-type]
+    chosen = {d for _, d in asyncio.run(taker._spx_expiries(TODAY, [held]))}
+    assert date(2026, 11, 26) in chosen  # the held expiry
+    assert {date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2)} <= chosen  # >= 29 Nov
+    assert date(2026, 11, 27) not in chosen  # 3 days: too near for a short leg
