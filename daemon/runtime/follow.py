@@ -139,15 +139,8 @@ class OrderFollower:
         for row in open_rows:
             ref = row["order_ref"]
             state = working.get(ref)
-            now = self._clock.now()
             if state is None:
-                self._journal.record_order_state(
-                    ref,
-                    now=now,
-                    status="ENDED_UNSEEN",
-                    reason="not working at the broker, and its end was not seen",
-                )
-                log.warning("order_reconciled", order_ref=ref, status="ENDED_UNSEEN")
+                self._ended_unseen(ref, "not working at the broker, and its end was not seen")
                 continue
             if not state.owned:
                 self._watch(ref, state)
@@ -157,6 +150,12 @@ class OrderFollower:
             natural = float(saved["natural_usd"])
             log.info("order_recovered", order_ref=ref, order_id=state.order_id)
             self.follow(order, state, self._broker.order_events(), natural)
+
+    def _ended_unseen(self, ref: str, reason: str) -> None:
+        self._journal.record_order_state(
+            ref, now=self._clock.now(), status="ENDED_UNSEEN", reason=reason
+        )
+        log.warning("order_reconciled", order_ref=ref, status="ENDED_UNSEEN")
 
     def _watch(self, ref: str, state: OrderState) -> None:
         task = asyncio.create_task(self._watch_foreign(ref, state), name=f"watch-{ref}")
@@ -173,21 +172,17 @@ class OrderFollower:
                 await asyncio.sleep(self._params.foreign_order_poll_s)
                 working = {s.order_ref: s for s in await self._broker.open_orders()}
                 seen = working.get(ref)
-                now = self._clock.now()
                 if seen is None:
-                    self._journal.record_order_state(
+                    self._ended_unseen(
                         ref,
-                        now=now,
-                        status="ENDED_UNSEEN",
-                        reason="placed under another client id; it left the broker's open "
-                        "orders (filled or expired: the positions tell)",
+                        "placed under another client id; it left the broker's open orders "
+                        "(filled or expired: the positions tell)",
                     )
-                    log.warning("order_reconciled", order_ref=ref, status="ENDED_UNSEEN")
                     return
                 if (seen.status, seen.filled_qty) != (state.status, state.filled_qty):
                     self._journal.record_order_state(
                         ref,
-                        now=now,
+                        now=self._clock.now(),
                         status=seen.status.name,
                         filled_qty=seen.filled_qty,
                         avg_fill_usd=seen.avg_fill_price_usd,

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from daemon.core.calendar import is_session, next_session, vix_expiries
+from daemon.core.calendar import vix_expiries
+from daemon.replay.source import calendar_sessions
 
 MONTH_CODES = "FGHJKMNQUVXZ"
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -39,15 +40,6 @@ class Written:
     vx: dict[date, list[tuple[date, float]]] = field(default_factory=dict)
     fomc: list[date] = field(default_factory=list)
     cpi: list[date] = field(default_factory=list)
-
-
-def sessions(first: date, last: date) -> list[date]:
-    day = first if is_session(first) else next_session(first)
-    out = []
-    while day <= last:
-        out.append(day)
-        day = next_session(day)
-    return out
 
 
 def _path(days: list[date], seed: int) -> Written:
@@ -110,7 +102,7 @@ def write_market_data(
 ) -> Written:
     """Write the files (see the module docstring) and return what was written."""
     directory.mkdir(parents=True, exist_ok=True)
-    days = sessions(first, last)
+    days = calendar_sessions(first, last)
     w = _path(days, seed)
     files = {
         "spx_daily_yahoo.csv": (
