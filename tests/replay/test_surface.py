@@ -16,6 +16,8 @@ from daemon.brokers.sim.historical import HistoricalSource
 from daemon.brokers.sim.historical_params import HistoricalQuoteParams, HistoricalSurfaceParams
 from daemon.brokers.sim.surface import (
     expiry_prices,
+    is_arbitrage_free,
+    no_arbitrage_calls,
     spread_usd,
     spx_atm_sigma,
     spx_smile,
@@ -149,3 +151,22 @@ def test_vector_ticks_match_the_scalar_tick_rounding(price: float, width: float,
     assert float(got_bid[0]) == pytest.approx(bid, abs=1e-9)
     assert float(got_ask[0]) == pytest.approx(ask, abs=1e-9)
     assert got_bid[0] <= price <= got_ask[0]
+
+
+def test_the_hull_repairs_a_chain_with_arbitrage() -> None:
+    """A hand-made chain with a slope steeper than -D (80-90), a butterfly bump (110) and a
+    rising call (130) comes back arbitrage-free, under the originals, over intrinsic."""
+    strikes = np.array([80.0, 90.0, 100.0, 110.0, 120.0, 130.0])
+    d, f = 0.99, 100.0
+    calls = np.array([21.0, 10.2, 6.0, 3.5, 0.5, 0.7])
+    fixed = no_arbitrage_calls(strikes, calls, f, d)
+    assert not is_arbitrage_free(strikes, calls, d)
+    assert is_arbitrage_free(strikes, fixed, d)
+    assert np.all(fixed <= calls + 1e-12)
+    assert np.all(fixed >= d * np.maximum(f - strikes, 0) - 1e-12)
+    # By hand: 80 falls to the chord (0, 99)-(90, 10.2), 110 to the chord 100-120, 130 to
+    # the chord from 120 to (infinity, 0); 90, 100 and 120 are on the hull and stay.
+    np.testing.assert_allclose(fixed[[1, 2, 4]], [10.2, 6.0, 0.5])
+    assert fixed[0] == pytest.approx(99 + (10.2 - 99) * 80 / 90)
+    assert fixed[3] == pytest.approx(3.25)
+    assert fixed[5] < 0.5

@@ -17,10 +17,10 @@ class HistoricalSurfaceParams(Section):
     """SPX smile from VIX, VIX3M and SKEW; VIX options' vol of vol (see ``surface.py``)."""
 
     spx_atm_ratio: float = Field(
-        0.797, gt=0, le=3, description="SPX ATM vol / the VIX-VIX3M variance curve at the tenor"
+        0.78, gt=0, le=3, description="SPX ATM vol / the VIX-VIX3M variance curve at the tenor"
     )
     spx_skew_slope_per_skew_pt: float = Field(
-        -0.0047,
+        -0.0054,
         ge=-0.1,
         le=0.1,
         description="Smile slope per SKEW point above 100 (slope = this x (SKEW - 100))",
@@ -35,26 +35,32 @@ class HistoricalSurfaceParams(Section):
         description="Slope scales as (30 days / tenor)^exponent (in standardised moneyness)",
     )
     spx_smile_curvature: float = Field(
-        0.0386, ge=0, le=2, description="Relative vol change per squared standardised moneyness"
+        0.0693, ge=0, le=2, description="Relative vol change per squared standardised moneyness"
     )
     spx_moneyness_clip: float = Field(
-        3.0, gt=0, le=20, description="Standardised moneyness beyond which the smile is flat"
+        3.0,
+        gt=0,
+        le=20,
+        description="Standardised moneyness the smile flattens toward (soft clip, tanh)",
     )
     min_tenor_days: float = Field(
         1.0, gt=0, le=30, description="Shortest tenor used for the smile (0DTE floor)"
     )
     vix_atm_sigma: float = Field(
-        0.731, gt=0, le=5, description="VIX option ATM vol at the reference tenor"
+        0.701, gt=0, le=5, description="VIX option ATM vol at the reference tenor"
     )
     vix_ref_tenor_days: float = Field(30.0, gt=0, le=365, description="Tenor of vix_atm_sigma")
     vix_term_exponent: float = Field(
         0.113, ge=0, le=2, description="VIX option ATM vol scales as (ref / tenor)^exponent"
     )
     vix_call_skew_slope: float = Field(
-        0.361, ge=-2, le=2, description="VIX option relative vol change per standardised moneyness"
+        0.442, ge=-2, le=2, description="VIX option relative vol change per standardised moneyness"
     )
     vix_moneyness_clip: float = Field(
-        3.0, gt=0, le=20, description="VIX standardised moneyness beyond which the smile is flat"
+        3.0,
+        gt=0,
+        le=20,
+        description="VIX standardised moneyness the smile flattens toward (soft clip)",
     )
     sigma_floor: float = Field(0.03, gt=0, le=1, description="Lowest implied vol quoted")
     sigma_cap: float = Field(5.0, gt=0.1, le=20, description="Highest implied vol quoted")
