@@ -36,8 +36,12 @@ def replay_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data", required=True, help="directory of market history, or 'sim' (stochastic market)"
     )
-    parser.add_argument("--from", dest="first", type=_day, required=True, help="first day")
-    parser.add_argument("--to", dest="last", type=_day, required=True, help="last day")
+    parser.add_argument(
+        "--from", dest="first", metavar="YYYY-MM-DD", type=_day, required=True, help="first day"
+    )
+    parser.add_argument(
+        "--to", dest="last", metavar="YYYY-MM-DD", type=_day, required=True, help="last day"
+    )
     parser.add_argument("--out", type=Path, required=True, help="directory for the journals")
     parser.add_argument(
         "--hedge",
@@ -80,7 +84,10 @@ def replay(args: argparse.Namespace) -> int:
 
 def report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "journals", nargs="*", type=Path, help="journals (default: every *.sqlite in --from-dir)"
+        "journals",
+        nargs="*",
+        type=Path,
+        help="journals to read (none, and no --from-dir: the configured journal.path)",
     )
     parser.add_argument(
         "--from-dir", type=Path, help="take every *.sqlite journal of this directory"
