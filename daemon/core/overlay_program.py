@@ -197,8 +197,8 @@ def consolidate(prog: Program, n: IntArray, rules: Rules, goal: Goal) -> IntArra
     resolved them."""
     tol = prog.consolidate_tolerance_frac
     lines = int(np.count_nonzero(n))
-    if tol <= 0.0 or lines <= 1:
-        return n
+    if tol <= 0.0 or lines <= _least_lines(prog, n, rules, goal):
+        return n  # already as few lines as any plan under these rules can have
     near: list[Row] = [(prog.debit, -np.inf, _up(float(prog.debit @ n) * (1.0 + tol)))]
     if goal is Goal.MOST_COVER:
         near.append((prog.payoff, _down(float(prog.payoff @ n) * (1.0 - tol)), np.inf))
@@ -207,6 +207,18 @@ def consolidate(prog: Program, n: IntArray, rules: Rules, goal: Goal) -> IntArra
         return n
     found = optimum(prog, rules, goal, extra=near, max_lines=fewest)
     return n if found is None else found
+
+
+def _least_lines(prog: Program, n: IntArray, rules: Rules, goal: Goal) -> int:
+    """A lower bound on the lines of any plan ``consolidate`` may pick instead of ``n``:
+    1; 2 when the mix is in force with a band strictly inside (0, 1) and the plan must
+    pay something (the coverage row asks a positive payoff, or ``Goal.MOST_COVER`` keeps
+    most of n's): it then needs a VIX spread and a diagonal. Reaching it, the line
+    search cannot do better, so its solve is skipped (the result is the same)."""
+    keeps = prog.consolidate_tolerance_frac < 1.0 and float(prog.payoff @ n) > 0.0
+    pays = (rules.coverage and prog.required_usd > 0.0) or (goal is Goal.MOST_COVER and keeps)
+    both = rules.mix and prog.share_lo > 0.0 and prog.share_hi < 1.0
+    return 2 if pays and both else 1
 
 
 def diagnose(prog: Program) -> str:

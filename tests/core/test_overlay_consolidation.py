@@ -172,3 +172,27 @@ def test_consolidation_bounds(inst: Instance) -> None:
         near = le((1.0 - tol) * cheapest.new_payoff_usd, plan.new_payoff_usd)
         assert near or le(plan.required_payoff_usd, plan.new_payoff_usd)
         assert plan.chosen or not cheapest.chosen
+
+
+def test_a_plan_at_the_least_possible_lines_skips_the_line_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the mix band inside (0, 1) every plan needs a VIX spread and a diagonal: a
+    cheapest plan of exactly those two lines is kept without the line-count solve (the
+    solve could not find fewer)."""
+    import daemon.core.overlay_program as program
+
+    cands = (cand(20, 300.0, 100.0), cand(4600, 2500.0, 3000.0, is_vix=False))
+    inst = Instance(cands, 2800.0, -20_000.0, 0.0, 0.5, 50_000.0, 500.0, model(mix_tol=0.3))
+    calls: list[bool] = []
+    real = program._milp
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(bool(kwargs.get("lines")))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(program, "_milp", counting)
+    plan = inst.solve()
+    assert plan.status is OverlayStatus.OK
+    assert len([n for _, n in plan.chosen if n > 0]) == 2  # one line per family
+    assert calls == [False]  # the cheapest cover only: no line search
