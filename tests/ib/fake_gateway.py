@@ -277,16 +277,24 @@ class FakeGateway:
         if f[17] == "1":
             self._spawn(self._snapshot(conn, f))
             return
-        req_id, query = int(f[2]), WireContract.parse(f[3:15])
-        found = self._find(query)
+        req_id = int(f[2])
+        contract = self._quotable(conn, req_id, f)
+        if contract is not None:
+            self.streams[(id(conn), req_id)] = (conn, contract)
+            self.stream_requests += 1
+            self._send_ticks(conn, req_id, contract, end=False)
+
+    def _quotable(self, conn: _Conn, req_id: int, f: list[str]) -> BookContract | None:
+        """The one listed contract a market data request names, or None after sending IB's
+        refusal: 200 (no such contract) or 354 (no subscription for its symbol)."""
+        found = self._find(WireContract.parse(f[3:15]))
         if len(found) != 1:
             conn.send(wire.error(req_id, 200, NO_SECURITY_DEFINITION))
         elif found[0].symbol in self.no_market_data:
             conn.send(wire.error(req_id, 354, "Requested market data is not subscribed."))
         else:
-            self.streams[(id(conn), req_id)] = (conn, found[0])
-            self.stream_requests += 1
-            self._send_ticks(conn, req_id, found[0], end=False)
+            return found[0]
+        return None
 
     def _cancel_market_data(self, conn: _Conn, f: list[str]) -> None:
         self.streams.pop((id(conn), int(f[2])), None)
@@ -305,18 +313,14 @@ class FakeGateway:
                     self._send_ticks(conn, req_id, contract, end=False)
 
     async def _snapshot(self, conn: _Conn, f: list[str]) -> None:
-        req_id, query = int(f[2]), WireContract.parse(f[3:15])
+        req_id = int(f[2])
         self._open_snapshots += 1
         self.max_open_snapshots = max(self.max_open_snapshots, self._open_snapshots)
         try:
             await asyncio.sleep(self.snapshot_delay_s)
-            found = self._find(query)
-            if len(found) != 1:
-                conn.send(wire.error(req_id, 200, NO_SECURITY_DEFINITION))
-            elif found[0].symbol in self.no_market_data:
-                conn.send(wire.error(req_id, 354, "Requested market data is not subscribed."))
-            else:
-                self._send_ticks(conn, req_id, found[0])
+            contract = self._quotable(conn, req_id, f)
+            if contract is not None:
+                self._send_ticks(conn, req_id, contract)
             await conn.writer.drain()
         finally:
             self._open_snapshots -= 1
