@@ -17,7 +17,8 @@ adjustment, and the start-up reconciliation settles it against the broker's open
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from daemon.config import ExecutionParams
 from daemon.core.broker import Broker, ComboLeg, ComboOrder, OrderState
@@ -46,6 +47,23 @@ def _debit_usd(adj: Adjustment) -> float:
     """What the order may cost at its limit (USD): nothing for a credit."""
     multiplier = adj.legs[0].contract.multiplier if adj.legs else 100
     return max(adj.limit_price_usd, 0.0) * multiplier * adj.quantity
+
+
+@dataclass(frozen=True)
+class _NotPlaced:
+    """How an order that was not placed is journalled, alerted and reported."""
+
+    status: str  # the journal's order status
+    event: NotifyEvent
+    label: str  # the alert line's first words
+    level: Literal["warning", "error"]
+    outcome: str  # the Execution's
+
+
+_REJECTED = _NotPlaced("REJECTED", NotifyEvent.ORDER_REJECTED, "REJECTED", "warning", "rejected")
+_FATE_UNKNOWN = _NotPlaced(
+    "UNKNOWN", NotifyEvent.ORDER_FATE_UNKNOWN, "FATE UNKNOWN", "error", "unknown"
+)
 
 
 class SubmitExecutor:
@@ -178,35 +196,30 @@ class SubmitExecutor:
             state = await self._broker.place_combo(order)
         except OrderRejected as exc:
             stream.close()
-            self._journal.record_order_state(
-                adj.id, now=self._clock.now(), status="REJECTED", reason=str(exc)
-            )
-            self.alerts.publish(
-                NotifyEvent.ORDER_REJECTED,
-                f"REJECTED {adjustment_line(adj)}: {exc}",
-                result.now,
-                "warning",
-                adjustment_id=adj.id,
-                reason=str(exc),
-            )
-            return Execution(adj.id, "rejected", str(exc))
+            return self._not_placed(adj, result, exc, _REJECTED)
         except (BrokerDisconnected, BrokerTimeout) as exc:
             stream.close()
-            self._journal.record_order_state(
-                adj.id, now=self._clock.now(), status="UNKNOWN", reason=str(exc)
-            )
-            self.alerts.publish(
-                NotifyEvent.ORDER_FATE_UNKNOWN,
-                f"FATE UNKNOWN {adjustment_line(adj)}: {exc}",
-                result.now,
-                "error",
-                adjustment_id=adj.id,
-                reason=str(exc),
-            )
-            return Execution(adj.id, "unknown", str(exc))
+            return self._not_placed(adj, result, exc, _FATE_UNKNOWN)
         self._record_placed(adj, state)
         self._follower.follow(order, state, stream, adj.natural_price_usd)
         return Execution(adj.id, "submitted", state.status.value, state.order_id)
+
+    def _not_placed(
+        self, adj: Adjustment, result: CycleResult, exc: Exception, how: _NotPlaced
+    ) -> Execution:
+        """Journal and alert an order the broker refused, or whose fate is unknown."""
+        self._journal.record_order_state(
+            adj.id, now=self._clock.now(), status=how.status, reason=str(exc)
+        )
+        self.alerts.publish(
+            how.event,
+            f"{how.label} {adjustment_line(adj)}: {exc}",
+            result.now,
+            how.level,
+            adjustment_id=adj.id,
+            reason=str(exc),
+        )
+        return Execution(adj.id, how.outcome, str(exc))
 
     def _record_placed(self, adj: Adjustment, state: OrderState) -> None:
         self._journal.record_order_state(
