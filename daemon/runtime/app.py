@@ -10,6 +10,7 @@ import socket
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import daemon
@@ -24,6 +25,7 @@ from daemon.runtime.clock import RealClock
 from daemon.runtime.engine import Engine
 from daemon.runtime.executors import Executor, ProposeExecutor
 from daemon.runtime.journal import SqliteJournal
+from daemon.runtime.journal_lock import JournalLock
 from daemon.runtime.notify.apprise_sink import build_fanout
 from daemon.runtime.snapshot import SnapshotTaker
 from daemon.runtime.submit import SubmitExecutor
@@ -74,7 +76,7 @@ def build_app(
     model = config.model_params()
     broker, clock = make_broker(config)
     set_market_clock(clock.now)  # log lines carry the market's time, the sim's in a sim
-    journal = SqliteJournal.open(config.journal.path)
+    journal = open_locked(config.journal.path)
     alerts = DecisionAlerts(journal, build_fanout(config.notify, env), config.alerts)
     executor: Executor = (
         SubmitExecutor(
@@ -96,6 +98,19 @@ def build_app(
         extra_signals=extra,
     )
     return App(config, chosen, broker, clock, journal, executor, engine, run_id, alerts)
+
+
+def open_locked(path: Path) -> SqliteJournal:
+    """The journal, opened for writing under its one-writer lock (``journal_lock``): a
+    second daemon on the same journal is refused here, before it reads or writes it."""
+    lock = JournalLock.acquire(path)
+    try:
+        journal = SqliteJournal.open(path)
+    except BaseException:
+        lock.release()
+        raise
+    journal.hold(lock)
+    return journal
 
 
 def start_run(app: App) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.errors import JournalError
+from daemon.runtime.journal_lock import JournalLock
 from daemon.runtime.journal_reads import JournalReads
 from daemon.runtime.journal_schema import LATEST_VERSION, MIGRATIONS
 
@@ -40,6 +41,11 @@ class SqliteJournal(JournalReads):
         # Transactions that failed in SQLite (disk full, I/O error, locked); the metrics
         # read it. A refused duplicate order intent is a check, not a failure.
         self.write_failures = 0
+        self._lock: JournalLock | None = None
+
+    def hold(self, lock: JournalLock) -> None:
+        """Keep the writer's lock (``daemon.runtime.journal_lock``) until ``close()``."""
+        self._lock = lock
 
     # ---- opening ------------------------------------------------------------------------
     @classmethod
@@ -91,6 +97,8 @@ class SqliteJournal(JournalReads):
 
     def close(self) -> None:
         self._conn.close()
+        if self._lock is not None:
+            self._lock.release()
 
     @property
     def schema_version(self) -> int:
