@@ -48,6 +48,10 @@ from daemon.runtime.triggers import MarketTimeTrigger, next_cycle_time, next_off
 
 log = structlog.get_logger("alvh.service")
 
+# Seconds a stop waits past ``schedule.cycle_timeout_s`` for the running cycle: the engine
+# bounds the cycle's steps by that timeout, and then writes its journal row.
+STOP_GRACE_S = 10.0
+
 
 class Service:
     def __init__(self, app: App, env: Mapping[str, str] | None = None) -> None:
@@ -102,6 +106,11 @@ class Service:
         await self._stop.wait()
         self.status.phase = "stopping"
         ops.notifier.stopping(f"stopping: {self.exit_reason}")
+        scheduler.pause()  # no new job starts
+        await self._let_cycle_finish()
+        # Only now: APScheduler's asyncio executor cancels the jobs still running when it
+        # shuts down, and a cancelled cycle leaves no journal row (or, in submit mode, an
+        # intent with no order). Nothing runs any more unless the bound above ran out.
         scheduler.shutdown(wait=False)
         await self._shutdown()
         await ops.stop()
@@ -232,6 +241,20 @@ class Service:
             connection=app.broker.connection_state.value,
             cycles_run=self.cycles_run,
         )
+
+    async def _let_cycle_finish(self) -> None:
+        """Wait for the job holding the daemon (a cycle, a warm-up, a reconnect) to end,
+        bounded by the cycle's own timeout plus ``STOP_GRACE_S`` for its journal write."""
+        bound = self._app.config.schedule.cycle_timeout_s + STOP_GRACE_S
+        if not self._busy.locked():
+            return
+        log.info("shutdown_waits_for_cycle", bound_s=bound)
+        try:
+            async with asyncio.timeout(bound):
+                async with self._busy:
+                    pass
+        except TimeoutError:
+            log.error("shutdown_cycle_not_finished", waited_s=bound)
 
     async def _shutdown(self) -> None:
         app = self._app
