@@ -111,6 +111,15 @@ class Engine:
             self._summary(outcome)
             return outcome
 
+    def record_skipped_slot(self, now: datetime, reason: str) -> CycleOutcome:
+        """A cycle slot the scheduler did not run (missed, or the last cycle still
+        running): a ``skipped`` cycle row like any other, so every slot leaves one."""
+        cycle_id = new_cycle_id(now)
+        with structlog.contextvars.bound_contextvars(cycle_id=cycle_id):
+            outcome = self._skip(cycle_id, now, reason)
+            self._journal_cycle(outcome)
+        return outcome
+
     async def _steps(self, cycle_id: str, now: datetime) -> CycleOutcome:
         await self._ensure_connected()
         snapshot = await self._snapshots.take(now)

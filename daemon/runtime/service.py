@@ -13,12 +13,16 @@ Jobs (triggers in market time, see ``daemon.runtime.triggers``):
   cycle runs: reconnect, so a gateway's nightly restart is ridden out between sessions.
 
 Every job is ``coalesce=True, max_instances=1`` with a bounded ``misfire_grace_time``: after
-a suspend or an outage, missed runs collapse into one, never a burst.
+a suspend or an outage, missed runs collapse into one, never a burst. A run the scheduler
+skips (missed past the grace, or the previous one still running) is journalled: a cycle
+slot as a ``skipped`` cycle row with its reason, a warm-up or summary as a ``job_skipped``
+event; an overrun is also alerted (``cycle_overrun``).
 
-SIGTERM / SIGINT: no new job starts, the running cycle (if any) finishes (bounded by the
-cycle timeout), order followers stop with their orders left working (logged), the broker
-is closed and the journal run is ended. Every journal write is one transaction, so there is
-no half-written record whatever the moment.
+SIGTERM / SIGINT: no new job starts (the scheduler is paused), the running cycle (if any)
+finishes (bounded by the cycle timeout plus ``STOP_GRACE_S``) before the scheduler shuts
+down (its shutdown would cancel it), order followers stop with their orders left working
+(logged), the broker is closed and the journal run is ended. Every journal write is one
+transaction, so there is no half-written record whatever the moment.
 """
 
 from __future__ import annotations
@@ -32,13 +36,18 @@ from functools import partial
 from typing import Any
 
 import structlog
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES
+from apscheduler.events import (
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    JobEvent,
+    JobSubmissionEvent,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from daemon.core.broker import ConnectionState
 from daemon.core.calendar import NY
-from daemon.errors import BrokerError
+from daemon.errors import BrokerError, JournalError
 from daemon.runtime.alerts import overrun_listener
 from daemon.runtime.app import App, start_run
 from daemon.runtime.engine import SKIPPED
@@ -128,6 +137,7 @@ class Service:
         scheduler.add_listener(
             overrun_listener(self._app.alerts, clock.now), EVENT_JOB_MAX_INSTANCES
         )
+        scheduler.add_listener(self._job_skipped, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         rules: dict[str, Any] = {
             "cycle": partial(next_cycle_time, interval_min=sched.cycle_interval_min),
             "warmup": partial(
@@ -151,6 +161,28 @@ class Service:
             self._reconnect, IntervalTrigger(seconds=broker.reconnect_interval_s), id="reconnect"
         )
         return scheduler
+
+    def _job_skipped(self, event: JobEvent) -> None:
+        """A run the scheduler skipped leaves a journal record: a ``cycle`` slot is a
+        ``skipped`` cycle row with its reason (``alvh journal`` lists it), the warm-up and
+        the summary a ``job_skipped`` event. Wall-clock heartbeats are not journalled."""
+        if event.job_id not in RECORDED_JOBS:
+            return
+        reason = skip_reason(event, self._app.config.schedule.misfire_grace_s)
+        app = self._app
+        try:
+            if event.job_id == "cycle":
+                app.engine.record_skipped_slot(app.clock.now(), reason)
+            else:
+                log.warning("job_skipped", job=event.job_id, reason=reason)
+                app.journal.record_event(
+                    "job_skipped",
+                    now=app.clock.now(),
+                    run_id=app.run_id,
+                    detail={"job": event.job_id, "reason": reason},
+                )
+        except JournalError as exc:  # said loudly by the journal's own failure path
+            log.error("job_skipped_not_journalled", job=event.job_id, reason=str(exc))
 
     async def _cycle(self) -> None:
         if self._stop.is_set():
@@ -273,6 +305,23 @@ class Service:
             cycles_run=self.cycles_run,
         )
         await app.alerts.notifier.close()  # the last words go out, within one timeout
+
+
+RECORDED_JOBS = ("cycle", "warmup", "summary")
+
+
+def skip_reason(event: JobEvent, grace_s: float) -> str:
+    """Why the scheduler skipped a run, with its scheduled wall-clock time(s) in UTC."""
+    if isinstance(event, JobSubmissionEvent):  # EVENT_JOB_MAX_INSTANCES
+        times = ", ".join(_utc(t) for t in event.scheduled_run_times)
+        return f"scheduler: slot {times} skipped, the previous {event.job_id} still running"
+    when = getattr(event, "scheduled_run_time", None)
+    slot = _utc(when) if isinstance(when, datetime) else "?"
+    return f"scheduler: slot {slot} missed (more than misfire_grace_s={grace_s:g} s late)"
+
+
+def _utc(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def _open_orders(app: App) -> list[Any]:
