@@ -201,9 +201,18 @@ class Service:
             self.status.cycle_done(outcome)
             self.supervision.notifier.status(self.status.status_line())
             self.cycles_run += 1
+            journal = self._app.journal
+            # A journal that refuses writes fails the cycle for the trader whatever the
+            # cycle's own outcome: nothing is sent or kept, proposals are in the log only.
+            reason = (
+                outcome.reason
+                if journal.writable
+                else f"journal unwritable ({journal.last_write_error}): nothing is sent "
+                "or journalled, proposals go to the log only"
+            )
             self._app.alerts.cycle(
-                skipped=outcome.status == SKIPPED,
-                reason=outcome.reason,
+                skipped=outcome.status == SKIPPED or not journal.writable,
+                reason=reason,
                 now=outcome.started_at,
                 cycle_id=outcome.cycle_id,
             )
@@ -254,9 +263,12 @@ class Service:
                 (c["scalar"] for c in reversed(cycles) if c["scalar"] is not None), None
             ),
         }
-        app.journal.record_event(
-            "session_summary", now=app.clock.now(), run_id=app.run_id, detail=detail
-        )
+        try:
+            app.journal.record_event(
+                "session_summary", now=app.clock.now(), run_id=app.run_id, detail=detail
+            )
+        except JournalError as exc:  # the notification below still carries it
+            log.error("summary_not_journalled", reason=str(exc))
         line = (
             f"day {detail['trading_day']}: {len(cycles)} cycles {detail['cycles']}, "
             f"{detail['orders']} orders, scalar {detail['last_scalar']}"
@@ -295,7 +307,10 @@ class Service:
             for state in await _open_orders(app):
                 log.info("open_order_left", order_ref=state.order_ref, order_id=state.order_id)
             await app.broker.close()
-            app.journal.end_run(app.run_id, now=app.clock.now(), reason=self.exit_reason)
+            try:
+                app.journal.end_run(app.run_id, now=app.clock.now(), reason=self.exit_reason)
+            except JournalError as exc:  # a clean stop all the same: the run stays open
+                log.error("run_end_not_journalled", reason=str(exc))
             app.journal.close()
         app.alerts.publish(
             NotifyEvent.DAEMON_STOPPED,
