@@ -10,9 +10,11 @@ is sent and its outcome after, so a restart finds every order it may have sent.
 A write SQLite refuses (disk full, I/O error) is ``JournalWriteFailed`` and marks the
 journal unwritable until a write commits again (docs/reliability.md, "Runtime and journal").
 
-Refusals at open (``JournalError``, never an overwrite): a file that is not a SQLite
-database or fails ``PRAGMA quick_check`` (corrupt), and a schema version newer than this
-daemon knows.
+Refusals at open (``JournalError``, never an overwrite; ``daemon.runtime.journal_open``):
+a place that cannot hold it (a parent that is a file, a read-only file or directory), a
+file that is not a SQLite database or fails ``PRAGMA quick_check`` (corrupt), another
+program's SQLite file (checked before the first write: its ``application_id`` is not
+ALVH's and it lacks the ALVH tables), and a schema version newer than this daemon knows.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ import structlog
 
 from daemon.errors import JournalError
 from daemon.runtime.journal_lock import JournalLock
+from daemon.runtime.journal_open import check_ours, check_place
 from daemon.runtime.journal_reads import JournalReads
-from daemon.runtime.journal_schema import LATEST_VERSION, MIGRATIONS
+from daemon.runtime.journal_schema import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
 
 log = structlog.get_logger("alvh.journal")
 
@@ -69,15 +72,23 @@ class SqliteJournal(JournalReads):
         target = Path(path)
         if target.exists() and target.is_dir():
             raise JournalError(f"journal path {target} is a directory")
+        check_place(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
-            cls._check_integrity(conn, target)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            cls._migrate(conn, target)
+            try:
+                cls._check_integrity(conn, target)
+                check_ours(conn, target)  # before the first write: never touch another's
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                cls._migrate(conn, target)
+            except BaseException:
+                conn.close()
+                raise
+        except sqlite3.OperationalError as exc:  # read-only, locked, no space, no file
+            raise JournalError(f"journal {target} cannot be opened for writing: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             raise JournalError(
                 f"journal {target} is not a readable SQLite database: {exc}"
@@ -110,6 +121,9 @@ class SqliteJournal(JournalReads):
             conn.executescript(
                 f"BEGIN;\n{MIGRATIONS[number - 1]}\nPRAGMA user_version = {number};\nCOMMIT;"
             )
+        if int(conn.execute("PRAGMA application_id").fetchone()[0]) != APPLICATION_ID:
+            # A new journal, or one from before the id: ours (check_ours said so).
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     def close(self) -> None:
         try:

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from daemon.errors import JournalError
+from daemon.runtime.journal_open import check_place
 
 
 def lock_path(journal: Path) -> Path:
@@ -34,6 +35,7 @@ class JournalLock:
     def acquire(cls, journal: str | Path) -> JournalLock:
         """Take the lock, or raise ``JournalError`` naming the daemon that holds it."""
         path = lock_path(Path(journal))
+        check_place(Path(journal))  # a parent that is a file, a read-only mount: said so
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
