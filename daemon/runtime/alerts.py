@@ -48,7 +48,7 @@ from daemon.core.broker import ConnectionState
 from daemon.core.calendar import NY
 from daemon.core.evaluate import CycleResult, CycleStatus
 from daemon.core.proposal import Adjustment, AdjustmentAction, ProposalStatus
-from daemon.runtime.journal import SqliteJournal
+from daemon.runtime.journal import JournalWriteFailed, SqliteJournal
 from daemon.runtime.notify.fanout import Fanout
 from daemon.runtime.notify.lines import adjustment_fields, adjustment_line
 from daemon.runtime.notify.params import AlertParams
@@ -139,6 +139,7 @@ class _Standing:
         self.kind = kind
         self._repeat_after = repeat_after
         self.rows = {r.key: r for r in map(_Row.from_journal, journal.active_alerts(kind))}
+        self._unsaved_ended: list[str] = []
 
     def see(
         self, key: str, subject_id: str | None, line: str, detail: dict[str, Any], now: datetime
@@ -165,9 +166,19 @@ class _Standing:
         return [self.rows.pop(k) for k in keys if k in self.rows]
 
     def save(self, ended: Sequence[_Row], now: datetime) -> None:
-        self._journal.record_alerts(
-            [r.to_journal() for r in self.rows.values()], [r.key for r in ended], now=now
-        )
+        """Write the standing rows back. A journal that refuses the write (disk full) does
+        not stop the alerts: they went out; the rows, and the ends not yet written, are
+        written with the next save that goes through."""
+        self._unsaved_ended.extend(r.key for r in ended)
+        ended_keys = [k for k in dict.fromkeys(self._unsaved_ended) if k not in self.rows]
+        try:
+            self._journal.record_alerts(
+                [r.to_journal() for r in self.rows.values()], ended_keys, now=now
+            )
+        except JournalWriteFailed as exc:
+            log.error("alerts_not_journalled", kind=self.kind, reason=str(exc))
+            return
+        self._unsaved_ended = []
 
 
 class DecisionAlerts:

@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import daemon
 from daemon.config import AppConfig
 from daemon.core.broker import Broker
-from daemon.errors import ConfigError
+from daemon.core.models import MarketEvent
+from daemon.core.params import ModelParams
+from daemon.core.signals import CustomSignal
+from daemon.errors import ConfigError, JournalError
 from daemon.events_file import load_events
 from daemon.logs import set_market_clock
 from daemon.plugins import load_custom_signals
@@ -24,6 +29,7 @@ from daemon.runtime.clock import RealClock
 from daemon.runtime.engine import Engine
 from daemon.runtime.executors import Executor, ProposeExecutor
 from daemon.runtime.journal import SqliteJournal
+from daemon.runtime.journal_lock import JournalLock
 from daemon.runtime.notify.apprise_sink import build_fanout
 from daemon.runtime.snapshot import SnapshotTaker
 from daemon.runtime.submit import SubmitExecutor
@@ -74,7 +80,34 @@ def build_app(
     model = config.model_params()
     broker, clock = make_broker(config)
     set_market_clock(clock.now)  # log lines carry the market's time, the sim's in a sim
-    journal = SqliteJournal.open(config.journal.path)
+    journal = open_locked(config.journal.path)
+    try:
+        executor, engine, run_id, alerts = _wire(
+            config, chosen, env, broker, clock, journal, (model, events, extra)
+        )
+    except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as exc:
+        # What the engine and the alerts read back at start (the scalar state, the
+        # standing alerts, the last income day) is damaged in a way quick_check does not
+        # see (a corrupt record, malformed JSON): refuse, the file untouched.
+        journal.close()
+        raise JournalError(
+            f"journal {config.journal.path} cannot be read back ({type(exc).__name__}: "
+            f"{exc}): it is damaged; move it aside (with its -wal/-shm) to start a new one"
+        ) from exc
+    return App(config, chosen, broker, clock, journal, executor, engine, run_id, alerts)
+
+
+def _wire(
+    config: AppConfig,
+    chosen: Mode,
+    env: Mapping[str, str],
+    broker: Broker,
+    clock: MarketClock,
+    journal: SqliteJournal,
+    loaded: tuple[ModelParams, tuple[MarketEvent, ...], Sequence[CustomSignal]],
+) -> tuple[Executor, Engine, str, DecisionAlerts]:
+    """The parts that read the journal back as they are built."""
+    model, events, extra = loaded
     alerts = DecisionAlerts(journal, build_fanout(config.notify, env), config.alerts)
     executor: Executor = (
         SubmitExecutor(
@@ -95,7 +128,20 @@ def build_app(
         cycle_timeout_s=config.schedule.cycle_timeout_s,
         extra_signals=extra,
     )
-    return App(config, chosen, broker, clock, journal, executor, engine, run_id, alerts)
+    return executor, engine, run_id, alerts
+
+
+def open_locked(path: Path) -> SqliteJournal:
+    """The journal, opened for writing under its one-writer lock (``journal_lock``): a
+    second daemon on the same journal is refused here, before it reads or writes it."""
+    lock = JournalLock.acquire(path)
+    try:
+        journal = SqliteJournal.open(path)
+    except BaseException:
+        lock.release()
+        raise
+    journal.hold(lock)
+    return journal
 
 
 def start_run(app: App) -> None:

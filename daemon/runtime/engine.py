@@ -6,6 +6,8 @@ the cycle with its reason (``cycle_skipped``), and the daemon lives on:
 
 - connection lost or a broker timeout: temporary, the next cycle reconnects;
 - data the cycle cannot use (no SPX quote, ...): the cycle proposes nothing;
+- the journal refusing a write (disk full): the cycle is logged whole instead, nothing is
+  sent (``daemon.runtime.submit``), and the daemon says so until writes go through again;
 - anything unexpected (a bug): logged with its traceback, journalled, and the next cycle
   runs as usual. An unattended daemon that dies on one bad cycle protects nothing.
 
@@ -35,7 +37,7 @@ from daemon.core.scalar import ScalarState
 from daemon.core.signals import CustomSignal
 from daemon.errors import BrokerError, DataError
 from daemon.runtime.executors import Execution, Executor
-from daemon.runtime.journal import SqliteJournal
+from daemon.runtime.journal import JournalWriteFailed, SqliteJournal
 from daemon.runtime.snapshot import SnapshotTaker
 
 log = structlog.get_logger("alvh.engine")
@@ -102,14 +104,37 @@ class Engine:
                 outcome = self._skip(
                     cycle_id, now, f"timeout: cycle took over {self._timeout_s:g} s"
                 )
-            except (BrokerError, DataError) as exc:
+            except (BrokerError, DataError, JournalWriteFailed) as exc:
                 outcome = self._skip(cycle_id, now, f"{type(exc).__name__}: {exc}")
             except Exception as exc:  # a bug: keep the daemon alive, keep the evidence
                 log.exception("cycle_failed")
                 outcome = self._skip(cycle_id, now, f"internal error: {type(exc).__name__}: {exc}")
-            self._journal_cycle(outcome)
+            self._journal_cycle_or_say(outcome)
             self._summary(outcome)
             return outcome
+
+    def _journal_cycle_or_say(self, outcome: CycleOutcome) -> None:
+        """A cycle the journal cannot hold (disk full) is still in the log: its
+        ``cycle_summary`` line and this error, so nothing is lost silently. The service
+        alerts it (``journal.writable`` is False)."""
+        try:
+            self._journal_cycle(outcome)
+        except JournalWriteFailed as exc:
+            log.error(
+                "cycle_not_journalled",
+                reason=str(exc),
+                status=outcome.status,
+                cycle_reason=outcome.reason,
+            )
+
+    def record_skipped_slot(self, now: datetime, reason: str) -> CycleOutcome:
+        """A cycle slot the scheduler did not run (missed, or the last cycle still
+        running): a ``skipped`` cycle row like any other, so every slot leaves one."""
+        cycle_id = new_cycle_id(now)
+        with structlog.contextvars.bound_contextvars(cycle_id=cycle_id):
+            outcome = self._skip(cycle_id, now, reason)
+            self._journal_cycle_or_say(outcome)
+        return outcome
 
     async def _steps(self, cycle_id: str, now: datetime) -> CycleOutcome:
         await self._ensure_connected()

@@ -34,7 +34,7 @@ from daemon.core.ticks import RoundMode, combo_tick, round_to_tick
 from daemon.errors import BrokerDisconnected, BrokerError, BrokerTimeout, OrderRejected
 from daemon.runtime.alerts import DecisionAlerts
 from daemon.runtime.clock import real_seconds_until
-from daemon.runtime.journal import SqliteJournal
+from daemon.runtime.journal import JournalWriteFailed, SqliteJournal
 from daemon.runtime.notify import NotifyEvent
 from daemon.runtime.notify.lines import order_line, price
 from daemon.runtime.order_codec import order_from_json
@@ -152,9 +152,13 @@ class OrderFollower:
             self.follow(order, state, self._broker.order_events(), natural)
 
     def _ended_unseen(self, ref: str, reason: str) -> None:
-        self._journal.record_order_state(
-            ref, now=self._clock.now(), status="ENDED_UNSEEN", reason=reason
-        )
+        try:
+            self._journal.record_order_state(
+                ref, now=self._clock.now(), status="ENDED_UNSEEN", reason=reason
+            )
+        except JournalWriteFailed as exc:  # still open in the journal: settled next time
+            log.error("order_state_not_journalled", order_ref=ref, reason=str(exc))
+            return
         log.warning("order_reconciled", order_ref=ref, status="ENDED_UNSEEN")
 
     def _watch(self, ref: str, state: OrderState) -> None:
@@ -190,7 +194,7 @@ class OrderFollower:
                 state = seen
                 if state.owned:
                     return
-        except BrokerError as exc:  # the next reconcile looks again
+        except (BrokerError, JournalWriteFailed) as exc:  # the next reconcile looks again
             log.error("order_follow_lost", order_ref=ref, reason=str(exc))
 
     # ---- one order ---------------------------------------------------------------------
@@ -205,6 +209,11 @@ class OrderFollower:
                 deadline = self._clock.now() + timedelta(seconds=self._params.order_ttl_s)
                 state = await self._until_end_or(deadline, stream, state, progress)
                 if state.status.is_terminal:
+                    return
+                if not self._journal.writable:
+                    # A re-priced order's state could not be written: leave this one
+                    # working at its limit; reconcile follows it again once writes work.
+                    log.error("order_reprice_paused", order_ref=order.order_ref)
                     return
                 state = await self._cancel(stream, state, progress)
                 if not state.status.is_terminal:
@@ -230,9 +239,10 @@ class OrderFollower:
                 state = await self._place_repriced(order, reprices)
                 state = await self._catch_up(stream, state, progress)
         except OrderRejected as exc:
-            self._journal.record_order_state(
-                order.order_ref, now=self._clock.now(), status="REJECTED", reason=str(exc)
-            )
+            with contextlib.suppress(JournalWriteFailed):  # logged by the journal
+                self._journal.record_order_state(
+                    order.order_ref, now=self._clock.now(), status="REJECTED", reason=str(exc)
+                )
             self._alerts.publish(
                 NotifyEvent.ORDER_REJECTED,
                 order_line("REJECTED", order.legs, order.quantity, str(exc)),
@@ -244,10 +254,24 @@ class OrderFollower:
         except (BrokerDisconnected, BrokerTimeout, BrokerError) as exc:
             # Its fate is for the broker to tell: reconcile settles it at the next start.
             log.error("order_follow_lost", order_ref=order.order_ref, reason=str(exc))
+        except JournalWriteFailed as exc:
+            # Its changes cannot be written (disk full): stop following, leave it working
+            # at the broker; it is open in the journal, so the first reconcile after the
+            # journal writes again follows it (or settles it) from the broker's state.
+            log.error("order_follow_paused", order_ref=order.order_ref, reason=str(exc))
         finally:
             stream.close()
 
     async def _place_repriced(self, order: ComboOrder, reprice: int) -> OrderState:
+        # The cancelled order's row is terminal: an open state goes first, as the intent
+        # does for a first send, so a re-placed order is never live without an open row
+        # (a failed write raises here, before anything is sent).
+        self._journal.record_order_state(
+            order.order_ref,
+            now=self._clock.now(),
+            status="REPRICING",
+            limit_usd=order.limit_price_usd,
+        )
         state = await self._broker.place_combo(order)
         self._journal.record_order_state(
             order.order_ref,

@@ -7,9 +7,14 @@ atomic transactions so a SIGTERM or a kill -9 never leaves half a record, and re
 Each ``record_*`` call is one transaction. The order intent is written *before* the order
 is sent and its outcome after, so a restart finds every order it may have sent.
 
-Refusals at open (``JournalError``, never an overwrite): a file that is not a SQLite
-database or fails ``PRAGMA quick_check`` (corrupt), and a schema version newer than this
-daemon knows.
+A write SQLite refuses (disk full, I/O error) is ``JournalWriteFailed`` and marks the
+journal unwritable until a write commits again (docs/reliability.md, "Runtime and journal").
+
+Refusals at open (``JournalError``, never an overwrite; ``daemon.runtime.journal_open``):
+a place that cannot hold it (a parent that is a file, a read-only file or directory), a
+file that is not a SQLite database or fails ``PRAGMA quick_check`` (corrupt), another
+program's SQLite file (checked before the first write: its ``application_id`` is not
+ALVH's and it lacks the ALVH tables), and a schema version newer than this daemon knows.
 """
 
 from __future__ import annotations
@@ -17,14 +22,26 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from daemon.errors import JournalError
+from daemon.runtime.journal_lock import JournalLock
+from daemon.runtime.journal_open import check_ours, check_place
 from daemon.runtime.journal_reads import JournalReads
-from daemon.runtime.journal_schema import LATEST_VERSION, MIGRATIONS
+from daemon.runtime.journal_schema import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
+
+log = structlog.get_logger("alvh.journal")
+
+
+class JournalWriteFailed(JournalError):
+    """SQLite refused a write (disk full, I/O error, a read-only file): nothing of that
+    transaction is in the journal. Callers that send orders stop sending (an order's intent
+    must be durable before it goes out); the others log it and carry on."""
 
 
 def _dumps(value: Any) -> str:
@@ -40,6 +57,14 @@ class SqliteJournal(JournalReads):
         # Transactions that failed in SQLite (disk full, I/O error, locked); the metrics
         # read it. A refused duplicate order intent is a check, not a failure.
         self.write_failures = 0
+        # False from a failed write until the next one that commits (``check_writable``).
+        self.writable = True
+        self.last_write_error = ""
+        self._lock: JournalLock | None = None
+
+    def hold(self, lock: JournalLock) -> None:
+        """Keep the writer's lock (``daemon.runtime.journal_lock``) until ``close()``."""
+        self._lock = lock
 
     # ---- opening ------------------------------------------------------------------------
     @classmethod
@@ -47,15 +72,23 @@ class SqliteJournal(JournalReads):
         target = Path(path)
         if target.exists() and target.is_dir():
             raise JournalError(f"journal path {target} is a directory")
+        check_place(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
-            cls._check_integrity(conn, target)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            cls._migrate(conn, target)
+            try:
+                cls._check_integrity(conn, target)
+                check_ours(conn, target)  # before the first write: never touch another's
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                cls._migrate(conn, target)
+            except BaseException:
+                conn.close()
+                raise
+        except sqlite3.OperationalError as exc:  # read-only, locked, no space, no file
+            raise JournalError(f"journal {target} cannot be opened for writing: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             raise JournalError(
                 f"journal {target} is not a readable SQLite database: {exc}"
@@ -88,9 +121,17 @@ class SqliteJournal(JournalReads):
             conn.executescript(
                 f"BEGIN;\n{MIGRATIONS[number - 1]}\nPRAGMA user_version = {number};\nCOMMIT;"
             )
+        if int(conn.execute("PRAGMA application_id").fetchone()[0]) != APPLICATION_ID:
+            # A new journal, or one from before the id: ours (check_ours said so).
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     def close(self) -> None:
-        self._conn.close()
+        try:
+            self._conn.close()
+        except sqlite3.Error as exc:  # a last checkpoint on a full disk: the WAL keeps it
+            log.error("journal_close_failed", reason=str(exc))
+        if self._lock is not None:
+            self._lock.release()
 
     @property
     def schema_version(self) -> int:
@@ -98,16 +139,44 @@ class SqliteJournal(JournalReads):
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One transaction. A refused write (not a constraint: those are the caller's
+        checks) is counted, marks the journal unwritable, is logged as an error on the
+        first failure of a run of them, and raised as ``JournalWriteFailed``."""
         try:
             self._conn.execute("BEGIN IMMEDIATE")
             yield self._conn
             self._conn.execute("COMMIT")
         except BaseException as exc:
-            if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
-                self.write_failures += 1
             if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
+                with suppress(sqlite3.Error):  # a full disk may refuse the rollback too
+                    self._conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+                raise self._write_failed(exc) from exc
             raise
+        if not self.writable:
+            self.writable = True
+            log.warning("journal_writable_again", failed_writes=self.write_failures)
+
+    def _write_failed(self, exc: sqlite3.Error) -> JournalWriteFailed:
+        self.write_failures += 1
+        self.last_write_error = str(exc)
+        if self.writable:
+            self.writable = False
+            log.error("journal_write_failed", path=str(self.path), reason=str(exc))
+        return JournalWriteFailed(f"journal {self.path} cannot be written: {exc}")
+
+    def check_writable(self, now: datetime) -> bool:
+        """Writable, or, after a failure, whether a write goes through again: the probe is
+        a ``journal_writable_again`` event, so the recovery is on record when it works."""
+        if self.writable:
+            return True
+        with suppress(JournalWriteFailed):
+            self.record_event(
+                "journal_writable_again",
+                now=now,
+                detail={"failed_writes": self.write_failures, "last": self.last_write_error},
+            )
+        return self.writable
 
     # ---- runs and cycles ------------------------------------------------------------------
     def start_run(

@@ -107,6 +107,16 @@ MIGRATIONS: tuple[str, ...] = (
 
 LATEST_VERSION = len(MIGRATIONS)
 
+# SQLite's header field for "which program's file is this" (``PRAGMA application_id``):
+# "ALVH" in ASCII. Set on every journal at open; a file with another id is refused.
+APPLICATION_ID = 0x414C5648
+
+# The tables every ALVH journal has had since v1: a file without the id but with these
+# and a known ``user_version`` is a journal from before the id, and is given it.
+V1_TABLES = frozenset(
+    {"runs", "cycles", "scalar_state", "adjustments", "orders", "fills", "events"}
+)
+
 # Order states after which an order can no longer fill: not "open" any more. The broker's
 # (FILLED, CANCELLED, REJECTED) and the daemon's own: ENDED_UNSEEN, an order the journal
 # held as working that the broker no longer lists and that no task was following (it

@@ -13,12 +13,16 @@ Jobs (triggers in market time, see ``daemon.runtime.triggers``):
   cycle runs: reconnect, so a gateway's nightly restart is ridden out between sessions.
 
 Every job is ``coalesce=True, max_instances=1`` with a bounded ``misfire_grace_time``: after
-a suspend or an outage, missed runs collapse into one, never a burst.
+a suspend or an outage, missed runs collapse into one, never a burst. A run the scheduler
+skips (missed past the grace, or the previous one still running) is journalled: a cycle
+slot as a ``skipped`` cycle row with its reason, a warm-up or summary as a ``job_skipped``
+event; an overrun is also alerted (``cycle_overrun``).
 
-SIGTERM / SIGINT: no new job starts, the running cycle (if any) finishes (bounded by the
-cycle timeout), order followers stop with their orders left working (logged), the broker
-is closed and the journal run is ended. Every journal write is one transaction, so there is
-no half-written record whatever the moment.
+SIGTERM / SIGINT: no new job starts (the scheduler is paused), the running cycle (if any)
+finishes (bounded by the cycle timeout plus ``STOP_GRACE_S``) before the scheduler shuts
+down (its shutdown would cancel it), order followers stop with their orders left working
+(logged), the broker is closed and the journal run is ended. Every journal write is one
+transaction, so there is no half-written record whatever the moment.
 """
 
 from __future__ import annotations
@@ -32,13 +36,18 @@ from functools import partial
 from typing import Any
 
 import structlog
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES
+from apscheduler.events import (
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    JobEvent,
+    JobSubmissionEvent,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from daemon.core.broker import ConnectionState
 from daemon.core.calendar import NY
-from daemon.errors import BrokerError
+from daemon.errors import BrokerError, JournalError
 from daemon.runtime.alerts import overrun_listener
 from daemon.runtime.app import App, start_run
 from daemon.runtime.engine import SKIPPED
@@ -47,6 +56,10 @@ from daemon.runtime.supervision import Supervision
 from daemon.runtime.triggers import MarketTimeTrigger, next_cycle_time, next_offset_time
 
 log = structlog.get_logger("alvh.service")
+
+# Seconds a stop waits past ``schedule.cycle_timeout_s`` for the running cycle: the engine
+# bounds the cycle's steps by that timeout, and then writes its journal row.
+STOP_GRACE_S = 10.0
 
 
 class Service:
@@ -102,6 +115,11 @@ class Service:
         await self._stop.wait()
         self.status.phase = "stopping"
         ops.notifier.stopping(f"stopping: {self.exit_reason}")
+        scheduler.pause()  # no new job starts
+        await self._let_cycle_finish()
+        # Only now: APScheduler's asyncio executor cancels the jobs still running when it
+        # shuts down, and a cancelled cycle leaves no journal row (or, in submit mode, an
+        # intent with no order). Nothing runs any more unless the bound above ran out.
         scheduler.shutdown(wait=False)
         await self._shutdown()
         await ops.stop()
@@ -119,6 +137,7 @@ class Service:
         scheduler.add_listener(
             overrun_listener(self._app.alerts, clock.now), EVENT_JOB_MAX_INSTANCES
         )
+        scheduler.add_listener(self._job_skipped, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         rules: dict[str, Any] = {
             "cycle": partial(next_cycle_time, interval_min=sched.cycle_interval_min),
             "warmup": partial(
@@ -143,6 +162,28 @@ class Service:
         )
         return scheduler
 
+    def _job_skipped(self, event: JobEvent) -> None:
+        """A run the scheduler skipped leaves a journal record: a ``cycle`` slot is a
+        ``skipped`` cycle row with its reason (``alvh journal`` lists it), the warm-up and
+        the summary a ``job_skipped`` event. Wall-clock heartbeats are not journalled."""
+        if event.job_id not in RECORDED_JOBS:
+            return
+        reason = skip_reason(event, self._app.config.schedule.misfire_grace_s)
+        app = self._app
+        try:
+            if event.job_id == "cycle":
+                app.engine.record_skipped_slot(app.clock.now(), reason)
+            else:
+                log.warning("job_skipped", job=event.job_id, reason=reason)
+                app.journal.record_event(
+                    "job_skipped",
+                    now=app.clock.now(),
+                    run_id=app.run_id,
+                    detail={"job": event.job_id, "reason": reason},
+                )
+        except JournalError as exc:  # said loudly by the journal's own failure path
+            log.error("job_skipped_not_journalled", job=event.job_id, reason=str(exc))
+
     async def _cycle(self) -> None:
         if self._stop.is_set():
             return
@@ -160,9 +201,18 @@ class Service:
             self.status.cycle_done(outcome)
             self.supervision.notifier.status(self.status.status_line())
             self.cycles_run += 1
+            journal = self._app.journal
+            # A journal that refuses writes fails the cycle for the trader whatever the
+            # cycle's own outcome: nothing is sent or kept, proposals are in the log only.
+            reason = (
+                outcome.reason
+                if journal.writable
+                else f"journal unwritable ({journal.last_write_error}): nothing is sent "
+                "or journalled, proposals go to the log only"
+            )
             self._app.alerts.cycle(
-                skipped=outcome.status == SKIPPED,
-                reason=outcome.reason,
+                skipped=outcome.status == SKIPPED or not journal.writable,
+                reason=reason,
                 now=outcome.started_at,
                 cycle_id=outcome.cycle_id,
             )
@@ -213,9 +263,12 @@ class Service:
                 (c["scalar"] for c in reversed(cycles) if c["scalar"] is not None), None
             ),
         }
-        app.journal.record_event(
-            "session_summary", now=app.clock.now(), run_id=app.run_id, detail=detail
-        )
+        try:
+            app.journal.record_event(
+                "session_summary", now=app.clock.now(), run_id=app.run_id, detail=detail
+            )
+        except JournalError as exc:  # the notification below still carries it
+            log.error("summary_not_journalled", reason=str(exc))
         line = (
             f"day {detail['trading_day']}: {len(cycles)} cycles {detail['cycles']}, "
             f"{detail['orders']} orders, scalar {detail['last_scalar']}"
@@ -233,6 +286,20 @@ class Service:
             cycles_run=self.cycles_run,
         )
 
+    async def _let_cycle_finish(self) -> None:
+        """Wait for the job holding the daemon (a cycle, a warm-up, a reconnect) to end,
+        bounded by the cycle's own timeout plus ``STOP_GRACE_S`` for its journal write."""
+        bound = self._app.config.schedule.cycle_timeout_s + STOP_GRACE_S
+        if not self._busy.locked():
+            return
+        log.info("shutdown_waits_for_cycle", bound_s=bound)
+        try:
+            async with asyncio.timeout(bound):
+                async with self._busy:
+                    pass
+        except TimeoutError:
+            log.error("shutdown_cycle_not_finished", waited_s=bound)
+
     async def _shutdown(self) -> None:
         app = self._app
         async with self._busy:  # the running cycle, if any, finishes first
@@ -240,7 +307,10 @@ class Service:
             for state in await _open_orders(app):
                 log.info("open_order_left", order_ref=state.order_ref, order_id=state.order_id)
             await app.broker.close()
-            app.journal.end_run(app.run_id, now=app.clock.now(), reason=self.exit_reason)
+            try:
+                app.journal.end_run(app.run_id, now=app.clock.now(), reason=self.exit_reason)
+            except JournalError as exc:  # a clean stop all the same: the run stays open
+                log.error("run_end_not_journalled", reason=str(exc))
             app.journal.close()
         app.alerts.publish(
             NotifyEvent.DAEMON_STOPPED,
@@ -250,6 +320,23 @@ class Service:
             cycles_run=self.cycles_run,
         )
         await app.alerts.notifier.close()  # the last words go out, within one timeout
+
+
+RECORDED_JOBS = ("cycle", "warmup", "summary")
+
+
+def skip_reason(event: JobEvent, grace_s: float) -> str:
+    """Why the scheduler skipped a run, with its scheduled wall-clock time(s) in UTC."""
+    if isinstance(event, JobSubmissionEvent):  # EVENT_JOB_MAX_INSTANCES
+        times = ", ".join(_utc(t) for t in event.scheduled_run_times)
+        return f"scheduler: slot {times} skipped, the previous {event.job_id} still running"
+    when = getattr(event, "scheduled_run_time", None)
+    slot = _utc(when) if isinstance(when, datetime) else "?"
+    return f"scheduler: slot {slot} missed (more than misfire_grace_s={grace_s:g} s late)"
+
+
+def _utc(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def _open_orders(app: App) -> list[Any]:

@@ -9,6 +9,11 @@ Per adjustment, in this order:
    toward the natural price (never past it), at most ``max_reprices`` times, by cancel and
    re-place of the remaining quantity under the same reference; then cancelled.
 
+A journal that cannot be written (disk full) stops submission: no intent, no order; the
+cycle's adjustments are logged and alerted as refused (``journal_unwritable``) until a
+write goes through again. An order placed just before the journal failed keeps its
+durable intent row, and reconciliation picks it up then.
+
 A placement that fails with a lost connection or a timeout leaves the order's fate unknown:
 it is journalled ``UNKNOWN`` (not terminal), so no second order goes out for the same
 adjustment, and the start-up reconciliation settles it against the broker's open orders.
@@ -19,6 +24,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from typing import Literal
+
+import structlog
 
 from daemon.config import ExecutionParams
 from daemon.core.broker import Broker, ComboLeg, ComboOrder, OrderState
@@ -31,12 +38,14 @@ from daemon.runtime.alerts import DecisionAlerts
 from daemon.runtime.executors import Execution, adjustment_fields
 from daemon.runtime.follow import OrderFollower
 from daemon.runtime.guards import GuardContext, GuardLimits, OrderIntent, check_order
-from daemon.runtime.journal import SqliteJournal
+from daemon.runtime.journal import JournalWriteFailed, SqliteJournal
 from daemon.runtime.notify import Fanout, NotifyEvent
 from daemon.runtime.notify.lines import adjustment_line
 from daemon.runtime.notify.params import AlertParams
 from daemon.runtime.order_codec import order_to_json
 from daemon.runtime.triggers import MarketClock
+
+log = structlog.get_logger("alvh.execution")
 
 
 def _leg_keys(adj: Adjustment) -> tuple[str, ...]:
@@ -107,6 +116,8 @@ class SubmitExecutor:
         await self._follower.wait()
 
     async def execute(self, result: CycleResult, cycle_id: str) -> tuple[Execution, ...]:
+        if not self._journal.check_writable(result.now):
+            return self._journal_down(result)
         await self._follower.reconcile()  # orders in doubt since the last cycle, first
         if not result.adjustments:
             self.alerts.refusals([], result.now)
@@ -132,8 +143,8 @@ class SubmitExecutor:
                 continue
             execution = await self._send(adj, result, cycle_id)
             out.append(execution)
-            if execution.outcome == "unknown":
-                break  # the connection is in doubt: send nothing more this cycle
+            if execution.outcome == "unknown" or not self._journal.writable:
+                break  # the connection or the journal is in doubt: send nothing more
             ctx = replace(
                 ctx,
                 journal_refs=ctx.journal_refs | {adj.id},
@@ -143,6 +154,17 @@ class SubmitExecutor:
             )
         self.alerts.refusals(refusals, result.now)  # once per decision, as proposals are
         return tuple(out)
+
+    def _journal_down(self, result: CycleResult) -> tuple[Execution, ...]:
+        """The journal cannot be written: nothing is sent (an intent must be durable before
+        its order goes out), nothing is reconciled or re-priced; each adjustment is said
+        in the log and alerted as refused, as a proposal would be."""
+        why = f"journal_unwritable: {self._journal.last_write_error or 'write refused'}"
+        log.error("submission_paused", reason=why, adjustments=len(result.adjustments))
+        for adj in result.adjustments:
+            log.warning("adjustment_not_sent", line=adjustment_line(adj), reason=why)
+        self.alerts.refusals([(adj, [why]) for adj in result.adjustments], result.now)
+        return tuple(Execution(adj.id, "refused", why) for adj in result.adjustments)
 
     async def _context(self, result: CycleResult) -> GuardContext:
         account = await self._broker.account()
@@ -189,7 +211,7 @@ class SubmitExecutor:
                 leg_keys=_leg_keys(adj),
                 order=order_to_json(order, adj.natural_price_usd),
             )
-        except JournalError as exc:
+        except JournalError as exc:  # a duplicate, or the journal refused the write
             return Execution(adj.id, "refused", str(exc))
         stream = self._broker.order_events()
         try:
@@ -200,17 +222,17 @@ class SubmitExecutor:
         except (BrokerDisconnected, BrokerTimeout) as exc:
             stream.close()
             return self._not_placed(adj, result, exc, _FATE_UNKNOWN)
-        self._record_placed(adj, state)
-        self._follower.follow(order, state, stream, adj.natural_price_usd)
+        if self._record_placed(adj, state):
+            self._follower.follow(order, state, stream, adj.natural_price_usd)
+        else:  # its open intent row brings it back to a follower once the journal writes
+            stream.close()
         return Execution(adj.id, "submitted", state.status.value, state.order_id)
 
     def _not_placed(
         self, adj: Adjustment, result: CycleResult, exc: Exception, how: _NotPlaced
     ) -> Execution:
         """Journal and alert an order the broker refused, or whose fate is unknown."""
-        self._journal.record_order_state(
-            adj.id, now=self._clock.now(), status=how.status, reason=str(exc)
-        )
+        self._try_state(adj.id, status=how.status, reason=str(exc))
         self.alerts.publish(
             how.event,
             f"{how.label} {adjustment_line(adj)}: {exc}",
@@ -221,10 +243,23 @@ class SubmitExecutor:
         )
         return Execution(adj.id, how.outcome, str(exc))
 
-    def _record_placed(self, adj: Adjustment, state: OrderState) -> None:
-        self._journal.record_order_state(
-            adj.id, now=self._clock.now(), status=state.status.name, order_id=str(state.order_id)
-        )
+    def _try_state(
+        self, ref: str, status: str, order_id: str | None = None, reason: str | None = None
+    ) -> bool:
+        """Journal an order's new state; False (logged) when the journal refuses it: the
+        order's intent is durable, so reconciliation settles it once writes go through."""
+        try:
+            self._journal.record_order_state(
+                ref, now=self._clock.now(), status=status, order_id=order_id, reason=reason
+            )
+        except JournalWriteFailed as exc:
+            log.error("order_state_not_journalled", order_ref=ref, status=status, reason=str(exc))
+            return False
+        return True
+
+    def _record_placed(self, adj: Adjustment, state: OrderState) -> bool:
+        """Journal and alert a placed order; whether its state is in the journal."""
+        recorded = self._try_state(adj.id, status=state.status.name, order_id=str(state.order_id))
         self.alerts.publish(
             NotifyEvent.ORDER_SUBMITTED,
             f"SENT {adjustment_line(adj)}  order {state.order_id}",
@@ -232,3 +267,4 @@ class SubmitExecutor:
             order_id=state.order_id,
             **adjustment_fields(adj),
         )
+        return recorded

@@ -103,14 +103,16 @@ async def open_rig(
     cycle_timeout_s: float = 30.0,
     broker: SimBroker | None = None,
     model: ModelParams | None = None,
+    journal_class: type[SqliteJournal] = SqliteJournal,
 ) -> Rig:
     """A connected rig with its run started and its executor's recovery done. Given a
-    ``broker`` (a gateway that outlived the last run), the rig uses it and its clock."""
+    ``broker`` (a gateway that outlived the last run), the rig uses it and its clock;
+    ``journal_class`` a journal of another make (a failing disk's)."""
     if broker is None:
         broker = SimBroker(sim or sim_params(), SimClock.manual(start))
     clock = broker.clock
     start = clock.now()
-    journal = SqliteJournal.open(journal_path)
+    journal = journal_class.open(journal_path)
     journal.start_run(
         run_id, now=start, version="test", host="test", mode="test", broker="sim", config={}
     )

@@ -57,6 +57,7 @@ async def submit_rig(
     env: dict[str, str] | None = None,
     run_id: str = "run-a",
     model: ModelParams | None = None,
+    journal_class: type[SqliteJournal] = SqliteJournal,
     **limits: Any,
 ) -> AsyncIterator[Rig]:
     """A rig journalling to ``journal_path(tmp_path)`` whose executor submits under
@@ -69,6 +70,7 @@ async def submit_rig(
         executor=executor,
         run_id=run_id,
         model=model,
+        journal_class=journal_class,
     )
     try:
         yield rig

@@ -13,7 +13,7 @@ import pytest
 
 from daemon.errors import JournalError
 from daemon.runtime.journal import SqliteJournal
-from daemon.runtime.journal_schema import LATEST_VERSION
+from daemon.runtime.journal_schema import APPLICATION_ID, LATEST_VERSION
 
 T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 DAY = date(2026, 11, 24)
@@ -72,9 +72,11 @@ def test_not_a_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
-    """A journal written by a newer daemon is refused, not downgraded."""
+    """A journal written by a newer daemon (ALVH's application id, a higher version) is
+    refused, not downgraded."""
     path = tmp_path / "j.sqlite"
     conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
     conn.close()
     with pytest.raises(JournalError, match="newer than this daemon"):
