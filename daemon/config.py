@@ -36,10 +36,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le, Lt
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
@@ -60,6 +60,18 @@ from daemon.snapshot_params import PhaseBudgets as PhaseBudgets
 from daemon.snapshot_params import SnapshotParams as SnapshotParams
 
 BrokerKind = Literal["sim", "ib"]
+
+
+def _path_text(value: object) -> object:
+    """An empty path would read as "." (the working directory: a kill switch that is
+    always on, a journal that is a directory); a NUL cannot be in a file name."""
+    if isinstance(value, str) and (not value.strip() or "\x00" in value):
+        raise ValueError("must be a file path (not empty, no NUL character)")
+    return value
+
+
+# A file path from config: non-empty text, kept relative to the working directory.
+ConfigPath = Annotated[Path, BeforeValidator(_path_text)]
 ExecutionMode = Literal["propose", "submit"]
 
 
@@ -96,7 +108,7 @@ class ExecutionParams(Section):
     mode: ExecutionMode = "propose"
     allow_live: bool = False
     live_confirm_env_var: str = Field("ALVH_CONFIRM_LIVE", pattern=r"^[A-Z_][A-Z0-9_]*$")
-    kill_switch_path: Path = Path("var/KILL")
+    kill_switch_path: ConfigPath = Path("var/KILL")
     max_orders_per_day: int = Field(10, ge=0, le=1000)
     max_contracts_per_order: int = Field(50, ge=1, le=10_000)
     max_debit_per_day_usd: float = Field(5000.0, ge=0, le=10_000_000)
@@ -121,7 +133,7 @@ class ScheduleParams(Section):
 
 
 class JournalParams(Section):
-    path: Path = Path("var/journal.sqlite")
+    path: ConfigPath = Path("var/journal.sqlite")
 
 
 class LoggingParams(Section):
@@ -147,7 +159,7 @@ class AppConfig(ModelParams):
     sim: SimParams = SimParams()
     replay: ReplayParams = ReplayParams()
     # The event calendar (FOMC, CPI, ...); its own loader reads and checks it.
-    events_path: Path = Path("config/events.yaml")
+    events_path: ConfigPath = Path("config/events.yaml")
 
     def model_params(self) -> ModelParams:
         """The core's value: only the model's sections, shared, not copied."""
