@@ -53,6 +53,12 @@ def _read_notify_urls(config: AppConfig, env: Mapping[str, str]) -> None:
     # Imported here: the notifier pulls in apprise, which check-config needs only now.
     from daemon.runtime.notify.apprise_sink import read_urls
 
+    path = config.notify.urls_file
+    if path is not None and path.exists() and not path.is_file():
+        # Not handed to read_urls: it reads the whole file, and /dev/zero never ends.
+        raise ConfigError(
+            [ConfigProblem("notify.urls_file", "not a regular file", source=str(path))]
+        )
     read_urls(config.notify, env)  # the URLs are secrets: read, never printed
 
 
