@@ -168,3 +168,13 @@ def test_empty_paths_are_refused(tmp_path: Path, field: str) -> None:
     path.write_text(f'{field}: "  "\n', encoding="utf-8")
     with pytest.raises(AlvhError, match="must be a file path"):
         load_config(path, env={})
+
+
+def test_ib_without_a_client_library_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """broker.kind ib with neither ib_async nor ib_insync importable: broker.kind named."""
+    monkeypatch.setattr("daemon.preflight.IB_LIBRARIES", ("no_such_ib_lib_a", "no_such_ib_lib_b"))
+    code, err = _check(_config(tmp_path, extra="broker:\n  kind: ib\n"), capsys)
+    assert code == 2
+    assert err.startswith("config error: broker.kind = 'ib': 'ib' needs an IB client library")
