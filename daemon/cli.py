@@ -28,6 +28,7 @@ from daemon.config import (
     tunable_count,
 )
 from daemon.errors import AlvhError, ConfigError
+from daemon.preflight import check_startup
 from daemon.replay import commands as replay_commands
 
 EXIT_INTERRUPTED = 130
@@ -71,6 +72,9 @@ def _check_config_arguments(parser: argparse.ArgumentParser) -> None:
 def _check_config(args: argparse.Namespace) -> int:
     path: Path = args.path if args.path is not None else config_path(args)
     config = load_config(path, os.environ)  # a ConfigError is reported by main()
+    # Then what `run` loads at start-up (events, custom signals, journal path, ...), so
+    # "config ok" means start-up gets past its loading; nothing is created or modified.
+    check_startup(config, os.environ)
     print(f"config ok: {path} ({describe(config)}{_env_note(os.environ)})")
     return 0
 
@@ -105,7 +109,8 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "check-config",
-        "validate a config file (and the ALVH_* environment overrides), print a summary",
+        "validate a config file (and the ALVH_* environment overrides) and load what `run`"
+        " loads at start-up (events, custom signals, journal path), print a summary",
         _check_config_arguments,
         _check_config,
     ),

@@ -36,15 +36,16 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-import yaml
 from annotated_types import Ge, Gt, Le, Lt
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from daemon.brokers.sim.params import SimParams
+from daemon.config_file import LineIndex, parse_yaml
+from daemon.config_file import read_config_text as read_config_text
 from daemon.core.params import ModelParams, Section
 from daemon.errors import NO_VALUE, ConfigError, ConfigProblem
 from daemon.logs import LogFormat, LogLevel
@@ -59,6 +60,18 @@ from daemon.snapshot_params import PhaseBudgets as PhaseBudgets
 from daemon.snapshot_params import SnapshotParams as SnapshotParams
 
 BrokerKind = Literal["sim", "ib"]
+
+
+def _path_text(value: object) -> object:
+    """An empty path would read as "." (the working directory: a kill switch that is
+    always on, a journal that is a directory); a NUL cannot be in a file name."""
+    if isinstance(value, str) and (not value.strip() or "\x00" in value):
+        raise ValueError("must be a file path (not empty, no NUL character)")
+    return value
+
+
+# A file path from config: non-empty text, kept relative to the working directory.
+ConfigPath = Annotated[Path, BeforeValidator(_path_text)]
 ExecutionMode = Literal["propose", "submit"]
 
 
@@ -95,7 +108,7 @@ class ExecutionParams(Section):
     mode: ExecutionMode = "propose"
     allow_live: bool = False
     live_confirm_env_var: str = Field("ALVH_CONFIRM_LIVE", pattern=r"^[A-Z_][A-Z0-9_]*$")
-    kill_switch_path: Path = Path("var/KILL")
+    kill_switch_path: ConfigPath = Path("var/KILL")
     max_orders_per_day: int = Field(10, ge=0, le=1000)
     max_contracts_per_order: int = Field(50, ge=1, le=10_000)
     max_debit_per_day_usd: float = Field(5000.0, ge=0, le=10_000_000)
@@ -120,7 +133,7 @@ class ScheduleParams(Section):
 
 
 class JournalParams(Section):
-    path: Path = Path("var/journal.sqlite")
+    path: ConfigPath = Path("var/journal.sqlite")
 
 
 class LoggingParams(Section):
@@ -146,7 +159,7 @@ class AppConfig(ModelParams):
     sim: SimParams = SimParams()
     replay: ReplayParams = ReplayParams()
     # The event calendar (FOMC, CPI, ...); its own loader reads and checks it.
-    events_path: Path = Path("config/events.yaml")
+    events_path: ConfigPath = Path("config/events.yaml")
 
     def model_params(self) -> ModelParams:
         """The core's value: only the model's sections, shared, not copied."""
@@ -186,83 +199,6 @@ def tunable_count(model: type[BaseModel] = AppConfig) -> int:
         else:
             count += 1
     return count
-
-
-# ---- reading the file -----------------------------------------------------------------------
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        first_line: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue  # "<<: *base" then overriding a merged key is legitimate
-            key = self.construct_object(key_node, deep=True)
-            try:
-                previous = first_line.get(key)
-            except TypeError:
-                continue  # unhashable key: the base class reports it
-            if previous is not None:
-                raise yaml.constructor.ConstructorError(
-                    None,
-                    None,
-                    f"duplicate key {key!r} (first given at line {previous})",
-                    key_node.start_mark,
-                )
-            first_line[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep=deep)
-
-
-def read_config_text(path: Path) -> str:
-    """A config file's text (UTF-8), or a ConfigError naming the file; shared with the
-    event calendar's loader."""
-    try:
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError.single(str(path), "no such file") from None
-    except IsADirectoryError:
-        raise ConfigError.single(str(path), "is a directory, not a YAML file") from None
-    except OSError as exc:
-        raise ConfigError.single(str(path), f"cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError.single(str(path), f"not UTF-8 text (byte {exc.start})") from None
-
-
-def _parse_yaml(text: str, path: Path) -> tuple[yaml.Node | None, Any]:
-    """The document's node tree (for line numbers) and its value."""
-    loader = _UniqueKeyLoader(text)
-    try:
-        node = loader.get_single_node()
-        return node, (loader.construct_document(node) if node is not None else None)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError.single(where, problem) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError.single(str(path), f"invalid YAML: {exc}") from None
-    finally:
-        loader.dispose()
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """The 1-based line of the deepest node along ``loc`` that exists in the file."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            # The key's line: for a section that is its header, not its first entry.
-            pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
-            line, node = (pair[0].start_mark.line + 1, pair[1]) if pair else (line, None)
-        elif (
-            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
-        ):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-        if node is None:
-            break
-    return line
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[tuple[str, ...], str]:
@@ -381,7 +317,7 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
 def _problem(
     error: ErrorDetails,
     file: Path,
-    node: yaml.Node | None,
+    lines: LineIndex,
     from_env: Mapping[tuple[str, ...], str],
 ) -> ConfigProblem:
     loc = tuple(error["loc"])
@@ -393,7 +329,7 @@ def _problem(
     if env_name is not None:
         where, source = f"{env_name} ({where})", "environment"
     else:
-        line = _line_of(node, loc)
+        line = lines.line(loc)
         source = f"{file}:{line}" if line is not None else None
     return ConfigProblem(where, _message(error, loc), value, source)
 
@@ -402,7 +338,7 @@ def _problem(
 def load_config(path: str | os.PathLike[str], env: Mapping[str, str] = os.environ) -> AppConfig:
     """Read, override from ``env``, validate. Raises ``ConfigError`` listing every problem."""
     file = Path(path)
-    node, raw = _parse_yaml(read_config_text(file), file)
+    node, raw = parse_yaml(read_config_text(file), file)
     if raw is None:
         raise ConfigError.single(str(file), "the file is empty; it must hold a mapping of sections")
     if not isinstance(raw, dict):
@@ -411,4 +347,5 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] = os.enviro
     try:
         return AppConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_problem(e, file, node, from_env) for e in exc.errors()) from exc
+        lines = LineIndex(node)
+        raise ConfigError(_problem(e, file, lines, from_env) for e in exc.errors()) from exc

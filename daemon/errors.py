@@ -21,6 +21,7 @@ traceback.
 from __future__ import annotations
 
 import enum
+import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -42,8 +43,29 @@ NO_VALUE = _NoValue.NO_VALUE
 """Marks a problem that has no offending value (a missing key, an unreadable file)."""
 
 
+class _BoundedRepr(reprlib.Repr):
+    """``repr`` that looks at a few items of a few levels only: a value built from YAML
+    aliases can expand to billions of items, and Python refuses to print an integer of
+    more than 4,300 digits; the message keeps the first characters anyway."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxdict = self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = 4
+        self.maxstring = self.maxother = _MAX_VALUE_CHARS
+        self.maxlong = _MAX_VALUE_CHARS
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 4 * _MAX_VALUE_CHARS:  # ~80 digits: never print it whole
+            return f"<integer of {x.bit_length():,} bits>"
+        return super().repr_int(x, level)
+
+
+_BOUNDED_REPR = _BoundedRepr()
+
+
 def _render(value: object) -> str:
-    text = repr(value)
+    text = _BOUNDED_REPR.repr(value)
     if len(text) > _MAX_VALUE_CHARS:
         text = text[: _MAX_VALUE_CHARS - 3] + "..."
     return text

@@ -1,6 +1,8 @@
 """The scheduled-event calendar: config/events.yaml -> ``tuple[MarketEvent, ...]``.
 
-The file is a YAML list of ``{date: YYYY-MM-DD, kind: FOMC|CPI|PPI|GDP, note: optional}``.
+The file is read like the daemon's config (``daemon.config_file``: a regular file of at
+most 256 KiB, bounded nesting and aliases). It is a YAML list of
+``{date: YYYY-MM-DD, kind: FOMC|CPI|PPI|GDP, note: optional}``.
 It is validated on load, every problem at once, each named by file and line
 (``config/events.yaml:12``): a broken YAML document, an entry that is not a mapping, an
 unknown key, a missing or malformed date, an unknown kind, a duplicate (same date and
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from daemon.config import read_config_text
+from daemon.config_file import compose_yaml, read_config_text
 from daemon.core.models import EventKind, MarketEvent
 from daemon.errors import NO_VALUE, ConfigError, ConfigProblem
 
@@ -29,7 +31,7 @@ _KINDS = ", ".join(k.value for k in EventKind)
 def load_events(path: str | os.PathLike[str]) -> tuple[MarketEvent, ...]:
     """The events in ``path``, validated and sorted; ``ConfigError`` naming file and line."""
     file = Path(path)
-    root = _compose(read_config_text(file), file)
+    root = compose_yaml(read_config_text(file), file)
     if root is None:
         return ()
     if not isinstance(root, yaml.SequenceNode):
@@ -56,18 +58,6 @@ def load_events(path: str | os.PathLike[str]) -> tuple[MarketEvent, ...]:
     if problems:
         raise ConfigError(problems)
     return tuple(sorted((e for e, _ in events.values()), key=lambda e: (e.day, e.kind.value)))
-
-
-def _compose(text: str, file: Path) -> yaml.Node | None:
-    """The document's node tree (kept as nodes: they carry the line numbers)."""
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{file}:{mark.line + 1}" if mark else str(file)
-        raise ConfigError.single(where, f"broken YAML: {exc.problem or exc.context}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError.single(str(file), f"broken YAML: {exc}") from None
 
 
 def _at(file: Path, node: yaml.Node) -> str:

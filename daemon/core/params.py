@@ -16,9 +16,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 
 class Section(BaseModel):
-    """Base of every config section: immutable, and unknown keys are errors."""
+    """Base of every config section: immutable, unknown keys are errors, and so is NaN or
+    infinity in any number (a NaN breakpoint would score every reading silently)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     def _require_order(self, low: str, high: str, *, strict: bool = False) -> Self:
         """Cross-field check for after-validators: ``low <= high`` (``<`` when strict)."""
@@ -57,9 +58,26 @@ def _proximity_steps(
 ProximitySteps = Annotated[tuple[tuple[int, float], ...], AfterValidator(_proximity_steps)]
 
 
-# A piecewise-linear map raw -> z as [[raw, z], ...] with strictly increasing raw.
-# Outside the first/last breakpoint the end value holds (flat extrapolation).
-Breakpoints = Annotated[tuple[tuple[float, float], ...], AfterValidator(_increasing_breakpoints)]
+# A piecewise-linear curve [[x, y], ...] with strictly increasing x (finite numbers only:
+# Section refuses NaN and infinity everywhere). Flat beyond the first/last point.
+Curve = Annotated[tuple[tuple[float, float], ...], AfterValidator(_increasing_breakpoints)]
+
+
+def _values_within(low: float, high: float, what: str) -> AfterValidator:
+    def check(points: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+        values = [p[1] for p in points]
+        if any(not low <= v <= high for v in values):
+            raise ValueError(f"{what} must be in [{low:g}, {high:g}], got {values}")
+        return points
+
+    return AfterValidator(check)
+
+
+# A signal's map raw -> z: every z in [-1, 1], the range a score lives in (model page 3),
+# so one breakpoint cannot outweigh every other signal.
+Breakpoints = Annotated[Curve, _values_within(-1.0, 1.0, "z values")]
+# The skew map raw -> the VIX share of the overlay, a fraction.
+ShareMap = Annotated[Curve, _values_within(0.0, 1.0, "shares")]
 
 
 # ---- pricing ------------------------------------------------------------------------------
@@ -113,7 +131,7 @@ def _beta_table(
 
 
 # [[dte_days, beta], ...]: linear in DTE between breakpoints, flat beyond the ends.
-BetaTable = Annotated[Breakpoints, AfterValidator(_beta_table)]
+BetaTable = Annotated[Curve, AfterValidator(_beta_table)]
 
 
 class ScenarioParams(Section):
@@ -268,7 +286,7 @@ class SkewParams(Section):
 
     target_delta: float = Field(-0.25, ge=-0.5, le=-0.05)
     # Fitted on a SKEW-index proxy of this skew, scaled to it on the two real SPX chains.
-    breakpoints: Breakpoints = ((1.2, 0.4), (1.9, 0.6), (3.9, 0.75))
+    breakpoints: ShareMap = ((1.2, 0.4), (1.9, 0.6), (3.9, 0.75))
 
 
 class CustomSignalParams(SignalParams):

@@ -19,13 +19,16 @@ def piecewise_linear(x: float, breakpoints: Sequence[tuple[float, float]]) -> fl
 
     Linear between neighbouring breakpoints, flat beyond the ends. Raises ``ValueError``
     for fewer than two breakpoints, raw values that do not strictly increase, or a
-    non-finite ``x`` (a NaN must never turn into a score silently)."""
+    non-finite ``x`` or breakpoint (a NaN must never turn into a score silently; config
+    refuses them already, this guards a map built in code)."""
     if len(breakpoints) < 2:
         raise ValueError(f"a map needs at least 2 breakpoints, got {len(breakpoints)}")
     if not math.isfinite(x):
         raise ValueError(f"cannot map a non-finite value {x!r}")
     raws = [float(p[0]) for p in breakpoints]
     zs = [float(p[1]) for p in breakpoints]
+    if not all(math.isfinite(v) for v in (*raws, *zs)):
+        raise ValueError(f"breakpoints must be finite numbers, got {list(breakpoints)}")
     if any(b <= a for a, b in itertools.pairwise(raws)):
         raise ValueError(f"breakpoint raw values must strictly increase, got {raws}")
     if x <= raws[0]:
@@ -41,5 +44,10 @@ def piecewise_linear(x: float, breakpoints: Sequence[tuple[float, float]]) -> fl
 
 
 def clip_unit(z: float) -> float:
-    """Clip a score to [-1, +1], the range every signal's z lives in (model page 3)."""
+    """Clip a score to [-1, +1], the range every signal's z lives in (model page 3).
+
+    A NaN raises ``ValueError``: ``max(-1.0, nan)`` is -1.0, which would turn a broken
+    score into the strongest "calm" reading without a word."""
+    if math.isnan(z):
+        raise ValueError("cannot clip a NaN score")
     return min(1.0, max(-1.0, z))
