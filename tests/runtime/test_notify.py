@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,3 +221,15 @@ def test_a_cycle_does_not_wait_for_a_hanging_target(tmp_path: Path) -> None:
 
         asyncio.run(body())
     assert fanout.stats()["apprise-1:json"]["timed_out"] >= 1
+
+
+def test_a_fifo_or_device_as_the_urls_file_is_refused_at_once(tmp_path: Path) -> None:
+    """A FIFO or /dev/zero given as the secrets file is refused (naming notify.urls_file)
+    without reading: read whole, either would hang the start-up or fill memory."""
+    fifo = tmp_path / "urls.fifo"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        with pytest.raises(ConfigError) as refused:
+            read_urls(NotifyParams(urls_file=path), {})
+        assert "notify.urls_file" in str(refused.value)
+        assert "regular file" in str(refused.value)

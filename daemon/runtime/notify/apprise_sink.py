@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from daemon.config_file import read_config_text
 from daemon.core.calendar import NY
 from daemon.errors import ConfigError
 from daemon.runtime.notify.fanout import Fanout
@@ -70,8 +71,13 @@ def read_urls(params: NotifyParams, env: Mapping[str, str]) -> list[str]:
     if path is None:
         return urls
     try:
-        text = path.read_text(encoding="utf-8")
+        # The config's bounded reader: a regular file of kilobytes, never a FIFO or a device
+        # (read whole, either would hang or fill memory before the first cycle).
+        text = read_config_text(path)
         mode = path.stat().st_mode
+    except ConfigError as exc:
+        why = "; ".join(p.message for p in exc.problems)
+        raise ConfigError.single("notify.urls_file", why, value=str(path)) from None
     except OSError as exc:
         raise ConfigError.single(
             "notify.urls_file", f"cannot read it: {exc.strerror}", value=str(path)
