@@ -80,7 +80,7 @@ CASES = {
     ),
     "notify_urls_missing": (
         {"extra": "notify:\n  urls_file: no-such-alvh.urls\n"},
-        "config error: notify.urls_file = 'no-such-alvh.urls': cannot read it",
+        "config error: notify.urls_file = 'no-such-alvh.urls': no such file",
     ),
     "notify_urls_device": (
         {"extra": "notify:\n  urls_file: /dev/zero\n"},
