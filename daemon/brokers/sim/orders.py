@@ -63,6 +63,7 @@ class Settlement:
     value_pts: float | None  # the settlement print; None when the source had none
     payoff_usd: float
     time: datetime
+    avg_cost_usd: float = 0.0  # the position's average cost, as IB kept listing it
 
 
 def intrinsic_usd(contract: Contract, value_pts: float) -> float:
@@ -209,7 +210,9 @@ class OrderBook:
         per_share = intrinsic_usd(contract, value) if value is not None else 0.0
         payoff = position.quantity * contract.multiplier * per_share
         self.cash_usd += payoff
-        self.settlements.append(Settlement(contract, position.quantity, value, payoff, now))
+        self.settlements.append(
+            Settlement(contract, position.quantity, value, payoff, now, position.avg_cost_usd)
+        )
 
     # ---- matching -------------------------------------------------------------------------
     def _match(self, work: _Working, now: datetime, *, on_arrival: bool) -> None:
