@@ -17,7 +17,7 @@ from daemon.config import AppConfig
 from daemon.core.broker import Broker
 from daemon.errors import ConfigError
 from daemon.events_file import load_events
-from daemon.logs import set_market_clock
+from daemon.logs import mask_secrets, set_market_clock
 from daemon.plugins import load_custom_signals
 from daemon.runtime.alerts import DecisionAlerts
 from daemon.runtime.clock import RealClock
@@ -99,7 +99,8 @@ def build_app(
 
 
 def start_run(app: App) -> None:
-    """The run's journal record: version, host, mode and the whole config."""
+    """The run's journal record: version, host, mode and the whole config, its secrets
+    masked (the IB account id: ``daemon.logs.mask_secrets``) as in the log."""
     app.journal.start_run(
         app.run_id,
         now=app.clock.now(),
@@ -107,5 +108,5 @@ def start_run(app: App) -> None:
         host=socket.gethostname(),
         mode=app.mode,
         broker=app.config.broker.kind,
-        config=app.config.model_dump(mode="json"),
+        config=mask_secrets(app.config.model_dump(mode="json")),
     )
