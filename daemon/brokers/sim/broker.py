@@ -19,7 +19,8 @@ settled at once), as IB lists expired positions until its overnight processing.
 
 For tests and the replay: ``clock`` (advance it by hand with ``SimClock.manual``),
 ``source``, ``market`` (the model's ``SimMarket``; model source only), ``chains``,
-``cash_usd``, ``settlements`` and ``sync()`` (evolve now, without fault checks) are public.
+``cash_usd``, ``settlements``, ``orders_received`` and ``sync()`` (evolve now, without
+fault checks) are public.
 """
 
 from __future__ import annotations
@@ -122,6 +123,11 @@ class SimBroker:
     def settlements(self) -> list[Settlement]:
         """Every position cash-settled at expiry so far, oldest first."""
         return list(self._book.settlements)
+
+    @property
+    def orders_received(self) -> list[tuple[int, ComboOrder, datetime]]:
+        """Every order sent to this broker (order id, order, arrival), rejected included."""
+        return self._book.received()
 
     def sync(self) -> datetime:
         """Evolve the market to the clock's now and deliver the events due; returns now."""

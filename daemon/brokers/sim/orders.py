@@ -162,6 +162,11 @@ class OrderBook:
         events, self._events = self._events, []
         return events
 
+    def received(self) -> list[tuple[int, ComboOrder, datetime]]:
+        """Every order this book was sent, rejected ones included, in arrival order: the
+        broker-side record a test checks the daemon's journal against."""
+        return [(w.order_id, w.order, w.arrived) for w in self._orders.values()]
+
     def open_orders(self) -> list[OrderState]:
         return [w.state() for w in self._orders.values() if not w.status.is_terminal]
 
