@@ -37,7 +37,7 @@ from daemon.brokers.sim.clock import SimClock, next_open
 from daemon.brokers.sim.evolution import SimMarket
 from daemon.brokers.sim.faults import apply_quote_faults, rejects_order
 from daemon.brokers.sim.market import MarketState
-from daemon.brokers.sim.orders import OrderBook, Settlement, validate
+from daemon.brokers.sim.orders import OrderBook, Settlement, record_received, validate
 from daemon.brokers.sim.params import FaultParams, SimParams
 from daemon.brokers.sim.source import MarketSource, ModelSource
 from daemon.core.broker import AccountInfo, ComboOrder, ConnectionState, OrderState
@@ -280,6 +280,8 @@ class SimBroker:
     async def place_combo(self, order: ComboOrder) -> OrderState:
         now = await self._enter()
         order_id = self._book.next_order_id()
+        if self._p.received_orders_path:
+            record_received(self._p.received_orders_path, order_id, order, now)
         checked, reason = validate(
             order, lambda c: self.chains.resolve(c, now), self.chains.combo_tick
         )

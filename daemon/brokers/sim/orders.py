@@ -30,7 +30,9 @@ to a position averages the cost; reducing keeps it; flipping starts from the fil
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -72,6 +74,24 @@ def intrinsic_usd(contract: Contract, value_pts: float) -> float:
     if contract.right is Right.CALL:
         return max(value_pts - contract.strike, 0.0)
     return max(contract.strike - value_pts, 0.0)
+
+
+def record_received(path: str, order_id: int, order: ComboOrder, now: datetime) -> None:
+    """Append the order to the broker-side record ``path`` (``SimParams.received_orders_path``)
+    and sync it: written before the order is handled, it survives a kill -9 of the daemon
+    the sim runs in, as a real gateway's record of orders received would."""
+    line = {
+        "pid": os.getpid(),
+        "order_id": order_id,
+        "order_ref": order.order_ref,
+        "quantity": order.quantity,
+        "legs": [f"{leg.action.value} {leg.ratio} {leg.contract.key}" for leg in order.legs],
+        "received_at": now.isoformat(),
+    }
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(line, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def validate(

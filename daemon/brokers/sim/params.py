@@ -258,6 +258,12 @@ class SimParams(Section):
     request_timeout_s: float = Field(
         10.0, gt=0, le=600, description="A reply slower than this raises BrokerTimeout"
     )
+    received_orders_path: str = Field(
+        "",
+        max_length=4096,
+        description="File the sim appends every order it receives to (one JSON line, synced"
+        " before the order is handled), so a record outlives a killed daemon; empty = none",
+    )
     account: AccountParams = AccountParams()
     market: MarketParams = MarketParams()
     surface: SurfaceParams = SurfaceParams()
