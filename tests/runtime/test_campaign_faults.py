@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -72,22 +73,28 @@ def _spoiled(knobs: dict[str, Any], keys: list[str]) -> list[str]:
     ]
 
 
-async def _faulted_run(tmp_path: Path, case: str) -> None:
+async def faulted_run(tmp_path: Path, case: str, cycles: int = FAULTED_CYCLES) -> dict[str, Any]:
     """The faulted cycles, then two clean ones (the first may find the gateway still
-    down), checked against the broker's record and the journal before the rig closes."""
+    down), checked against the broker's record and the journal before the rig closes;
+    its figures for ``make soak``."""
     knobs = CASES[case]
     extra: dict[str, Any] = {"book": BOOKS[case]} if case in BOOKS else {}
     sim = sim_params(request_timeout_s=0.1, orders={"price_improvement_frac": 1.0}, **extra)
     async with submit_rig(tmp_path, sim=sim, start=STARTS.get(case, START)) as rig:
         rig.broker.set_faults(**knobs)
         outcomes = []
-        for _ in range(FAULTED_CYCLES):
+        for _ in range(cycles):
             outcomes.append(await rig.cycle(advance_min=5))  # a death would raise here
         during = list(rig.broker.orders_received)
         rig.broker.set_faults(**FaultParams().model_dump())
         for _ in range(2):
             outcomes.append(await rig.cycle(advance_min=5))
         _check(rig, knobs, outcomes, [order for _, order, _ in during])
+        return {
+            "cycles": len(outcomes),
+            "statuses": Counter(o.status for o in outcomes),
+            "orders_received": len(rig.broker.orders_received),
+        }
 
 
 def _check(rig: Rig, knobs: dict[str, Any], outcomes: list[Any], during: list[Any]) -> None:
@@ -118,4 +125,4 @@ def test_fault_switch_kills_nothing_and_every_cycle_is_journalled(
 ) -> None:
     """Under the switch: no death, no order on a spoiled quote, one journal row per
     cycle with a reason whenever it is not OK, an intent row for every order sent."""
-    asyncio.run(_faulted_run(tmp_path, case))
+    asyncio.run(faulted_run(tmp_path, case))

@@ -106,10 +106,16 @@ def test_kill_9_at_random_points_sends_nothing_twice_and_journals_every_intent(
 ) -> None:
     """Daemons killed at random points, then one stopped cleanly: the broker received no
     order twice and each order it received was journalled as an intent first."""
-    rng = random.Random(SEED)
+    kill_campaign(tmp_path, KILLS, SEED)
+
+
+def kill_campaign(tmp_path: Path, kills: int, seed: int) -> dict[str, int]:
+    """``kills`` daemons killed at random points, one stopped cleanly, checked; its
+    figures for ``make soak``."""
+    rng = random.Random(seed)
     config = _config(tmp_path)
     journal = tmp_path / "journal.sqlite"
-    for i in range(KILLS):
+    for i in range(kills):
         proc = _start(tmp_path, config, f"killed-{i}")
         _wait(proc, "its run", lambda n=i: len(_query(journal, "SELECT run_id FROM runs")) > n)
         if i == 0:  # the first dies while its first orders are being followed
@@ -121,13 +127,19 @@ def test_kill_9_at_random_points_sends_nothing_twice_and_journals_every_intent(
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(timeout=POLL_TIMEOUT_S) == -signal.SIGKILL
     last = _start(tmp_path, config, "last")
-    _wait(last, "its run", lambda: len(_query(journal, "SELECT run_id FROM runs")) > KILLS)
+    _wait(last, "its run", lambda: len(_query(journal, "SELECT run_id FROM runs")) > kills)
     _wait(last, "an order received", lambda: bool(_received(tmp_path)))
     _wait(last, "a cycle of its own", lambda: _last_run_cycles(journal) >= 2)
     last.send_signal(signal.SIGTERM)
     assert last.wait(timeout=POLL_TIMEOUT_S) == 0
-
-    _check(journal, _received(tmp_path))
+    received = _received(tmp_path)
+    _check(journal, received)
+    return {
+        "kills": kills,
+        "orders_received": len(received),
+        "references": len({r["order_ref"] for r in received}),
+        "cycles": len(_query(journal, "SELECT cycle_id FROM cycles")),
+    }
 
 
 def _check(journal: Path, received: list[dict[str, Any]]) -> None:
