@@ -20,12 +20,12 @@ Decisions
   are valued at intrinsic on the index quote now, the proxy for the settlement value
   (the snapshot carries no official print: for an AM series after the open, spot is
   near the opening print the series settled on; at a PM series' bell spot is the
-  close; VIX options use the VIX index for the SOQ), with zero greeks: a settled option's cash is
-  fixed and carries no more risk. Their quotes raise no problem (a settled option has
-  none), they never enter ``held_keys``/``held_series`` (so they cannot invalidate the
-  cycle) and the held ones are listed in ``settled_keys`` for the book to set aside.
-  The series' ``ExpiryView`` has ``settled=True`` and is not ``reliable``, so no hedge
-  is ever chosen on it.
+  close; VIX options use the VIX index for the SOQ), with zero greeks: a settled
+  option's cash is fixed and carries no more risk. Their quotes raise no problem (a
+  settled option has none), they never enter ``held_keys``/``held_series`` (so they
+  cannot invalidate the cycle) and the held ones are listed in ``settled_keys`` for the
+  book to set aside. The series' ``ExpiryView`` has ``settled=True`` and is not
+  ``reliable``, so no hedge is ever chosen on it.
 
 Units: prices USD per share; ``t_years`` ACT/365; ``sigma`` decimal; greeks per share and
 per contract unit (no multiplier): delta/gamma with respect to the expiry's forward, vega
@@ -386,15 +386,18 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
 
     groups: dict[tuple[str, str, date], list[tuple[OptionQuote, CheckedQuote]]] = defaultdict(list)
     keys: dict[tuple[str, str, date], list[str]] = defaultdict(list)
+    settled_groups: dict[tuple[str, str, date], bool] = {}
     for oq in snapshot.options:
         c = oq.contract
         if not _is_model_option(c) or c.expiry is None:
             continue
         key = c.key  # once per option: building the key string is a visible cost
         ck = check_quote(oq.quote, key, now, params)
-        if not _is_settled(c, now):  # a settled option has no quote to judge
-            problems += ck.problems
         group = (c.symbol, c.trading_class, c.expiry)
+        if group not in settled_groups:  # once per series: the settlement rule is a lookup
+            settled_groups[group] = _is_settled(c, now)
+        if not settled_groups[group]:  # a settled option has no quote to judge
+            problems += ck.problems
         groups[group].append((oq, ck))
         keys[group].append(key)
 
@@ -402,7 +405,7 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
     expiry_views: list[ExpiryView] = []
     proxies = {SPX_SYMBOL: spot, VIX_SYMBOL: vix}
     for (symbol, trading_class, expiry), rows in sorted(groups.items()):
-        if _is_settled(rows[0][0].contract, now):
+        if settled_groups[(symbol, trading_class, expiry)]:
             value = proxies.get(symbol)
             contracts = [oq.contract for oq, _ in rows]
             ev, settled_views = _settled_expiry(symbol, trading_class, expiry, contracts, value)
