@@ -1,7 +1,8 @@
 """`make soak`: the reliability campaign's long version, for as long as it is given.
 
 Rounds of (1) the fault matrix (every case of tests/runtime/test_campaign_faults.py,
-``--fault-cycles`` faulted cycles each, in submit mode on the simulated broker) and
+``--fault-cycles`` faulted cycles each, in submit mode on the simulated broker, a new sim
+seed each round: another market path, other instruments hit by the quote faults) and
 (2) kill -9 at random points (tests/runtime/test_campaign_kill.py, ``--kills`` daemons
 killed per round, a new seed each round), until ``--seconds`` have passed (a round that
 has started finishes). Every check of the quick versions holds in each round; a failed
@@ -41,7 +42,7 @@ def _round(n: int, fault_cycles: int, kills: int, totals: dict[str, Any]) -> Non
     for case in sorted(CASES):
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                got = asyncio.run(faulted_run(Path(tmp), case, fault_cycles))
+                got = asyncio.run(faulted_run(Path(tmp), case, fault_cycles, seed=1000 + n))
             except AssertionError as exc:
                 totals["failures"].append(f"round {n} {case}: {str(exc).splitlines()[0]}")
                 continue

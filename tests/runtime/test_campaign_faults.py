@@ -24,7 +24,7 @@ from tests.runtime.engine_rig import START, Rig, cycle_rows, sim_params
 from tests.runtime.submit_rig import journal_orders, submit_rig
 
 FAULTED_CYCLES = int(os.environ.get("CAMPAIGN_FAULT_CYCLES", "3"))
-SEED = 7  # sim_params' seed: the quote faults hit the same instruments the test checks
+SEED = 7  # the sim's seed (market paths, and which instruments the quote faults hit)
 
 # The cases: the knobs set from the first cycle on, and optionally the market time and
 # book to start from. Every switch of FaultParams is in at least one case (a test below
@@ -60,7 +60,7 @@ def test_every_fault_switch_is_in_the_matrix() -> None:
     assert set().union(*CASES.values()) == set(FaultParams.model_fields)
 
 
-def _spoiled(knobs: dict[str, Any], keys: list[str]) -> list[str]:
+def _spoiled(knobs: dict[str, Any], keys: list[str], seed: int) -> list[str]:
     """The legs among ``keys`` whose quotes the fault knobs spoil."""
     if knobs.get("stale_quotes_s"):
         return keys  # every quote is stale
@@ -69,17 +69,21 @@ def _spoiled(knobs: dict[str, Any], keys: list[str]) -> list[str]:
         for name, salt in QUOTE_SALTS.items()
         if knobs.get(name)
         for k in keys
-        if hit(k, knobs[name], SEED, salt)
+        if hit(k, knobs[name], seed, salt)
     ]
 
 
-async def faulted_run(tmp_path: Path, case: str, cycles: int = FAULTED_CYCLES) -> dict[str, Any]:
+async def faulted_run(
+    tmp_path: Path, case: str, cycles: int = FAULTED_CYCLES, seed: int = SEED
+) -> dict[str, Any]:
     """The faulted cycles, then two clean ones (the first may find the gateway still
     down), checked against the broker's record and the journal before the rig closes;
     its figures for ``make soak``."""
     knobs = CASES[case]
     extra: dict[str, Any] = {"book": BOOKS[case]} if case in BOOKS else {}
-    sim = sim_params(request_timeout_s=0.1, orders={"price_improvement_frac": 1.0}, **extra)
+    sim = sim_params(
+        seed=seed, request_timeout_s=0.1, orders={"price_improvement_frac": 1.0}, **extra
+    )
     async with submit_rig(tmp_path, sim=sim, start=STARTS.get(case, START)) as rig:
         rig.broker.set_faults(**knobs)
         outcomes = []
@@ -89,7 +93,7 @@ async def faulted_run(tmp_path: Path, case: str, cycles: int = FAULTED_CYCLES) -
         rig.broker.set_faults(**FaultParams().model_dump())
         for _ in range(2):
             outcomes.append(await rig.cycle(advance_min=5))
-        _check(rig, knobs, outcomes, [order for _, order, _ in during])
+        _check(rig, knobs, outcomes, [order for _, order, _ in during], seed)
         return {
             "cycles": len(outcomes),
             "statuses": Counter(o.status for o in outcomes),
@@ -97,11 +101,13 @@ async def faulted_run(tmp_path: Path, case: str, cycles: int = FAULTED_CYCLES) -
         }
 
 
-def _check(rig: Rig, knobs: dict[str, Any], outcomes: list[Any], during: list[Any]) -> None:
+def _check(
+    rig: Rig, knobs: dict[str, Any], outcomes: list[Any], during: list[Any], seed: int
+) -> None:
     spoiled = {
         order.order_ref: bad
         for order in during
-        if (bad := _spoiled(knobs, [leg.contract.key for leg in order.legs]))
+        if (bad := _spoiled(knobs, [leg.contract.key for leg in order.legs], seed))
     }
     assert spoiled == {}, "orders placed on quotes the fault spoiled"
     rows = cycle_rows(rig.journal)
