@@ -8,7 +8,7 @@ CONFIG ?= config/sim.yaml
 INSYNC_VENV  := .venv-insync
 INSYNC_STAMP := $(INSYNC_VENV)/.installed-stamp
 
-.PHONY: test lint typecheck pytest run bench clean test-ib-insync docs
+.PHONY: test lint typecheck pytest run bench clean test-ib-insync docs soak
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required, found " + sys.version.split()[0])'
@@ -53,6 +53,12 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pricing.py
+
+# The reliability campaign's long version (fault matrix, kill -9 at random points) for
+# SOAK_S seconds; its figures go to docs/reliability.md ("Campaign").
+SOAK_S ?= 600
+soak: $(STAMP)
+	$(BIN)/python benchmarks/soak.py --seconds $(SOAK_S) --write
 
 clean:
 	rm -rf $(VENV) $(INSYNC_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -19,12 +19,21 @@ here: the runtime reports the same fact as a structured ``cycle_overrun`` event.
 
 Secrets never reach a line: the only one today is the IB account id, masked to its last
 three characters by ``mask_account`` on any key named ``account`` or ``account_id``, at any
-depth of a logged mapping or sequence.
+depth of a logged mapping or sequence. The IB client's own loggers (ib_async, ib_insync)
+print account ids inside their message text at INFO (positions, portfolio and account
+updates: 8 lines a cycle), where no key names them: so every string of every line, from
+structlog or the standard library, is also searched for IB's account-id shape
+(``ACCOUNT_ID_PATTERN``: ``U``, ``DU``, ``F`` or ``DF`` then digits) and each match is
+masked the same way. The handler's ``MaskAccountIds`` filter does it on the standard
+library's records (message and arguments) before any formatter runs; the processor on
+the formatted event (``mask_account``) on everything else. A stray word of that shape
+that is not an account id gets masked too: cheaper than a leaked id.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -38,6 +47,8 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 LogFormat = Literal["auto", "console", "json"]
 
 SECRET_KEYS = frozenset({"account", "account_id"})
+# IB account ids: individual U, paper DU, advisor F, paper advisor DF, then digits.
+ACCOUNT_ID_PATTERN = re.compile(r"(?<![A-Za-z0-9])(?:DU|DF|U|F)\d{4,12}(?![A-Za-z0-9])")
 _VISIBLE_CHARS = 3
 _LEAD_KEYS = ("timestamp", "level", "event", "logger")
 _MARKET_TZ = ZoneInfo("America/New_York")
@@ -74,7 +85,16 @@ def mask_secret(value: object) -> str:
     return "*" * (len(text) - len(visible)) + visible
 
 
+def mask_account_ids(text: str) -> str:
+    """Every IB account id in ``text`` masked (``mask_secret``)."""
+    if "U" not in text and "F" not in text:  # the common case, without the regex
+        return text
+    return ACCOUNT_ID_PATTERN.sub(lambda m: mask_secret(m.group(0)), text)
+
+
 def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_account_ids(value)
     if isinstance(value, Mapping):
         return {
             k: mask_secret(v) if k in SECRET_KEYS and v is not None else _masked(v)
@@ -83,6 +103,29 @@ def _masked(value: Any) -> Any:
     if type(value) in (list, tuple):  # exact types: a NamedTuple would not rebuild so
         return type(value)(_masked(v) for v in value)
     return value
+
+
+def mask_secrets(value: Any) -> Any:
+    """``value`` (a mapping, sequence or string, e.g. a config dump) with every secret key's
+    value and every account id masked, at any depth."""
+    return _masked(value)
+
+
+class MaskAccountIds(logging.Filter):
+    """A standard-library record with its account ids masked (module docstring): the
+    message is rendered once and replaced, so no formatter sees the id."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, Mapping):  # structlog's own event: its processor masks it
+            return True
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError):  # a bad format string: mask what there is
+            text = f"{record.msg} {record.args}"
+        masked = mask_account_ids(text)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
 
 
 def mask_account(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
@@ -169,11 +212,13 @@ def configure_logging(level: LogLevel, fmt: LogFormat, stream: TextIO | None = N
     final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
     if isinstance(renderer, structlog.processors.JSONRenderer):
         # The console renderer draws tracebacks itself; JSON needs them as a string.
-        final += [structlog.processors.format_exc_info, _lead_keys]
+        # The traceback's text is masked like the rest once it is a string.
+        final += [structlog.processors.format_exc_info, mask_account, _lead_keys]
     final.append(renderer)
 
     handler = logging.StreamHandler(out)
     handler.addFilter(_DropOverrunWarning())
+    handler.addFilter(MaskAccountIds())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=_shared_processors(), processors=final

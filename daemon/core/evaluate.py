@@ -7,6 +7,10 @@ docs/model.md):
     -> signals -> scalar (layer 2) -> skew and VIX share -> overlay (layer 3)
     -> proposal
 
+Legs the broker still lists after their series settled (expiry day) are valued at
+settlement and set aside before the book is recognised (``MarketView.settled_keys``,
+``Book.settled``; docs/reliability.md): they are neither a data problem nor hedged.
+
 Each step that cannot go on stops the cycle with a status and a reason, and proposes
 nothing: invalid market data (``DATA_INVALID``), a held structure (income or hedge) that
 cannot be priced (``UNPRICED_BOOK``), too many signals unavailable
@@ -163,7 +167,7 @@ def evaluate(
         reason = "market data did not validate: " + _problems_text(view.fatal_problems)
         return replace(base, status=CycleStatus.DATA_INVALID, reason=reason)
 
-    book = recognise(snapshot.positions)
+    book = recognise(snapshot.positions, view.settled_keys)
     risk = book_risk(book, view, params)
     inputs = signal_inputs(snapshot, view, book, params, now)
     readings = compute_signals(inputs, params.signals, extra_signals)

@@ -14,6 +14,18 @@ Decisions
   when a held SPX/VIX option's leg or expiry has any problem other than WIDE (a wide quote
   on a far wing is normal; its vol falls back and the leg stays priced). VIX3M problems are
   recorded but not fatal: only the term signal needs it.
+- A series whose settlement instant has passed (SPX monthlies at 09:30 ET on expiry day,
+  SPXW at that session's close: ``calendar.settlement_time``) is *settled*, not a data
+  problem: IB keeps listing such positions until its overnight processing. Its options
+  are valued at intrinsic on the index quote now, the proxy for the settlement value
+  (the snapshot carries no official print: for an AM series after the open, spot is
+  near the opening print the series settled on; at a PM series' bell spot is the
+  close; VIX options use the VIX index for the SOQ), with zero greeks: a settled
+  option's cash is fixed and carries no more risk. Their quotes raise no problem (a
+  settled option has none), they never enter ``held_keys``/``held_series`` (so they
+  cannot invalidate the cycle) and the held ones are listed in ``settled_keys`` for the
+  book to set aside. The series' ``ExpiryView`` has ``settled=True`` and is not
+  ``reliable``, so no hedge is ever chosen on it.
 
 Units: prices USD per share; ``t_years`` ACT/365; ``sigma`` decimal; greeks per share and
 per contract unit (no multiplier): delta/gamma with respect to the expiry's forward, vega
@@ -113,6 +125,7 @@ class ExpiryView:
     discount: float
     parity_residual_usd: float | None
     reliable: bool
+    settled: bool = False
 
     @property
     def name(self) -> str:
@@ -139,6 +152,8 @@ class MarketView:
     # Held SPX/VIX option legs (``Contract.key``) and their expiries (``series_name``).
     held_keys: frozenset[str] = frozenset()
     held_series: frozenset[str] = frozenset()
+    # Held option legs (``Contract.key``) whose series has settled: valued, not hedged.
+    settled_keys: frozenset[str] = frozenset()
 
     def option(self, contract: Contract) -> OptionView | None:
         return self.options.get(contract.key)
@@ -241,6 +256,66 @@ def _price_expiry(
     return views, problems
 
 
+# ---- a settled series ----------------------------------------------------------------------
+def _intrinsic(contract: Contract, value: float) -> float:
+    strike = contract.strike or 0.0
+    if contract.right is Right.CALL:
+        return max(value - strike, 0.0)
+    return max(strike - value, 0.0)
+
+
+def settled_option(contract: Contract, value: float | None) -> OptionView:
+    """A settled option: intrinsic at the settlement value ``value``, zero greeks (the
+    cash is fixed); unpriced when the value is unknown."""
+    price = None if value is None else _intrinsic(contract, value)
+    zero = None if value is None else 0.0
+    return OptionView(
+        contract=contract,
+        bid=None,
+        ask=None,
+        mid=None,
+        iv_sigma=None,
+        iv_source=None,
+        underlying_price=value,
+        t_years=0.0,
+        discount=1.0,
+        rate_frac=0.0,
+        model_price=price,
+        delta=zero,
+        gamma=zero,
+        vega=zero,
+        theta=zero,
+    )
+
+
+def _is_settled(contract: Contract, now: datetime) -> bool:
+    try:
+        return time_to_expiry_years(contract, now) <= 0.0
+    except ValueError:  # no settlement rule: reported by _build_expiry, never "settled"
+        return False
+
+
+def _settled_expiry(
+    symbol: str,
+    trading_class: str,
+    expiry: date,
+    contracts: Sequence[Contract],
+    value: float | None,
+) -> tuple[ExpiryView, list[OptionView]]:
+    ev = ExpiryView(
+        symbol=symbol,
+        trading_class=trading_class,
+        expiry=expiry,
+        t_years=0.0,
+        forward=value,
+        discount=1.0,
+        parity_residual_usd=None,
+        reliable=False,
+        settled=True,
+    )
+    return ev, [settled_option(c, value) for c in contracts]
+
+
 # ---- the whole snapshot ------------------------------------------------------------------------
 def _index(
     q: Quote | None, name: str, now: datetime, params: ModelParams
@@ -311,20 +386,32 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
 
     groups: dict[tuple[str, str, date], list[tuple[OptionQuote, CheckedQuote]]] = defaultdict(list)
     keys: dict[tuple[str, str, date], list[str]] = defaultdict(list)
+    settled_groups: dict[tuple[str, str, date], bool] = {}
     for oq in snapshot.options:
         c = oq.contract
         if not _is_model_option(c) or c.expiry is None:
             continue
         key = c.key  # once per option: building the key string is a visible cost
         ck = check_quote(oq.quote, key, now, params)
-        problems += ck.problems
         group = (c.symbol, c.trading_class, c.expiry)
+        if group not in settled_groups:  # once per series: the settlement rule is a lookup
+            settled_groups[group] = _is_settled(c, now)
+        if not settled_groups[group]:  # a settled option has no quote to judge
+            problems += ck.problems
         groups[group].append((oq, ck))
         keys[group].append(key)
 
     options: dict[str, OptionView] = {}
     expiry_views: list[ExpiryView] = []
+    proxies = {SPX_SYMBOL: spot, VIX_SYMBOL: vix}
     for (symbol, trading_class, expiry), rows in sorted(groups.items()):
+        if settled_groups[(symbol, trading_class, expiry)]:
+            value = proxies.get(symbol)
+            contracts = [oq.contract for oq, _ in rows]
+            ev, settled_views = _settled_expiry(symbol, trading_class, expiry, contracts, value)
+            expiry_views.append(ev)
+            options.update(zip(keys[(symbol, trading_class, expiry)], settled_views, strict=True))
+            continue
         built = _build_expiry(symbol, trading_class, expiry, rows, futures, now, params)
         problems += built[2]
         if built[0] is not None:
@@ -332,9 +419,16 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
         # _build_expiry returns one view per row, in the rows' order (or none at all).
         options.update(zip(keys[(symbol, trading_class, expiry)], built[1], strict=False))
 
-    held_legs = [
+    model_legs = [
         p.contract for p in snapshot.positions if p.quantity and _is_model_option(p.contract)
     ]
+    settled_legs = [c for c in model_legs if _is_settled(c, now)]
+    for c in settled_legs:  # listed by the broker but no longer quoted: valued all the same
+        if c.key not in options:
+            value = proxies.get(c.symbol)
+            options[c.key] = settled_option(c, value)
+    settled = frozenset(c.key for c in settled_legs)
+    held_legs = [c for c in model_legs if c.key not in settled]
     held = frozenset(c.key for c in held_legs)
     for key in sorted(held - options.keys()):
         problems.append(DataProblem(DataProblemCode.MISSING, key, "held leg has no quote"))
@@ -353,4 +447,5 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
         held_series=frozenset(
             series_name(c.trading_class, c.expiry) for c in held_legs if c.expiry
         ),
+        settled_keys=settled,
     )

@@ -22,6 +22,10 @@ Conventions
   with (dF/dS)^2; for VIX legs the underlying is the VIX future itself (dF/dS = 1).
   Vega per vol point, theta per calendar day.
 
+Settled legs (``Book.settled``: IB still lists them after their series settled) are
+cash, not risk: ``settled_value_usd`` is their value at settlement (the market view's
+intrinsic on the settlement proxy), and they enter no structure, greek, tail or payoff.
+
 The stress set and its repricing live in ``stress.py`` (re-exported here). The tail is
 measured from the current mark: a structure cannot lose more than its remaining max
 loss, what its legs can still lose from their value now (an income structure's widest
@@ -63,6 +67,7 @@ __all__ = [
     "remaining_max_loss_usd",
     "scenario_pnl",
     "scenario_pnl_for",
+    "settled_value_usd",
     "short_strike_sigmas",
     "structure_risk",
     "vix_future_beta",
@@ -337,6 +342,10 @@ class BookRisk:
     lost_frac: float | None = None
     near_max_loss: bool = False
     hedge_shock: str | None = None  # the move the hedges are bought for (a crash)
+    # Legs held past their settlement, valued at settlement (module docstring); None when
+    # the settlement value is unknown.
+    settled: tuple[Position, ...] = ()
+    settled_value_usd: float | None = 0.0
 
     @property
     def hedge_tail_loss_usd(self) -> float:
@@ -390,6 +399,18 @@ def _lost_frac(income: Sequence[StructureRisk]) -> float | None:
     return max(0.0, lost / max_loss)
 
 
+def settled_value_usd(positions: Sequence[Position], view: MarketView) -> float | None:
+    """What the settled legs are worth (USD, signed, multiplier applied); None when a
+    leg's settlement value is unknown."""
+    total = []
+    for p in positions:
+        ov = view.option(p.contract)
+        if ov is None or ov.model_price is None:
+            return None
+        total.append(ov.model_price * p.quantity * p.contract.multiplier)
+    return math.fsum(total)
+
+
 def book_risk(book: Book, view: MarketView, params: ModelParams) -> BookRisk:
     """Risk of every recognised structure and of the book, in ``params.scenario``."""
     scenario = params.scenario
@@ -428,4 +449,6 @@ def book_risk(book: Book, view: MarketView, params: ModelParams) -> BookRisk:
         lost_frac=lost,
         near_max_loss=lost is not None and lost >= scenario.near_max_loss_lost_frac,
         hedge_shock=scenario.hedge_shock.name if income else None,
+        settled=book.settled,
+        settled_value_usd=settled_value_usd(book.settled, view),
     )

@@ -29,6 +29,11 @@ Conventions
   so the choice affects labels and per-structure figures, never the book's totals.
 - Positions in the same contract (same ``Contract.key``) are merged first (quantities
   summed, average cost weighted by size); zero-quantity positions are dropped.
+- Legs whose series has settled (``settled_keys``, from ``MarketView.settled_keys``) are
+  set aside in ``Book.settled`` before matching: a settled condor is cash, not a live
+  income structure, and a settled hedge protects nothing. IB lists them until its
+  overnight processing; they are valued at settlement (``risk.BookRisk.settled_value_usd``)
+  and never hedged, rolled or closed.
 """
 
 from __future__ import annotations
@@ -162,6 +167,7 @@ class Structure:
 class Book:
     structures: tuple[Structure, ...]
     unrecognised: tuple[Position, ...]
+    settled: tuple[Position, ...] = ()  # legs whose series has settled (module docstring)
 
     @property
     def condors(self) -> tuple[Structure, ...]:
@@ -334,13 +340,17 @@ def _match_diagonals(pool: _Pool) -> list[Structure]:
         found.append(pool.take(StructureKind.SPX_PUT_DIAGONAL, ((s, -1), (long, 1))))
 
 
-def recognise(positions: Sequence[Position]) -> Book:
+def recognise(positions: Sequence[Position], settled_keys: frozenset[str] = frozenset()) -> Book:
     """Group ``positions`` into structures (see the module docstring for the rules).
 
     Every contract's signed quantity ends up, exactly, in the structures' legs (ratio x
-    units) plus ``unrecognised``. Non-option positions and other symbols are passed through
-    unchanged in ``unrecognised``."""
-    options, others = _merge(positions)
+    units) plus ``unrecognised`` plus ``settled``. Non-option positions and other symbols
+    are passed through unchanged in ``unrecognised``."""
+    merged, others = _merge(positions)
+    settled = sorted(
+        (p for p in merged if p.contract.key in settled_keys), key=lambda p: p.contract.key
+    )
+    options = [p for p in merged if p.contract.key not in settled_keys]
     pool = _Pool(options)
     structures: list[Structure] = []
     structures += _match_condors(pool)
@@ -357,4 +367,4 @@ def recognise(positions: Sequence[Position]) -> Book:
     structures.sort(key=lambda s: (s.kind.value, s.expiry, s.id))
     leftovers = sorted(pool.leftovers(), key=lambda p: p.contract.key)
     others.sort(key=lambda p: repr(p.contract))
-    return Book(tuple(structures), tuple(others) + tuple(leftovers))
+    return Book(tuple(structures), tuple(others) + tuple(leftovers), tuple(settled))

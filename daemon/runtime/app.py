@@ -22,7 +22,7 @@ from daemon.core.params import ModelParams
 from daemon.core.signals import CustomSignal
 from daemon.errors import ConfigError, JournalError
 from daemon.events_file import load_events
-from daemon.logs import set_market_clock
+from daemon.logs import mask_secrets, set_market_clock
 from daemon.plugins import load_custom_signals
 from daemon.runtime.alerts import DecisionAlerts
 from daemon.runtime.clock import RealClock
@@ -145,7 +145,8 @@ def open_locked(path: Path) -> SqliteJournal:
 
 
 def start_run(app: App) -> None:
-    """The run's journal record: version, host, mode and the whole config."""
+    """The run's journal record: version, host, mode and the whole config, its secrets
+    masked (the IB account id: ``daemon.logs.mask_secrets``) as in the log."""
     app.journal.start_run(
         app.run_id,
         now=app.clock.now(),
@@ -153,5 +154,5 @@ def start_run(app: App) -> None:
         host=socket.gethostname(),
         mode=app.mode,
         broker=app.config.broker.kind,
-        config=app.config.model_dump(mode="json"),
+        config=mask_secrets(app.config.model_dump(mode="json")),
     )

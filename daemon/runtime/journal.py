@@ -19,7 +19,9 @@ ALVH's and it lacks the ALVH tables), and a schema version newer than this daemo
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -74,6 +76,11 @@ class SqliteJournal(JournalReads):
             raise JournalError(f"journal path {target} is a directory")
         check_place(target)
         target.parent.mkdir(parents=True, exist_ok=True)
+        # A new journal is created 0600: it holds the book, the orders and the account's
+        # activity. SQLite gives the -wal and -shm files the main file's mode. An existing
+        # file keeps its mode (the operator's choice).
+        with contextlib.suppress(OSError):  # exists, or unwritable: connect() says which
+            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         try:
             conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row

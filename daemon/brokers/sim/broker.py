@@ -13,11 +13,14 @@ Fault knobs (``FaultParams``, changed at run time with ``set_faults``) are playe
 a dropped or refused connection raises ``BrokerDisconnected``; ``slow_reply_s`` delays every
 reply by that many real seconds (``asyncio.sleep``) and, at or above
 ``request_timeout_s``, the call raises ``BrokerTimeout`` after the timeout instead; quote
-faults and random rejects are ``faults.py``'s.
+faults and random rejects are ``faults.py``'s; ``keep_settled_positions_min`` keeps a
+settled position in ``positions()`` that long after its settlement instant (its cash is
+settled at once), as IB lists expired positions until its overnight processing.
 
 For tests and the replay: ``clock`` (advance it by hand with ``SimClock.manual``),
 ``source``, ``market`` (the model's ``SimMarket``; model source only), ``chains``,
-``cash_usd``, ``settlements`` and ``sync()`` (evolve now, without fault checks) are public.
+``cash_usd``, ``settlements``, ``orders_received`` and ``sync()`` (evolve now, without
+fault checks) are public.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from daemon.brokers.events import EventHub, EventStream
 from daemon.brokers.sim.book import open_initial_book
@@ -34,7 +37,7 @@ from daemon.brokers.sim.clock import SimClock, next_open
 from daemon.brokers.sim.evolution import SimMarket
 from daemon.brokers.sim.faults import apply_quote_faults, rejects_order
 from daemon.brokers.sim.market import MarketState
-from daemon.brokers.sim.orders import OrderBook, Settlement, validate
+from daemon.brokers.sim.orders import OrderBook, Settlement, record_received, validate
 from daemon.brokers.sim.params import FaultParams, SimParams
 from daemon.brokers.sim.source import MarketSource, ModelSource
 from daemon.core.broker import AccountInfo, ComboOrder, ConnectionState, OrderState
@@ -121,6 +124,11 @@ class SimBroker:
         """Every position cash-settled at expiry so far, oldest first."""
         return list(self._book.settlements)
 
+    @property
+    def orders_received(self) -> list[tuple[int, ComboOrder, datetime]]:
+        """Every order sent to this broker (order id, order, arrival), rejected included."""
+        return self._book.received()
+
     def sync(self) -> datetime:
         """Evolve the market to the clock's now and deliver the events due; returns now."""
         now = self.clock.now()
@@ -191,8 +199,22 @@ class SimBroker:
         return AccountInfo(account_id=prefix + a.number, is_paper=not a.live_looking)
 
     async def positions(self) -> list[Position]:
-        await self._enter()
-        return sorted(self._book.positions.values(), key=lambda p: p.contract)
+        now = await self._enter()
+        listed = [*self._book.positions.values(), *self._settled_still_listed(now)]
+        return sorted(listed, key=lambda p: p.contract)
+
+    def _settled_still_listed(self, now: datetime) -> list[Position]:
+        """Settled positions IB would still list (fault knob keep_settled_positions_min):
+        the cash is already settled, only the listing lingers."""
+        keep_s = self._faults.keep_settled_positions_min * 60.0
+        if keep_s <= 0:
+            return []
+        return [
+            Position(s.contract, s.quantity, s.avg_cost_usd)
+            for s in self._book.settlements
+            if now.astimezone(UTC)
+            < self._settlement(s.contract).astimezone(UTC) + timedelta(seconds=keep_s)
+        ]
 
     def _faulty(self, quote: Quote, key: str | Contract) -> Quote:
         f = self._faults
@@ -258,6 +280,8 @@ class SimBroker:
     async def place_combo(self, order: ComboOrder) -> OrderState:
         now = await self._enter()
         order_id = self._book.next_order_id()
+        if self._p.received_orders_path:
+            record_received(self._p.received_orders_path, order_id, order, now)
         checked, reason = validate(
             order, lambda c: self.chains.resolve(c, now), self.chains.combo_tick
         )

@@ -30,7 +30,9 @@ to a position averages the cost; reducing keeps it; flipping starts from the fil
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -63,6 +65,7 @@ class Settlement:
     value_pts: float | None  # the settlement print; None when the source had none
     payoff_usd: float
     time: datetime
+    avg_cost_usd: float = 0.0  # the position's average cost, as IB kept listing it
 
 
 def intrinsic_usd(contract: Contract, value_pts: float) -> float:
@@ -71,6 +74,24 @@ def intrinsic_usd(contract: Contract, value_pts: float) -> float:
     if contract.right is Right.CALL:
         return max(value_pts - contract.strike, 0.0)
     return max(contract.strike - value_pts, 0.0)
+
+
+def record_received(path: str, order_id: int, order: ComboOrder, now: datetime) -> None:
+    """Append the order to the broker-side record ``path`` (``SimParams.received_orders_path``)
+    and sync it: written before the order is handled, it survives a kill -9 of the daemon
+    the sim runs in, as a real gateway's record of orders received would."""
+    line = {
+        "pid": os.getpid(),
+        "order_id": order_id,
+        "order_ref": order.order_ref,
+        "quantity": order.quantity,
+        "legs": [f"{leg.action.value} {leg.ratio} {leg.contract.key}" for leg in order.legs],
+        "received_at": now.isoformat(),
+    }
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(line, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def validate(
@@ -161,6 +182,11 @@ class OrderBook:
         events, self._events = self._events, []
         return events
 
+    def received(self) -> list[tuple[int, ComboOrder, datetime]]:
+        """Every order this book was sent, rejected ones included, in arrival order: the
+        broker-side record a test checks the daemon's journal against."""
+        return [(w.order_id, w.order, w.arrived) for w in self._orders.values()]
+
     def open_orders(self) -> list[OrderState]:
         return [w.state() for w in self._orders.values() if not w.status.is_terminal]
 
@@ -209,7 +235,9 @@ class OrderBook:
         per_share = intrinsic_usd(contract, value) if value is not None else 0.0
         payoff = position.quantity * contract.multiplier * per_share
         self.cash_usd += payoff
-        self.settlements.append(Settlement(contract, position.quantity, value, payoff, now))
+        self.settlements.append(
+            Settlement(contract, position.quantity, value, payoff, now, position.avg_cost_usd)
+        )
 
     # ---- matching -------------------------------------------------------------------------
     def _match(self, work: _Working, now: datetime, *, on_arrival: bool) -> None:

@@ -218,6 +218,13 @@ class FaultParams(Section):
     slow_reply_s: float = Field(
         0.0, ge=0, le=600, description="Real seconds every reply is delayed (asyncio.sleep)"
     )
+    keep_settled_positions_min: float = Field(
+        0.0,
+        ge=0,
+        le=7 * 24 * 60,
+        description="Minutes a settled position stays listed by positions() after its"
+        " settlement (its cash is settled at once), as IB lists it until overnight processing",
+    )
 
 
 def _default_book() -> tuple[CondorParams, ...]:
@@ -250,6 +257,12 @@ class SimParams(Section):
     )
     request_timeout_s: float = Field(
         10.0, gt=0, le=600, description="A reply slower than this raises BrokerTimeout"
+    )
+    received_orders_path: str = Field(
+        "",
+        max_length=4096,
+        description="File the sim appends every order it receives to (one JSON line, synced"
+        " before the order is handled), so a record outlives a killed daemon; empty = none",
     )
     account: AccountParams = AccountParams()
     market: MarketParams = MarketParams()
