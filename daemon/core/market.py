@@ -17,15 +17,12 @@ Decisions
 - A series whose settlement instant has passed (SPX monthlies at 09:30 ET on expiry day,
   SPXW at that session's close: ``calendar.settlement_time``) is *settled*, not a data
   problem: IB keeps listing such positions until its overnight processing. Its options
-  are valued at intrinsic on the index quote now, the proxy for the settlement value
-  (the snapshot carries no official print: for an AM series after the open, spot is
-  near the opening print the series settled on; at a PM series' bell spot is the
-  close; VIX options use the VIX index for the SOQ), with zero greeks: a settled
-  option's cash is fixed and carries no more risk. Their quotes raise no problem (a
-  settled option has none), they never enter ``held_keys``/``held_series`` (so they
-  cannot invalidate the cycle) and the held ones are listed in ``settled_keys`` for the
-  book to set aside. The series' ``ExpiryView`` has ``settled=True`` and is not
-  ``reliable``, so no hedge is ever chosen on it.
+  are worth intrinsic on the index quote now (the proxy for the settlement print, which
+  the snapshot lacks: near the opening print after an AM settlement, the close at a PM
+  bell; the VIX index for the SOQ), with zero greeks. Their quotes raise no problem,
+  they never enter ``held_keys``/``held_series`` (so cannot invalidate the cycle), the
+  held ones are listed in ``settled_keys`` for the book to set aside, and the series'
+  ``ExpiryView`` (``settled=True``) is not ``reliable``: no hedge is chosen on it.
 
 Units: prices USD per share; ``t_years`` ACT/365; ``sigma`` decimal; greeks per share and
 per contract unit (no multiplier): delta/gamma with respect to the expiry's forward, vega

@@ -51,6 +51,7 @@ from daemon.core.stress import (
     vix_future_beta,
     vol_beta,
 )
+from daemon.core.strike_distance import nearest_short_sigmas, short_strike_sigmas
 from daemon.core.structures import Book, Leg, Structure, StructureKind
 
 __all__ = [
@@ -194,33 +195,6 @@ def breakevens(s: Structure, credit: float) -> tuple[float, ...]:
     if s.kind is StructureKind.VIX_CALL_SPREAD:
         out.append(_strikes(s, Right.CALL, 1)[0] - per_share)
     return tuple(out)
-
-
-def _short_sigmas(legs: Sequence[Leg], view: MarketView) -> list[tuple[Right, float]]:
-    out: list[tuple[Right, float]] = []
-    for leg in legs:
-        ov = view.option(leg.contract)
-        k, right = leg.contract.strike, leg.contract.right
-        if leg.quantity >= 0 or ov is None or k is None or right is None:
-            continue
-        if ov.iv_sigma is None or ov.underlying_price is None or ov.t_years <= 0:
-            continue
-        x = math.log(k / ov.underlying_price) / (ov.iv_sigma * math.sqrt(ov.t_years))
-        out.append((right, x))
-    return out
-
-
-def short_strike_sigmas(legs: Sequence[Leg], view: MarketView) -> tuple[float, ...]:
-    """Per short leg ln(K/F) / (sigma sqrt T), F the expiry's forward, sigma the leg's IV
-    (puts below the forward are negative, calls above positive). Unpriced legs skipped."""
-    return tuple(x for _, x in _short_sigmas(legs, view))
-
-
-def nearest_short_sigmas(legs: Sequence[Leg], view: MarketView) -> float | None:
-    """The nearest short strike's distance out of the money, in sigmas: positive while
-    out of the money, negative once breached (a put's -x, a call's x)."""
-    signed = [-x if right is Right.PUT else x for right, x in _short_sigmas(legs, view)]
-    return min(signed, default=None)
 
 
 # ---- per structure and per book -------------------------------------------------------------
