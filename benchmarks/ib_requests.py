@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from daemon.brokers.ib import IbBroker
 from daemon.brokers.ib.client import load_library
-from daemon.config import IbParams, SnapshotParams
+from daemon.brokers.ib.params import IbParams
+from daemon.config import SnapshotParams
 from daemon.core.params import ModelParams
 from daemon.runtime.snapshot import SnapshotTaker
 from tests.ib.big_book import realistic_book

@@ -43,6 +43,7 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
+from daemon.brokers.ib.params import IbParams as IbParams
 from daemon.brokers.sim.params import SimParams
 from daemon.config_file import LineIndex, parse_yaml
 from daemon.config_file import read_config_text as read_config_text
@@ -76,26 +77,6 @@ ExecutionMode = Literal["propose", "submit"]
 
 
 # ---- runtime sections -----------------------------------------------------------------------
-class IbParams(Section):
-    """How to reach IB Gateway / TWS. Port 4002 = Gateway paper, 4001 Gateway live,
-    7497 TWS paper, 7496 TWS live."""
-
-    host: str = Field("127.0.0.1", min_length=1, max_length=253)
-    port: int = Field(4002, ge=1, le=65535)
-    client_id: int = Field(17, ge=0, le=2**31 - 1)
-    # Error 326 (client id already in use, e.g. a half-dead session of an earlier run):
-    # the next id of client_id .. client_id + pool - 1 is tried; every connect starts
-    # again from client_id, the id earlier orders were placed under.
-    client_id_pool_size: int = Field(4, ge=1, le=64)
-    # "" = the login's only managed account; name one when the login manages several.
-    account: str = Field("", max_length=32, pattern=r"^[A-Za-z0-9]*$")
-    library: Literal["ib_async", "ib_insync"] = "ib_async"
-    connect_timeout_s: float = Field(10.0, gt=0, le=300)
-    request_timeout_s: float = Field(30.0, gt=0, le=600)
-    market_data_type: Literal["live", "frozen", "delayed", "delayed_frozen"] = "live"
-    snapshot_batch_size: int = Field(50, ge=1, le=99)
-
-
 class BrokerParams(Section):
     kind: BrokerKind = "sim"
     ib: IbParams = IbParams()

@@ -19,7 +19,7 @@ import structlog
 
 from daemon.brokers.ib import IbBroker
 from daemon.brokers.ib.client import load_library
-from daemon.config import IbParams
+from daemon.brokers.ib.params import IbParams
 from daemon.core.broker import (
     AccountInfo,
     ConnectionState,

@@ -15,7 +15,8 @@ import pytest
 
 from daemon.brokers.ib import IbBroker
 from daemon.brokers.ib.client import load_library
-from daemon.config import ExecutionParams, IbParams
+from daemon.brokers.ib.params import IbParams
+from daemon.config import ExecutionParams
 from daemon.core.broker import ComboLeg, ComboOrder, OrderStatus
 from daemon.core.models import Action, Contract, Right, SecType
 from daemon.core.params import TickParams

@@ -5,8 +5,8 @@ translation), ``contracts`` (conIds), ``marketdata`` (snapshots and chains), ``h
 (daily bars; NYSE breadth and what IB serves of it), ``orders`` (combos and their event
 streams), ``mapping`` (the pure translation tables: statuses, error-code sets, contract
 fields, order plans), ``dates`` (IB's dates to expiries and settlement), ``client`` (the
-only import of ``ib_async`` / ``ib_insync``) and ``params`` (knobs beyond the
-``broker.ib`` config section).
+only import of ``ib_async`` / ``ib_insync``) and ``params`` (``IbParams``, the
+``broker.ib`` config section, kept beside the adapter so it never imports the outer config).
 
 ``IbBroker`` is imported lazily, so the pure ``mapping`` loads without a client library.
 """

@@ -18,8 +18,8 @@ from daemon.brokers.ib.history import History
 from daemon.brokers.ib.mapping import contract_from_ib, is_paper_account
 from daemon.brokers.ib.marketdata import MarketData
 from daemon.brokers.ib.orders import OrderDesk
+from daemon.brokers.ib.params import IbParams
 from daemon.brokers.ib.session import IbSession
-from daemon.config import IbParams
 from daemon.core.broker import AccountInfo, ComboOrder, ConnectionState, OrderState
 from daemon.core.models import BreadthDay, Contract, DailyBar, OptionQuote, Position, Quote
 

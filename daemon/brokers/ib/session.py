@@ -30,7 +30,7 @@ from daemon.brokers.ib.mapping import (
     INFORMATIONAL,
     MARKET_DATA_TYPES,
 )
-from daemon.config import IbParams
+from daemon.brokers.ib.params import IbParams
 from daemon.core.broker import ConnectionState
 from daemon.errors import BrokerDisconnected, BrokerError, BrokerTimeout
 
