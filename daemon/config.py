@@ -101,6 +101,8 @@ class ExecutionParams(Section):
     # Real seconds between looks at a working order placed under another client id (IB
     # streams its changes only to that client): it is polled until it ends.
     foreign_order_poll_s: float = Field(30.0, gt=0, le=3600)
+    # Real seconds to wait for the broker to confirm a cancel before giving up on it.
+    cancel_confirm_s: float = Field(30.0, gt=0, le=600)
 
 
 class ScheduleParams(Section):

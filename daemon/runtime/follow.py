@@ -42,17 +42,17 @@ from daemon.runtime.triggers import MarketClock
 
 log = structlog.get_logger("alvh.execution")
 
-# Real seconds to wait for the broker to confirm a cancel before giving up on it.
-CANCEL_CONFIRM_S = 30.0
-
 
 def next_limit(
     order: ComboOrder, natural_usd: float, step_ticks: int, ticks: TickParams
 ) -> float | None:
     """The re-priced limit: ``step_ticks`` combo ticks higher (a combo is always bought,
     so higher is more aggressive for a debit and a credit alike), capped at the natural
-    price rounded up to the grid; None when the limit is already there."""
-    symbol = order.legs[0].contract.symbol if order.legs else "SPX"
+    price rounded up to the grid; None when the limit is already there. An order without
+    legs is a programming error, never re-priced on an assumed symbol's grid."""
+    if not order.legs:
+        raise ValueError(f"order {order.order_ref} has no legs: no tick grid to re-price on")
+    symbol = order.legs[0].contract.symbol
     tick = combo_tick(symbol, ticks)
     ceiling = round_to_tick(natural_usd, tick, RoundMode.UP)
     if order.limit_price_usd >= ceiling - 1e-9:
@@ -223,7 +223,7 @@ class OrderFollower:
                         "order_cancel_unconfirmed",
                         order_ref=order.order_ref,
                         order_id=state.order_id,
-                        waited_s=CANCEL_CONFIRM_S,
+                        waited_s=self._params.cancel_confirm_s,
                     )
                     return
                 if state.status.name == "FILLED" or state.remaining_qty <= 0:
@@ -330,10 +330,10 @@ class OrderFollower:
         self, stream: OrderEventStream, order_id: int, progress: _Progress
     ) -> OrderState | None:
         """Journal order ``order_id``'s events until a terminal one (within
-        ``CANCEL_CONFIRM_S``); the last state seen, None when none came."""
+        ``execution.cancel_confirm_s``); the last state seen, None when none came."""
         last: OrderState | None = None
         with contextlib.suppress(TimeoutError, StopAsyncIteration):
-            async with asyncio.timeout(CANCEL_CONFIRM_S):
+            async with asyncio.timeout(self._params.cancel_confirm_s):
                 while last is None or not last.status.is_terminal:
                     event = await stream.__anext__()
                     if event.state.order_id == order_id:

@@ -53,8 +53,11 @@ def _leg_keys(adj: Adjustment) -> tuple[str, ...]:
 
 
 def _debit_usd(adj: Adjustment) -> float:
-    """What the order may cost at its limit (USD): nothing for a credit."""
-    multiplier = adj.legs[0].contract.multiplier if adj.legs else 100
+    """What the order may cost at its limit (USD): nothing for a credit. An adjustment
+    without legs is a programming error, never priced at an assumed multiplier."""
+    if not adj.legs:
+        raise ValueError(f"adjustment {adj.id} has no legs: nothing to price or send")
+    multiplier = adj.legs[0].contract.multiplier
     return max(adj.limit_price_usd, 0.0) * multiplier * adj.quantity
 
 

@@ -15,7 +15,6 @@ import pytest
 from structlog.testing import capture_logs
 
 from daemon.core.ticks import RoundMode, round_to_tick
-from daemon.runtime import follow
 from tests.runtime.submit_rig import (
     FILLS_AT_MID,
     FILLS_AT_NATURAL,
@@ -126,18 +125,15 @@ def test_a_reprice_that_reaches_the_natural_fills(tmp_path: Path) -> None:
     asyncio.run(body())
 
 
-def test_an_unconfirmed_cancel_is_never_repriced_into_a_second_order(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_unconfirmed_cancel_is_never_repriced_into_a_second_order(tmp_path: Path) -> None:
     """A cancel the broker never confirms stops the re-pricing: one order per id, not two."""
-    monkeypatch.setattr(follow, "CANCEL_CONFIRM_S", 0.2)
 
     async def deaf(order_id: int) -> None:  # the request is lost on the way
         return None
 
     async def body() -> None:
         async with submit_rig(
-            tmp_path, sim=FILLS_AT_NATURAL, order_ttl_s=0.2, max_reprices=3
+            tmp_path, sim=FILLS_AT_NATURAL, order_ttl_s=0.2, max_reprices=3, cancel_confirm_s=0.2
         ) as rig:
             rig.broker.cancel = deaf  # type: ignore[method-assign]
             outcome, logs = await settled_cycle(rig, timeout_s=5)
@@ -147,6 +143,7 @@ def test_an_unconfirmed_cancel_is_never_repriced_into_a_second_order(
             assert sorted(s.order_ref for s in working) == sent  # one order each, still there
             unconfirmed = log_events(logs, "order_cancel_unconfirmed")
             assert sorted(e["order_ref"] for e in unconfirmed) == sent
+            assert {e["waited_s"] for e in unconfirmed} == {0.2}  # the configured wait
             assert log_events(logs, "order_repriced") == []
             # Still open in the journal, so the next start reconciles it.
             assert sorted(r["order_ref"] for r in rig.journal.open_orders()) == sent
