@@ -38,6 +38,7 @@ from scipy.stats import norm
 from daemon.core.calendar import NY, spx_monthly_expiry
 from daemon.core.implied_vol import implied_vol
 from daemon.core.models import Right
+from daemon.core.params import SkewParams
 from daemon.core.pricing import black76, implied_forward
 from daemon.core.signals.skew import skew_pts
 
@@ -52,7 +53,7 @@ BOOK_FILES = (
     "spx_option_chain_2020-12-01_optionmetrics.csv",
     "spx_option_chain_2026-01-30_yahoo.csv",
 )
-SKEW_TENOR_DAYS = 30  # daemon.core.cycle_inputs.SKEW_TENOR_DAYS
+SKEW_TENOR_DAYS = SkewParams().tenor_days  # the daemon's default skew tenor
 D25 = float(norm.ppf(0.75))  # standardised moneyness of the 25-delta put
 AM_SETTLE = time(9, 30)
 CLOSE = time(16, 0)

@@ -100,14 +100,14 @@ def stages(snapshot: MarketSnapshot, params: ModelParams, now: datetime) -> list
     scalar = update_scalar(readings, None, params.scalar, now)
     if scalar.value is None:
         raise SystemExit("the snapshot's signals are insufficient: no overlay to time")
-    held, _ = held_hedges(book, risk, view, now)
+    held = held_hedges(book, risk, view, now)
 
     def overlay() -> Any:
         skew = None if inputs.skew is None else chain_skew_pts(inputs.skew, params.signals.skew)
         # Without a smile evaluate uses the map's middle breakpoint; the same here.
         neutral = params.signals.skew.breakpoints[len(params.signals.skew.breakpoints) // 2][0]
         share = vix_share(skew if skew is not None else neutral, params.signals.skew)
-        found, _ = held_hedges(book, risk, view, now)
+        found = held_hedges(book, risk, view, now)
         return plan_overlay(
             view, risk, scalar.value or 1.0, share, now, params,
             held_payoff_usd=staying_payoff_usd(found, params.proposal),

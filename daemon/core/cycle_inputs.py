@@ -27,10 +27,6 @@ from daemon.core.signals import SignalInputs, SkewChain
 from daemon.core.signals.book import atm_iv_sigma, short_strike_distance
 from daemon.core.structures import Book, Structure, StructureKind
 
-# The skew is read on the SPX expiry nearest this many calendar days: the tenor VIX
-# itself measures, so the skew and the VIX level speak of the same options.
-SKEW_TENOR_DAYS = 30
-
 
 @dataclass(frozen=True)
 class HedgeSpend:
@@ -144,14 +140,15 @@ def nearest_short_distance(book: Book, view: MarketView) -> float | None:
 
 
 def skew_chain(view: MarketView, params: ModelParams, now: datetime) -> SkewChain | None:
-    """The put smile of the reliable SPX/SPXW expiry nearest ``SKEW_TENOR_DAYS``."""
+    """The put smile of the reliable SPX/SPXW expiry nearest ``signals.skew.tenor_days``."""
     today = trading_day(now)
     expiries = [
         e for e in view.expiries("SPX") if e.reliable and e.t_years > 0 and e.forward is not None
     ]
     if not expiries:
         return None
-    best = min(expiries, key=lambda e: abs((e.expiry - today).days - SKEW_TENOR_DAYS))
+    tenor = params.signals.skew.tenor_days
+    best = min(expiries, key=lambda e: abs((e.expiry - today).days - tenor))
     puts = sorted(
         (o for o in view.chain(best.trading_class, best.expiry) if o.contract.right is Right.PUT),
         key=lambda o: o.contract.strike or 0.0,
@@ -186,22 +183,22 @@ def _natural_close_usd(structure: Structure, view: MarketView) -> float | None:
 
 def held_hedges(
     book: Book, risk: BookRisk, view: MarketView, now: datetime
-) -> tuple[tuple[HeldHedge, ...], tuple[str, ...]]:
-    """The proposal's view of each priced hedge held, per unit; and the labels of hedges
-    that could not be priced (they are reported and left alone)."""
+) -> tuple[HeldHedge, ...]:
+    """The proposal's view of each hedge held, per unit. Every hedge must be priced:
+    ``evaluate`` stops an incomplete book first (``UNPRICED_BOOK``), and the market view
+    only validates when every held leg has a two-sided quote, so its natural close is
+    known too. A hedge without a value here is a programming error and raises
+    ``ValueError`` (it used to be set aside as "unpriced", a path nothing could reach)."""
     by_id: dict[str, StructureRisk] = {r.structure_id: r for r in risk.hedges}
     today = trading_day(now)
     found: list[HeldHedge] = []
-    unpriced: list[str] = []
     for structure in book.hedges:
         r = by_id.get(structure.id)
         close = _natural_close_usd(structure, view)
-        if r is None or not r.priced or r.stress_pnl_usd is None or r.mark_usd is None:
-            unpriced.append(structure.label)
-            continue
+        if r is None or r.stress_pnl_usd is None or r.mark_usd is None:
+            raise ValueError(f"{structure.label}: held hedge not priced in the book's risk")
         if close is None or r.theta_usd_per_day is None:
-            unpriced.append(structure.label)
-            continue
+            raise ValueError(f"{structure.label}: held hedge has no natural close or theta")
         units = structure.quantity
         short_sessions = None
         if structure.kind is StructureKind.SPX_PUT_DIAGONAL:
@@ -226,4 +223,4 @@ def held_hedges(
                 cost_basis_usd=-r.credit_usd / units,
             )
         )
-    return tuple(found), tuple(unpriced)
+    return tuple(found)

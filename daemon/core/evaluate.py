@@ -21,6 +21,14 @@ proposes nothing (an expiring condor and the next one are days apart); past the 
 or with no such session known, the target is zero and it proposes closing any hedge left
 over (``OK``: a hedge without a book is a bet).
 
+``UNPRICED_BOOK`` is rare but reachable: the market view already makes a held leg without
+a quote, a forward or a vol fatal (``DATA_INVALID``), but an SPX index level of 0 or below
+(a zero print, a negative last) passes the index check and leaves every SPX structure
+without dollar greeks, hence unpriced (tests/core/test_evaluate_wiring.py). Past that
+check every hedge is priced, so the overlay and the proposal never see an unpriced one;
+the record's ``unpriced_hedges`` list, once meant for hedges set aside, is always empty
+and kept only so the journal's rows keep one shape (decision of issue 11).
+
 ``history`` (``BookHistory``) is what the runtime reads from its journal for the budget:
 the debit paid for hedges over the last ``budget.spend_window_sessions`` sessions, which
 with the cost basis of the hedges held bounds what the overlay may spend
@@ -90,7 +98,6 @@ class CycleResult:
     vix_share_target: float | None = None
     plan: OverlayPlan | None = None
     proposal: Proposal | None = None
-    unpriced_hedges: tuple[str, ...] = ()
 
     @property
     def adjustments(self) -> tuple[Adjustment, ...]:
@@ -119,7 +126,9 @@ class CycleResult:
             "vix_share_target": to_plain(self.vix_share_target),
             "plan": None if self.plan is None else self.plan.to_json(),
             "proposal": None if self.proposal is None else self.proposal.to_json(),
-            "unpriced_hedges": list(self.unpriced_hedges),
+            # Always empty: an unpriced hedge stops the cycle (UNPRICED_BOOK) before any
+            # plan. The key stays so every row of the journal keeps one shape.
+            "unpriced_hedges": [],
         }
 
 
@@ -186,7 +195,7 @@ def evaluate(
 
     skew = None if inputs.skew is None else chain_skew_pts(inputs.skew, params.signals.skew)
     share = vix_share(skew if skew is not None else _neutral_skew(params), params.signals.skew)
-    held, unpriced = held_hedges(book, risk, view, now)
+    held = held_hedges(book, risk, view, now)
     scalar_value = scalar.value
     avoid = frozenset(leg.contract.key for s in book.income for leg in s.legs)
     window_usd = history.window_debit_usd(day, params.budget.spend_window_sessions)
@@ -223,7 +232,6 @@ def evaluate(
         vix_share_target=share,
         plan=plan,
         proposal=proposal,
-        unpriced_hedges=unpriced,
     )
 
 

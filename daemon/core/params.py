@@ -285,6 +285,9 @@ class SkewParams(Section):
     """25-delta put IV minus ATM IV (vol points) -> the VIX share of the overlay."""
 
     target_delta: float = Field(-0.25, ge=-0.5, le=-0.05)
+    # The skew is read on the SPX expiry nearest this many calendar days: the tenor VIX
+    # itself measures, so the skew and the VIX level speak of the same options.
+    tenor_days: int = Field(30, ge=1, le=365)
     # Fitted on a SKEW-index proxy of this skew, scaled to it on the two real SPX chains.
     breakpoints: ShareMap = ((1.2, 0.4), (1.9, 0.6), (3.9, 0.75))
 

@@ -3,7 +3,7 @@ the strikes its rules can reach (a real broker meters market data and paces requ
 
 Expiries are decided first, from the listings alone (no quote is needed):
 - every expiry of a held leg;
-- SPX/SPXW: the expiry nearest ``SKEW_TENOR_DAYS`` (the skew) per class; the
+- SPX/SPXW: the expiry nearest ``signals.skew.tenor_days`` (the skew) per class; the
   ``diagonal_long_expiries`` expiries of the diagonal's long window nearest its middle
   (the core picks the one nearest the middle among the reliable ones: the next one is
   quoted in case the first fails its parity check); the first ``short_leg_expiries``

@@ -22,7 +22,6 @@ from typing import TypeVar
 from daemon.config import SnapshotParams
 from daemon.core.broker import Broker
 from daemon.core.calendar import NY
-from daemon.core.cycle_inputs import SKEW_TENOR_DAYS
 from daemon.core.models import (
     BreadthDay,
     Contract,
@@ -153,7 +152,7 @@ class SnapshotTaker:
         }
         chosen = {(tc, d) for tc, d in held_days if d in listed.get(tc, ())}
         for tc, days in listed.items():
-            skew = nearest_dte(days, today, SKEW_TENOR_DAYS)
+            skew = nearest_dte(days, today, self._model.signals.skew.tenor_days)
             if skew is not None:
                 chosen.add((tc, skew))
         diag = self._model.diagonal

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-from datetime import date
+from datetime import date, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import norm
@@ -137,3 +138,18 @@ def test_the_short_leg_expiries_start_past_the_minimum_dte() -> None:
     assert date(2026, 11, 26) in chosen  # the held expiry
     assert {date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2)} <= chosen  # >= 29 Nov
     assert date(2026, 11, 27) not in chosen  # 3 days: too near for a short leg
+
+
+@pytest.mark.parametrize(("tenor", "skew_day", "other"), [(30, 20, 44), (40, 44, 20)])
+def test_the_skew_expiry_quoted_follows_the_configured_tenor(
+    tenor: int, skew_day: int, other: int
+) -> None:
+    """Monthlies 20, 44 and 200 days out, nothing held: the skew's expiry is the one
+    nearest ``signals.skew.tenor_days`` (30 -> 20 days, 40 -> 44 days); the other is not
+    asked for (200 is past the diagonal's long window and the skew's)."""
+    listed = [TODAY + timedelta(days=d) for d in (20, 44, 200)]
+    model = ModelParams.model_validate({"signals": {"skew": {"tenor_days": tenor}}})
+    taker = SnapshotTaker(_Listings({"SPX": listed}), model, SnapshotParams(), ())  # type: ignore[arg-type]
+    chosen = {d for _, d in asyncio.run(taker._spx_expiries(TODAY, []))}
+    assert chosen == {TODAY + timedelta(days=skew_day)}
+    assert TODAY + timedelta(days=other) not in chosen
