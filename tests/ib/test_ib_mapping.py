@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
 import math
 from datetime import date, datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -46,18 +48,53 @@ def test_order_status_table(
     assert m.order_status(ib_status, filled, remaining, code) is expected
 
 
+def _error_sets() -> dict[str, frozenset[int]]:
+    """Every error-code set of the mapping, found by looking (a new set is included)."""
+    return {
+        name: value
+        for name, value in vars(m).items()
+        if name.isupper()
+        and isinstance(value, frozenset)
+        and value
+        and all(isinstance(code, int) for code in value)
+    }
+
+
+ERROR_SETS = {
+    "CONNECTIVITY_LOST", "CONNECTIVITY_RESTORED", "SOCKET_LOST", "CLIENT_ID_IN_USE",
+    "NO_MARKET_DATA", "HISTORICAL_DATA_ERRORS", "ORDER_REJECTED", "CANCEL_REFUSED", "PACING",
+    "INFORMATIONAL",
+}  # fmt: skip
+
+
 def test_error_code_sets_do_not_overlap() -> None:
-    """Each IB error code belongs to at most one of the action sets."""
-    sets = [
-        m.CONNECTIVITY_LOST, m.CONNECTIVITY_RESTORED, m.SOCKET_LOST, m.CLIENT_ID_IN_USE,
-        m.NO_MARKET_DATA, m.ORDER_REJECTED, m.ORDER_CANCELLED, m.CANCEL_REFUSED, m.PACING,
-        m.INFORMATIONAL,
-    ]  # fmt: skip
-    for a, b in itertools.combinations(sets, 2):
-        assert not a & b
+    """Each IB error code belongs to at most one of the action sets, over every set the
+    mapping defines (found by looking, so a new set cannot be forgotten here)."""
+    sets = _error_sets()
+    assert set(sets) == ERROR_SETS
+    for (a, codes_a), (b, codes_b) in itertools.combinations(sorted(sets.items()), 2):
+        assert not codes_a & codes_b, f"{a} and {b} share {sorted(codes_a & codes_b)}"
     assert {1100, 1101, 1102, 326, 354, 10089, 10168, 201, 2104, 2106, 2158} <= frozenset().union(
-        *sets
+        *sets.values()
     )
+
+
+def test_every_error_set_is_acted_on() -> None:
+    """Each set is read by code: imported by another module of the adapter (the session's
+    error handler, market data, history) or read in a function of the mapping itself
+    (the order status): none is a list nothing reads."""
+    package = Path(m.__file__).parent
+    used: set[str] = set()
+    for path in package.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        if path.name == "mapping.py":
+            functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+            used.update(n.id for f in functions for n in ast.walk(f) if isinstance(n, ast.Name))
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "daemon.brokers.ib.mapping":
+                used.update(alias.name for alias in node.names)
+    assert set(_error_sets()) - used == set()
 
 
 @pytest.mark.parametrize(

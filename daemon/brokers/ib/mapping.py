@@ -27,6 +27,9 @@ from daemon.core.broker import ComboOrder, OrderStatus
 from daemon.core.models import Action, Contract, FeedKind, Right, SecType
 
 # ---- error codes, sorted by what the adapter must do about them -----------------------------
+# Each code is in one set at most (tests/ib/test_ib_mapping.py checks every set), and every
+# set is acted on: the session's error handler (session.py) for the connection's, pacing
+# and refused cancels; market data, history and order status for the requests' own.
 # The gateway lost its link to IB's servers (the API socket may stay up): requests stall.
 CONNECTIVITY_LOST = frozenset({1100, 2110})
 # 1101: restored, market data subscriptions lost (the standing streams are renewed);
@@ -41,15 +44,16 @@ CLIENT_ID_IN_USE = frozenset({326})
 # No data permission: 354 not subscribed, 10089/10090 needs (more) API subscriptions,
 # 10168 not subscribed and delayed data disabled, 10197 a competing live session has it.
 NO_MARKET_DATA = frozenset({354, 10089, 10090, 10168, 10197})
-# The request named no contract IB lists.
-NO_SECURITY_DEFINITION = frozenset({200})
 # Historical data service errors (162: query returned no data / not permitted).
 HISTORICAL_DATA_ERRORS = frozenset({162, 166, 321, 366})
 # Refused on placement: 103 duplicate order id, 110 price off the tick grid, 200 no such
-# contract, 201 rejected (margin, permissions, ...), 203 security not allowed.
+# contract, 201 rejected (margin, permissions, ...), 203 security not allowed. 200 also
+# answers a contract lookup that matches nothing; the lookup reads that as an empty reply
+# (contracts.py), so 200 needs no set of its own. 202 (order cancelled) needs none either:
+# the order's status says Cancelled, and a code outside this set leaves it CANCELLED.
 ORDER_REJECTED = frozenset({103, 110, 200, 201, 203})
-# 202: cancelled (by us or by IB). 10147/10148/161: nothing (more) to cancel.
-ORDER_CANCELLED = frozenset({202})
+# A cancel IB refuses: 161 not in a cancellable state, 10147 no order with that id, 10148
+# cannot be cancelled in its state (e.g. already filled).
 CANCEL_REFUSED = frozenset({161, 10147, 10148})
 # 100: more than 50 messages per second; the library throttles, so this means a burst.
 PACING = frozenset({100})

@@ -6,6 +6,9 @@ Translation happens once, here: a request that outlives ``request_timeout_s`` ra
 without its link to IB (error 1100 until 1101/1102) raises ``BrokerDisconnected``.
 Error 326 (client id in use; IB's text says "retry with a unique client id") moves the
 handshake to the next id of the configured pool, logged as ``ib_client_id_rotated``.
+A socket IB declares unusable (502, 504, 507, 1300: ``SOCKET_LOST``) is dropped at once,
+so the next request raises ``BrokerDisconnected``; a refused cancel (161, 10147, 10148)
+and a pacing violation (100) are logged as warnings.
 Errors IB reports *about* a request arrive separately, on ``errorEvent``; a caller that
 wants them opens ``errors_for(contracts)`` around its request.
 """
@@ -23,12 +26,15 @@ import structlog
 
 from daemon.brokers.ib.client import IbLibrary
 from daemon.brokers.ib.mapping import (
+    CANCEL_REFUSED,
     CLIENT_ID_IN_USE,
     CONNECTIVITY_LOST,
     CONNECTIVITY_RESTORED,
     DATA_LOST_ON_RESTORE,
     INFORMATIONAL,
     MARKET_DATA_TYPES,
+    PACING,
+    SOCKET_LOST,
 )
 from daemon.brokers.ib.params import IbParams
 from daemon.core.broker import ConnectionState
@@ -261,6 +267,24 @@ class IbSession:
             if code == DATA_LOST_ON_RESTORE:
                 for hook in self.on_data_lost:
                     hook()
+        elif code in SOCKET_LOST:
+            # 502 cannot connect, 504 not connected, 507 bad message length (the gateway
+            # closes the socket), 1300 socket port reset ("reconnect on the new port"):
+            # this socket is done. Drop it now so the next request raises
+            # BrokerDisconnected and the reconnect loop opens a fresh one, rather than
+            # requests timing out one by one. A handshake under way fails on its own.
+            log.warning("ib_socket_lost", code=code, message=message)
+            if not self._connecting and self.ib.isConnected():
+                self.ib.disconnect()
+        elif code in CANCEL_REFUSED:
+            # 161 / 10147 / 10148: IB keeps the order as it is (working, or already
+            # ended). Said loudly: the follower then waits execution.cancel_confirm_s for
+            # a terminal state and, without one, leaves the order to the reconciliation.
+            log.warning("ib_cancel_refused", order_id=req_id, code=code, message=message)
+        elif code in PACING:
+            # 100: over IB's 50 messages a second. The library throttles, so this is a
+            # burst; IB drops the excess requests, which then time out (BrokerTimeout).
+            log.warning("ib_pacing_violation", req_id=req_id, code=code, message=message)
         elif code not in INFORMATIONAL:
             log.debug("ib_error", req_id=req_id, code=code, message=message)
         for listen in list(self._listeners):
