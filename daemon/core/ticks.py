@@ -1,5 +1,9 @@
 """Price grids: the minimum increment of a contract or a combo, and rounding onto it.
 
+The price-dependent Cboe rule (``rule_tick``, vectorised as ``rule_ticks``) is the one
+rule of the project: the daemon's limits and the simulators' quotes (``brokers/sim``)
+both read it, so the simulated market quotes on the grid the daemon prices on.
+
 Rounding is done in exact decimal arithmetic on the shortest decimal form of the float
 (``repr``), so a price already on the grid stays exactly where it is (1.15 on a 0.05 grid
 is 1.15, not 1.1500000000000001 or 1.10) and the result is the float nearest the exact
@@ -14,6 +18,9 @@ import math
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+import numpy as np
+
+from daemon.core.arrays import FloatArray
 from daemon.core.models import Contract
 from daemon.core.params import TickParams, TickRule
 
@@ -47,6 +54,18 @@ def _rule(symbol: str, params: TickParams) -> TickRule:
     raise ValueError(f"no tick rule for symbol {symbol!r}: expected 'SPX' or 'VIX'")
 
 
+def rule_tick(price_usd: float, rule: TickRule) -> float:
+    """Cboe's increment at ``price_usd`` (USD per share): ``below_usd`` while the price's
+    magnitude is under ``threshold_usd``, else ``at_or_above_usd``."""
+    return rule.below_usd if abs(price_usd) < rule.threshold_usd else rule.at_or_above_usd
+
+
+def rule_ticks(prices_usd: FloatArray, rule: TickRule) -> FloatArray:
+    """``rule_tick`` of each price, vectorised (the same comparison, elementwise)."""
+    below = np.abs(prices_usd) < rule.threshold_usd
+    return np.asarray(np.where(below, rule.below_usd, rule.at_or_above_usd), dtype=np.float64)
+
+
 def tick_size(price_usd: float, contract: Contract, params: TickParams) -> float:
     """The contract's minimum increment at ``price_usd`` (USD per share).
 
@@ -57,8 +76,7 @@ def tick_size(price_usd: float, contract: Contract, params: TickParams) -> float
     rules), so its value alone would let a $5 SPX option be priced on a 0.05 grid that Cboe
     rejects.
     """
-    rule = _rule(contract.symbol, params)
-    by_rule = rule.below_usd if abs(price_usd) < rule.threshold_usd else rule.at_or_above_usd
+    by_rule = rule_tick(price_usd, _rule(contract.symbol, params))
     if contract.min_tick is not None and contract.min_tick > 0:
         return max(contract.min_tick, by_rule)
     return by_rule

@@ -6,13 +6,14 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.core.models import Contract, Right, SecType
 from daemon.core.params import TickParams
-from daemon.core.ticks import RoundMode, combo_tick, round_to_tick, tick_size
+from daemon.core.ticks import RoundMode, combo_tick, round_to_tick, rule_tick, rule_ticks, tick_size
 
 # Expected increments, from Cboe's published specifications (checked for this module):
 # - SPX/SPXW options: "Minimum tick for options trading below 3.00 is 0.05 ($5.00) and for
@@ -160,3 +161,22 @@ def test_grid_points_are_fixed_points(n_ticks: int, tick: float) -> None:
     price_usd = float(Decimal(n_ticks) * Decimal(repr(tick)))
     for mode in RoundMode:
         assert round_to_tick(price_usd, tick, mode) == price_usd
+
+
+@pytest.mark.parametrize(
+    ("price_usd", "expected"),
+    [(2.95, 0.05), (3.0, 0.10), (3.05, 0.10), (0.0, 0.05), (-2.95, 0.05), (-3.0, 0.10)],
+)
+def test_rule_tick_by_magnitude(price_usd: float, expected: float) -> None:
+    """SPX's Cboe rule: 0.05 under 3.00 and 0.10 from 3.00, by the price's magnitude (a
+    net credit of -3.00 is on the 0.10 grid too)."""
+    assert rule_tick(price_usd, PARAMS.spx) == expected
+
+
+@given(st.lists(st.floats(-20.0, 20.0, allow_nan=False), min_size=1, max_size=30))
+def test_vector_rule_is_the_scalar_rule(prices: list[float]) -> None:
+    """The simulators' vectorised ticks equal the scalar rule price by price, both grids
+    (the one rule the daemon prices on), thresholds included."""
+    for rule in (PARAMS.spx, PARAMS.vix):
+        got = rule_ticks(np.asarray([*prices, 3.0, -3.0]), rule).tolist()
+        assert got == [rule_tick(p, rule) for p in [*prices, 3.0, -3.0]]

@@ -51,9 +51,8 @@ from daemon.core.calendar import (
     vix_expiries,
 )
 from daemon.core.models import Contract, Right, SecType
-from daemon.core.params import TickRule
 from daemon.core.pricing import black76
-from daemon.core.ticks import RoundMode, round_to_tick
+from daemon.core.ticks import RoundMode, round_to_tick, rule_tick
 
 SPX, SPXW, VIX = "SPX", "SPXW", "VIX"
 VIX_FUTURE_CLASS = "VX"
@@ -277,10 +276,10 @@ class Chains:
             rule, frac, widest = q.vix_ticks, q.vix_spread_frac, q.vix_max_spread_usd
         else:
             rule, frac, widest = q.spx_ticks, q.spx_spread_frac, q.spx_max_spread_usd
-        tick = _tick(theo_usd, rule)
+        tick = rule_tick(theo_usd, rule)
         spread = max(q.min_spread_ticks * tick, min(frac * theo_usd, widest))
         low, high = theo_usd - spread / 2.0, theo_usd + spread / 2.0
-        bid = max(0.0, round_to_tick(low, _tick(low, rule), RoundMode.DOWN))
+        bid = max(0.0, round_to_tick(low, rule_tick(low, rule), RoundMode.DOWN))
         ask = round_to_tick(high, rule.below_usd, RoundMode.UP)
         if ask >= rule.threshold_usd:
             ask = round_to_tick(high, rule.at_or_above_usd, RoundMode.UP)
@@ -297,7 +296,3 @@ class Chains:
     def combo_tick(self, symbol: str) -> float:
         q = self._p.quotes
         return (q.vix_ticks if symbol == VIX else q.spx_ticks).combo_usd
-
-
-def _tick(price_usd: float, rule: TickRule) -> float:
-    return rule.below_usd if price_usd < rule.threshold_usd else rule.at_or_above_usd

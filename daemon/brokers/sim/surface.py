@@ -37,6 +37,7 @@ import numpy.typing as npt
 from daemon.brokers.sim.historical_params import HistoricalQuoteParams, HistoricalSurfaceParams
 from daemon.core.params import TickRule
 from daemon.core.pricing import black76
+from daemon.core.ticks import rule_ticks
 
 FloatArray = npt.NDArray[np.float64]
 VIX_DAYS, VIX3M_DAYS = 30.0, 93.0
@@ -178,19 +179,15 @@ def spread_usd(
     )
 
 
-def _tick(price: FloatArray, rule: TickRule) -> FloatArray:
-    return np.where(price < rule.threshold_usd, rule.below_usd, rule.at_or_above_usd)
-
-
 def ticked_bid_ask(
     price_usd: FloatArray, width_usd: FloatArray, rule: TickRule, min_ticks: int
 ) -> tuple[FloatArray, FloatArray]:
     """Bid and ask around each price: at least ``min_ticks`` ticks apart, the bid rounded
     down and the ask up, each on the tick of its own price (Cboe: SPX 0.05 under 3.00,
     0.10 at or above); the ask at least one tick, the bid at least 0."""
-    width = np.maximum(width_usd, min_ticks * _tick(price_usd, rule))
+    width = np.maximum(width_usd, min_ticks * rule_ticks(price_usd, rule))
     low, high = price_usd - width / 2.0, price_usd + width / 2.0
-    low_tick = _tick(low, rule)
+    low_tick = rule_ticks(low, rule)
     bid = np.maximum(0.0, np.floor(low / low_tick + 1e-9) * low_tick)
     ask = np.ceil(high / rule.below_usd - 1e-9) * rule.below_usd
     above = np.ceil(high / rule.at_or_above_usd - 1e-9) * rule.at_or_above_usd
