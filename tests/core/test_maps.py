@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -128,3 +129,17 @@ def test_flat_extrapolation_and_exact_breakpoints(
     assert piecewise_linear(bp[-1][0] + dx, bp) == bp[-1][1]
     for raw, z in bp:
         assert piecewise_linear(raw, bp) == pytest.approx(z, abs=1e-9)
+
+
+@settings(max_examples=300, deadline=None)
+@given(bp=maps(), x=st.floats(min_value=-2e3, max_value=2e3, allow_nan=False))
+def test_the_map_is_numpy_interp(bp: tuple[tuple[float, float], ...], x: float) -> None:
+    """``numpy.interp`` is the reference: the same value to rounding everywhere, and
+    exactly the end values beyond the ends (both hold them flat)."""
+    raws, zs = [p[0] for p in bp], [p[1] for p in bp]
+    expected = float(np.interp(x, raws, zs))
+    got = piecewise_linear(x, bp)
+    if x <= raws[0] or x >= raws[-1]:
+        assert got == expected
+    else:
+        assert got == pytest.approx(expected, abs=1e-9 * (1 + max(map(abs, zs))))
