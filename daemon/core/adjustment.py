@@ -57,20 +57,6 @@ class Adjustment:
     natural_price_usd: float
     reason: dict[str, Any] = field(hash=False)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "action": self.action.value,
-            "kind": self.kind.value,
-            "structure_key": self.structure_key,
-            "legs": [leg.to_json() for leg in self.legs],
-            "quantity": self.quantity,
-            "limit_price_usd": self.limit_price_usd,
-            "mid_price_usd": self.mid_price_usd,
-            "natural_price_usd": self.natural_price_usd,
-            "reason": self.reason,
-        }
-
 
 def limit_price_usd(
     mid_usd: float,

@@ -28,6 +28,7 @@ from daemon.core.calendar import NY, dte_days
 from daemon.core.market import SPX_SYMBOL, VIX_SYMBOL, ExpiryView, MarketView, OptionView
 from daemon.core.models import Action, Contract, Right
 from daemon.core.params import ModelParams
+from daemon.core.plain import to_plain
 from daemon.core.risk import scenario_pnl_for
 from daemon.core.structures import StructureKind
 
@@ -54,11 +55,13 @@ class LegSpec:
         return f"{sign}{self.ratio} {self.contract.key}"
 
     def to_json(self) -> dict[str, Any]:
+        """The journal's shape (``plain.to_plain`` calls it): the contract's key, then its
+        fields flattened beside the ratio and side, as orders have always been read."""
         return {
             "contract": self.contract.key,
-            **self.contract.to_json(),
+            **to_plain(self.contract),
             "ratio": self.ratio,
-            "action": self.action.value,
+            "action": to_plain(self.action),
         }
 
 
@@ -86,19 +89,6 @@ class Candidate:
     def debit_per_payoff(self) -> float | None:
         """USD of debit per USD of stress payoff: the price of this protection."""
         return self.debit_usd / self.payoff_usd if self.payoff_usd > 0 else None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "kind": self.kind.value,
-            "legs": [leg.to_json() for leg in self.legs],
-            "debit_usd": self.debit_usd,
-            "natural_debit_usd": self.natural_debit_usd,
-            "payoff_usd": self.payoff_usd,
-            "theta_usd_per_day": self.theta_usd_per_day,
-            "dte_days": self.dte_days,
-            "is_vix": self.is_vix,
-        }
 
 
 @dataclass(frozen=True)

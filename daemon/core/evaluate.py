@@ -111,7 +111,8 @@ class CycleResult:
         return self.scalar.state
 
     def to_json(self) -> dict[str, Any]:
-        scalar = None if self.scalar is None else self.scalar.to_json()
+        """The journal's record (``plain.to_plain`` of each part, the readings as
+        "signals", and the ``unpriced_hedges`` key the rows have always had)."""
         return {
             "now": self.now.isoformat(),
             "trading_day": self.trading_day.isoformat(),
@@ -120,12 +121,12 @@ class CycleResult:
             "problems": to_plain(self.problems),
             "inputs": to_plain(self.inputs),
             "signals": to_plain(self.readings),
-            "scalar": scalar,
-            "risk": None if self.risk is None else to_plain(self.risk),
+            "scalar": to_plain(self.scalar),
+            "risk": to_plain(self.risk),
             "skew_pts": to_plain(self.skew_pts),
             "vix_share_target": to_plain(self.vix_share_target),
-            "plan": None if self.plan is None else self.plan.to_json(),
-            "proposal": None if self.proposal is None else self.proposal.to_json(),
+            "plan": to_plain(self.plan),
+            "proposal": to_plain(self.proposal),
             # Always empty: an unpriced hedge stops the cycle (UNPRICED_BOOK) before any
             # plan. The key stays so every row of the journal keeps one shape.
             "unpriced_hedges": [],

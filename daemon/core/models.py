@@ -64,22 +64,10 @@ class Contract:
             return f"{self.symbol} FUT {self.expiry}"
         return f"{self.symbol} {self.sec_type}"
 
-    def to_json(self) -> dict[str, Any]:
-        """Every field as plain JSON (the journal keeps orders' legs this way)."""
-        return {
-            "symbol": self.symbol,
-            "sec_type": self.sec_type.value,
-            "trading_class": self.trading_class,
-            "expiry": None if self.expiry is None else self.expiry.isoformat(),
-            "strike": self.strike,
-            "right": None if self.right is None else self.right.value,
-            "multiplier": self.multiplier,
-            "con_id": self.con_id,
-            "min_tick": self.min_tick,
-        }
-
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Contract:
+        """Inverse of ``plain.to_plain(contract)``: every field (the journal keeps orders'
+        legs this way)."""
         return cls(
             symbol=d["symbol"],
             sec_type=SecType(d["sec_type"]),

@@ -80,6 +80,7 @@ from daemon.core.overlay_program import (
     solve,
 )
 from daemon.core.params import ModelParams
+from daemon.core.plain import to_plain
 from daemon.core.risk import BookRisk
 
 
@@ -154,6 +155,8 @@ class OverlayPlan:
         return self.payoff_after_usd - self.held_payoff_usd
 
     def to_json(self) -> dict[str, Any]:
+        """The journal's shape (``plain.to_plain`` calls it): the spend flattened, each
+        choice as quantity and candidate, each rejection as key and reason."""
         return {
             "status": self.status.value,
             "detail": self.detail,
@@ -164,7 +167,7 @@ class OverlayPlan:
             "cap_payoff_usd": self.cap_payoff_usd,
             "vix_share_target": self.vix_share_target,
             "vix_share_after": self.vix_share_after,
-            "chosen": [{"quantity": n, "candidate": c.to_json()} for c, n in self.chosen],
+            "chosen": [{"quantity": n, "candidate": to_plain(c)} for c, n in self.chosen],
             "payoff_after_usd": self.payoff_after_usd,
             "debit_usd": self.debit_usd,
             "theta_usd_per_day": self.theta_usd_per_day,

@@ -1,8 +1,18 @@
 """Plain JSON values from the core's frozen dataclasses, for the journal and ``--json``.
 
-One converter instead of a ``to_json`` per small record: dataclasses become dicts, enums
-their values, dates ISO strings, tuples lists, and a non-finite float ``None`` (JSON has
-no NaN, and past the core's boundary "no value" is ``None``).
+The one converter of the core's records: dataclasses become dicts of every field in
+order, enums their values, dates ISO strings, tuples lists, and a non-finite float
+``None`` (JSON has no NaN, and past the core's boundary "no value" is ``None``).
+
+A record whose journal shape is not its fields defines ``to_json``, which ``to_plain``
+calls, and builds it with ``to_plain``: ``ScalarState`` (a versioned format with its
+reader), ``LegSpec`` (the contract flattened beside the leg), ``OverlayPlan`` and
+``CycleResult`` (renamed and flattened parts). Every other record (``Contract``,
+``Candidate``, ``Adjustment``, ``Proposal``, ``ScalarResult``, ...) is converted
+field by field; a field added to one of them appears in the journal's record, which
+tests/runtime/test_cycle_record_golden.py then reports. Before issue 11 eleven records
+had hand-written ``to_json`` methods; the seven that only repeated this converter are
+gone, and the records stay byte-identical (the same golden test, frozen before).
 """
 
 from __future__ import annotations

@@ -115,17 +115,6 @@ class Proposal:
     coverage_before_usd: float
     coverage_after_usd: float
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status.value,
-            "adjustments": [a.to_json() for a in self.adjustments],
-            "suppressed": [s.to_json() for s in self.suppressed],
-            "notes": list(self.notes),
-            "target_payoff_usd": self.target_payoff_usd,
-            "coverage_before_usd": self.coverage_before_usd,
-            "coverage_after_usd": self.coverage_after_usd,
-        }
-
 
 def _scalar_summary(result: ScalarResult) -> dict[str, Any]:
     return {

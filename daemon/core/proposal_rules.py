@@ -79,16 +79,6 @@ class SuppressedChange:
     threshold_units: float
     kind_target_units: int
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "action": self.action.value,
-            "kind": self.kind.value,
-            "structure_key": self.structure_key,
-            "quantity": self.quantity,
-            "threshold_units": self.threshold_units,
-            "kind_target_units": self.kind_target_units,
-        }
-
 
 @dataclass(frozen=True)
 class PerUnit:

@@ -122,9 +122,6 @@ class MissingSignal:
     reason: UnavailableReason
     detail: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "reason": self.reason.value, "detail": self.detail}
-
 
 @dataclass(frozen=True)
 class ScalarResult:
@@ -133,7 +130,8 @@ class ScalarResult:
     ``raw`` is 1 + sum w*z before clipping, ``clipped_raw`` the smoothing target.
     ``value`` is the smoothed scalar the overlay uses and ``previous_value`` the one it
     came from (``None`` on a first cycle); both ``value`` and ``state`` are ``None`` only
-    when a first cycle has insufficient data. ``capped`` says the hourly step cap bound."""
+    when a first cycle has insufficient data. ``capped`` says the hourly step cap bound.
+    The journal's record is ``plain.to_plain`` of it (every field, in order)."""
 
     raw: float
     clipped_raw: float
@@ -145,32 +143,6 @@ class ScalarResult:
     capped: bool
     state: ScalarState | None
     detail: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "raw": self.raw,
-            "clipped_raw": self.clipped_raw,
-            "value": self.value,
-            "previous_value": self.previous_value,
-            "components": [_reading_json(r) for r in self.components],
-            "missing": [m.to_json() for m in self.missing],
-            "insufficient": self.insufficient,
-            "capped": self.capped,
-            "state": None if self.state is None else self.state.to_json(),
-            "detail": self.detail,
-        }
-
-
-def _reading_json(reading: SignalReading) -> dict[str, Any]:
-    return {
-        "name": reading.name,
-        "raw": reading.raw,
-        "z": reading.z,
-        "weight": reading.weight,
-        "contribution": reading.contribution,
-        "unavailable": None if reading.unavailable is None else reading.unavailable.value,
-        "detail": reading.detail,
-    }
 
 
 def combine(readings: tuple[SignalReading, ...]) -> float:

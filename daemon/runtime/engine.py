@@ -33,6 +33,7 @@ from daemon.core.calendar import NY
 from daemon.core.cycle_inputs import BookHistory, HedgeSpend
 from daemon.core.evaluate import CycleResult, CycleStatus, evaluate
 from daemon.core.params import ModelParams
+from daemon.core.plain import to_plain
 from daemon.core.scalar import ScalarState
 from daemon.core.signals import CustomSignal
 from daemon.errors import BrokerError, DataError
@@ -173,7 +174,7 @@ class Engine:
     def _journal_cycle(self, outcome: CycleOutcome) -> None:
         result = outcome.result
         state = None if result is None or result.state is None else result.state.to_json()
-        adjustments = () if result is None else tuple(a.to_json() for a in result.adjustments)
+        adjustments = () if result is None else tuple(to_plain(a) for a in result.adjustments)
         self._journal.record_cycle(
             cycle_id=outcome.cycle_id,
             run_id=self._run_id,

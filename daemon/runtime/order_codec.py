@@ -10,13 +10,14 @@ from typing import Any
 
 from daemon.core.broker import ComboLeg, ComboOrder, OrderState
 from daemon.core.models import Action, Contract
+from daemon.core.plain import to_plain
 
 
 def order_to_json(order: ComboOrder, natural_usd: float) -> dict[str, Any]:
     return {
         "legs": [
             {
-                "contract": leg.contract.to_json(),
+                "contract": to_plain(leg.contract),
                 "ratio": leg.ratio,
                 "action": leg.action.value,
             }

@@ -16,6 +16,7 @@ from daemon.core.candidates import Candidate, LegSpec, candidate_key
 from daemon.core.models import Action, Contract, Right, SecType
 from daemon.core.overlay import OverlayPlan, OverlayStatus
 from daemon.core.params import ProposalParams, ScalarParams, TickParams
+from daemon.core.plain import to_plain
 from daemon.core.proposal import (
     AdjustmentAction,
     HeldHedge,
@@ -365,13 +366,14 @@ def test_insufficient_scalar_proposes_nothing() -> None:
 
 
 def test_proposal_json_round_trips() -> None:
-    """to_json is plain JSON: json.dumps then json.loads gives it back unchanged."""
+    """The journal form (``to_plain``) is plain JSON: json.dumps then json.loads gives it
+    back unchanged."""
     cheap = held(VCS, VCS_APR, 10, dte=4)
     dear = held(PDG, [(spx_put(APR, 4950), -1), (spx_put(JUN, 5000), 1)], 10, mark=500.0)
     successor = candidate(VCS, VCS_MAY)
     result = propose(
         plan([(successor, 10), (candidate(VCS, VCS_APR_22), 1)], 5_000.0), [cheap, dear]
     )
-    data = result.to_json()
+    data = to_plain(result)
     assert json.loads(json.dumps(data)) == data
     assert data["adjustments"] and data["adjustments"][0]["reason"]["scalar"]["components"]

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.core.params import ScalarParams
+from daemon.core.plain import to_plain
 from daemon.core.scalar import ScalarResult, ScalarState, update_scalar
 from daemon.core.signals import SignalReading, UnavailableReason
 
@@ -314,10 +315,11 @@ def test_restart_continues_identically() -> None:
 
 
 def test_result_serialises_to_json() -> None:
-    """The result's to_json is plain JSON (json.dumps accepts it) with the missing reasons."""
+    """The result's journal form (``to_plain``) is plain JSON (json.dumps accepts it) with
+    the missing reasons."""
     signals = (reading("rsi", 0.5), reading("macd", None, why=missing_reason()))
     result = update_scalar(signals, ScalarState(1.0, T0, 1.0), PARAMS, T0 + timedelta(hours=1))
-    data = json.loads(json.dumps(result.to_json()))
+    data = json.loads(json.dumps(to_plain(result)))
     assert data["missing"][0]["name"] == "macd"
     assert data["components"][0]["contribution"] == pytest.approx(0.125)
     assert data["state"]["v"] == 1
