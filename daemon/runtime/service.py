@@ -3,8 +3,10 @@
 Jobs (triggers in market time, see ``daemon.runtime.triggers``):
 - ``cycle``: every ``cycle_interval_min`` inside each XNYS session (holidays, 13:00 early
   closes and DST come from the exchange calendar);
-- ``warmup``: ``warmup_before_open_min`` before each open: connect, reconcile orders,
-  load the day's history, so the first cycle does not pay for it;
+- ``warmup``: ``warmup_before_open_min`` before each open: connect and (once) start the
+  executor, which reconciles the journal's open orders with the broker's, so a dead
+  gateway shows before the session. It loads no market data: the first cycle's snapshot
+  fetches the daily history and keeps it for the day (``SnapshotTaker``);
 - ``summary``: ``summary_after_close_min`` after each close: the day in one journal event;
 - ``heartbeat``: every ``heartbeat_interval_s`` of wall time: proof of life;
 - ``beat``: every ``health.beat_interval_s``: the scheduler's liveness, read by the health
