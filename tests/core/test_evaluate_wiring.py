@@ -1,7 +1,8 @@
 """``evaluate``'s wiring around the skew and the book's price, on the independent market
 of ``test_evaluate.py``: the skew is read on the configured tenor, a snapshot without a
-readable smile gets the map's neutral share, and an SPX level that leaves the book
-without dollar greeks stops the cycle as ``unpriced_book``."""
+readable smile gets the map's neutral share, an SPX level that leaves the book without
+dollar greeks stops the cycle as ``unpriced_book``, and the held hedges handed on are all
+priced."""
 
 from __future__ import annotations
 
@@ -14,10 +15,23 @@ import pytest
 from scipy.optimize import brentq
 from scipy.stats import norm
 
+from daemon.core.cycle_inputs import held_hedges
 from daemon.core.evaluate import CycleResult, CycleStatus, evaluate
-from daemon.core.models import MarketSnapshot, Quote, Right
+from daemon.core.market import build_market_view
+from daemon.core.models import Contract, MarketSnapshot, Position, Quote, Right, SecType
 from daemon.core.params import ModelParams
-from tests.core.test_evaluate import FAR, NEAR, NOW, RATE, Market, _spx_years, base_snapshot
+from daemon.core.risk import book_risk
+from daemon.core.structures import StructureKind, recognise
+from tests.core.test_evaluate import (
+    FAR,
+    NEAR,
+    NOW,
+    RATE,
+    VIX_APRIL,
+    Market,
+    _spx_years,
+    base_snapshot,
+)
 
 # NEAR is 46 calendar days out and FAR 74: a 30-day tenor reads NEAR, a 90-day one FAR.
 TENOR_NEAR, TENOR_FAR = 30, 90
@@ -109,3 +123,29 @@ def test_an_spx_level_of_zero_is_an_unpriced_book(spx: Quote) -> None:
     assert result.reason == f"book not priced: {label} (no usable SPX spot for dollar greeks)"
     assert result.plan is None and result.proposal is None and result.adjustments == ()
     assert result.to_json()["unpriced_hedges"] == []
+
+
+def _with_vix_spread() -> MarketSnapshot:
+    """The base book plus 5 long VIX April 20/30 call spreads (bought at their mids)."""
+    m, snap = Market(), base_snapshot()
+    legs = []
+    for strike, sign in ((20, 1), (30, -1)):
+        c = Contract("VIX", SecType.OPTION, "VIX", VIX_APRIL, float(strike), Right.CALL)
+        legs.append(Position(c, 5 * sign, 100 * m.vix_mid(strike, Right.CALL, NOW)))
+    return replace(snap, positions=(*snap.positions, *legs))
+
+
+def test_held_hedges_refuses_an_unpriced_hedge() -> None:
+    """``held_hedges`` sees only a complete book (``evaluate`` stops an unpriced one
+    first): a hedge without a stress payoff is a programming error and raises, naming
+    it, instead of being set aside in silence as it once was."""
+    snapshot, params = _with_vix_spread(), _params()
+    view = build_market_view(snapshot, params)
+    book = recognise(snapshot.positions, view.settled_keys)
+    risk = book_risk(book, view, params)
+    (held,) = held_hedges(book, risk, view, NOW)
+    assert held.structure.kind is StructureKind.VIX_CALL_SPREAD and held.payoff_usd > 0
+    hedge = risk.hedges[0]
+    broken = replace(risk, hedges=(replace(hedge, priced=False, stress_pnl_usd=None),))
+    with pytest.raises(ValueError, match=f"{hedge.label}: held hedge not priced"):
+        held_hedges(book, broken, view, NOW)
