@@ -155,8 +155,6 @@ class OverlayPlan:
         return self.payoff_after_usd - self.held_payoff_usd
 
     def to_json(self) -> dict[str, Any]:
-        """The journal's shape (``plain.to_plain`` calls it): the spend flattened, each
-        choice as quantity and candidate, each rejection as key and reason."""
         return {
             "status": self.status.value,
             "detail": self.detail,
