@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from functools import cached_property
 from typing import Any
 
 
@@ -55,11 +54,9 @@ class Contract:
     def is_option(self) -> bool:
         return self.sec_type is SecType.OPTION
 
-    @cached_property
+    @property
     def key(self) -> str:
-        """A stable human-readable identity, e.g. ``SPXW 2026-12-18 5800 P``. Computed
-        once per instance (a cycle reads it a few hundred thousand times; the fields are
-        frozen, so it cannot go stale; it is no field: not compared, hashed or journalled)."""
+        """A stable human-readable identity, e.g. ``SPXW 2026-12-18 5800 P``."""
         if self.sec_type is SecType.OPTION:
             strike = "?" if self.strike is None else f"{self.strike:g}"
             return f"{self.trading_class} {self.expiry} {strike} {self.right}"
