@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from daemon.core.arrays import FloatArray
-from daemon.core.implied_vol import IVReason, implied_vol
+from daemon.core.implied_vol import IVReason, IVResult, implied_vol
 from daemon.core.models import OptionQuote, Right
 from daemon.core.params import ModelParams
 from daemon.core.pricing import implied_forward
@@ -151,19 +151,28 @@ class ExpiryVols:
     why: list[str]  # why the mid gave no vol
 
 
-def fit_vols(
+def vol_inputs(
     rows: Sequence[tuple[OptionQuote, CheckedQuote]],
-    forward: float,
-    t_years: float,
-    rate: float,
-    params: ModelParams,
-) -> ExpiryVols:
-    """Implied vols of one expiry: from the mid, else the broker, else interpolated."""
-    max_sigma = params.pricing.iv_max_sigma
+) -> tuple[FloatArray, npt.NDArray[np.bool_], FloatArray]:
+    """One expiry's strikes, call flags and usable mids (NaN where none), in row order:
+    what the implied vol from the mid needs (``implied_vol``, for many expiries at once)."""
     strikes = np.array([oq.contract.strike for oq, _ in rows], dtype=np.float64)
     is_call = np.array([oq.contract.right is Right.CALL for oq, _ in rows])
     mids = np.array([np.nan if ck.value is None else ck.value for _, ck in rows])
-    fit = implied_vol(mids, forward, strikes, t_years, rate, is_call, max_sigma)
+    return strikes, is_call, mids
+
+
+def finish_vols(
+    rows: Sequence[tuple[OptionQuote, CheckedQuote]],
+    fit: IVResult,
+    inputs: tuple[FloatArray, npt.NDArray[np.bool_], float, float, float],
+    params: ModelParams,
+) -> ExpiryVols:
+    """One expiry's vols given ``fit``, the implied vols of its mids (``vol_inputs``):
+    the mid's, else the broker's, else interpolated. ``inputs``: strikes, call flags,
+    forward, t_years, rate."""
+    strikes, is_call, forward, t_years, rate = inputs
+    max_sigma = params.pricing.iv_max_sigma
     reasons = np.asarray(fit.reason)
     # A vol of exactly 0 (a mid at intrinsic) has degenerate greeks: use a fallback.
     ok = (reasons == int(IVReason.OK)) & (np.nan_to_num(fit.sigma) > 0)

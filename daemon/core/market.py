@@ -34,27 +34,18 @@ from their modules so the market's vocabulary stays one import.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
 
-import numpy as np
-
 from daemon.core.calendar import time_to_expiry_years
-from daemon.core.expiry_fit import (
-    ExpiryForward,
-    ExpiryVols,
-    IVSource,
-    fit_forward,
-    fit_vols,
-    parity_arrays,
-)
+from daemon.core.chain_pricing import LiveExpiry, prepare_expiry, price_expiries
+from daemon.core.expiry_fit import IVSource
+from daemon.core.market_views import ExpiryView, OptionView, series_name
 from daemon.core.models import Contract, MarketSnapshot, OptionQuote, Quote, Right
 from daemon.core.params import ModelParams
-from daemon.core.pricing import black76
 from daemon.core.quote_checks import CheckedQuote, DataProblem, DataProblemCode, check_quote
 
 __all__ = [
@@ -78,59 +69,6 @@ VIX_SYMBOL = "VIX"
 _QUOTE_FATAL = frozenset(
     {DataProblemCode.STALE, DataProblemCode.MISSING, DataProblemCode.NAN, DataProblemCode.CROSSED}
 )
-
-
-@dataclass(frozen=True)
-class OptionView:
-    """One option as the model sees it. ``bid``/``ask`` are the raw finite sides; ``mid``
-    is set only when the quote is usable. ``underlying_price`` is the expiry's forward
-    (SPX) or VIX future (VIX). Model fields are ``None`` when the option is not priced."""
-
-    contract: Contract
-    bid: float | None
-    ask: float | None
-    mid: float | None
-    iv_sigma: float | None
-    iv_source: IVSource | None
-    underlying_price: float | None
-    t_years: float
-    discount: float
-    rate_frac: float
-    model_price: float | None = None
-    delta: float | None = None
-    gamma: float | None = None
-    vega: float | None = None
-    theta: float | None = None
-
-    @property
-    def is_priced(self) -> bool:
-        return self.model_price is not None
-
-    @property
-    def mark(self) -> float | None:
-        """USD per share: the usable mid, else the model price."""
-        return self.mid if self.mid is not None else self.model_price
-
-
-@dataclass(frozen=True)
-class ExpiryView:
-    symbol: str
-    trading_class: str
-    expiry: date
-    t_years: float
-    forward: float | None
-    discount: float
-    parity_residual_usd: float | None
-    reliable: bool
-    settled: bool = False
-
-    @property
-    def name(self) -> str:
-        return series_name(self.trading_class, self.expiry)
-
-
-def series_name(trading_class: str, expiry: date) -> str:
-    return f"{trading_class} {expiry}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -200,57 +138,6 @@ class MarketView:
     @property
     def is_valid(self) -> bool:
         return not self.fatal_problems
-
-
-# ---- one expiry ------------------------------------------------------------------------------
-def _price_expiry(
-    rows: Sequence[tuple[OptionQuote, CheckedQuote]],
-    fwd: ExpiryForward,
-    t_years: float,
-    params: ModelParams,
-) -> tuple[list[OptionView], list[DataProblem]]:
-    """Vols and Black-76 greeks for one expiry, vectorised; NO_IV where no vol is found."""
-    rate = -math.log(fwd.discount) / t_years if t_years > 0 else params.pricing.risk_free_rate_frac
-    if fwd.forward is None:
-        vols = ExpiryVols(np.full(len(rows), np.nan), [None] * len(rows), [""] * len(rows))
-        greeks = None
-    else:
-        vols = fit_vols(rows, fwd.forward, t_years, rate, params)
-        strikes = np.array([oq.contract.strike for oq, _ in rows], dtype=np.float64)
-        is_call = np.array([oq.contract.right is Right.CALL for oq, _ in rows])
-        # Elements without a vol come out NaN and are dropped below.
-        greeks = black76(fwd.forward, strikes, t_years, rate, vols.sigma, is_call)
-    views: list[OptionView] = []
-    problems: list[DataProblem] = []
-    # Python floats once per array (``tolist``), not one numpy scalar per option and field.
-    sigmas = vols.sigma.tolist()
-    columns = [a.tolist() for a in greeks] if greeks is not None else None
-    none: list[float | None] = [None] * 5
-    for i, (oq, ck) in enumerate(rows):
-        priced = columns is not None and math.isfinite(sigmas[i])
-        if fwd.forward is not None and not priced:
-            problems.append(DataProblem(DataProblemCode.NO_IV, oq.contract.key, vols.why[i]))
-        g = [c[i] for c in columns] if priced and columns is not None else none
-        views.append(
-            OptionView(
-                contract=oq.contract,
-                bid=ck.bid,
-                ask=ck.ask,
-                mid=ck.value,
-                iv_sigma=sigmas[i] if priced else None,
-                iv_source=vols.source[i],
-                underlying_price=fwd.forward,
-                t_years=t_years,
-                discount=fwd.discount,
-                rate_frac=rate,
-                model_price=g[0],
-                delta=g[1],
-                gamma=g[2],
-                vega=g[3],
-                theta=g[4],
-            )
-        )
-    return views, problems
 
 
 # ---- a settled series ----------------------------------------------------------------------
@@ -333,36 +220,6 @@ def _is_model_option(c: Contract) -> bool:
     )
 
 
-def _build_expiry(
-    symbol: str,
-    trading_class: str,
-    expiry: date,
-    rows: Sequence[tuple[OptionQuote, CheckedQuote]],
-    futures: Mapping[date, float],
-    now: datetime,
-    params: ModelParams,
-) -> tuple[ExpiryView | None, list[OptionView], list[DataProblem]]:
-    name = series_name(trading_class, expiry)
-    try:
-        t_years = time_to_expiry_years(rows[0][0].contract, now)
-    except ValueError as err:  # a trading class without a settlement rule
-        return None, [], [DataProblem(DataProblemCode.NO_FORWARD, name, str(err))]
-    parity = parity_arrays(rows)
-    fwd = fit_forward(symbol == VIX_SYMBOL, name, expiry, t_years, parity, futures, params)
-    views, problems = _price_expiry(rows, fwd, t_years, params)
-    ev = ExpiryView(
-        symbol=symbol,
-        trading_class=trading_class,
-        expiry=expiry,
-        t_years=t_years,
-        forward=fwd.forward,
-        discount=fwd.discount,
-        parity_residual_usd=fwd.residual_usd,
-        reliable=fwd.forward is not None and not fwd.problems,
-    )
-    return ev, views, [*fwd.problems, *problems]
-
-
 def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketView:
     """Validate ``snapshot`` and price every SPX/SPXW/VIX option in it (module docstring)."""
     now = snapshot.now
@@ -401,20 +258,35 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
     options: dict[str, OptionView] = {}
     expiry_views: list[ExpiryView] = []
     proxies = {SPX_SYMBOL: spot, VIX_SYMBOL: vix}
-    for (symbol, trading_class, expiry), rows in sorted(groups.items()):
-        if settled_groups[(symbol, trading_class, expiry)]:
-            value = proxies.get(symbol)
-            contracts = [oq.contract for oq, _ in rows]
-            ev, settled_views = _settled_expiry(symbol, trading_class, expiry, contracts, value)
-            expiry_views.append(ev)
-            options.update(zip(keys[(symbol, trading_class, expiry)], settled_views, strict=True))
+    # Live series are priced together (one implied-vol and one greeks call for all: the
+    # kernels' fixed cost per call, not the options, was most of the time), then put
+    # back in series order so the problems read as series by series.
+    live: list[LiveExpiry] = []
+    slots: list[tuple[tuple[str, str, date], LiveExpiry | DataProblem | None]] = []
+    for group, rows in sorted(groups.items()):
+        symbol, trading_class, expiry = group
+        if settled_groups[group]:
+            slots.append((group, None))
             continue
-        built = _build_expiry(symbol, trading_class, expiry, rows, futures, now, params)
-        problems += built[2]
-        if built[0] is not None:
-            expiry_views.append(built[0])
-        # _build_expiry returns one view per row, in the rows' order (or none at all).
-        options.update(zip(keys[(symbol, trading_class, expiry)], built[1], strict=False))
+        ready = prepare_expiry(symbol, trading_class, expiry, rows, futures, now, params)
+        if isinstance(ready, LiveExpiry):
+            live.append(ready)
+        slots.append((group, ready))
+    priced = iter(price_expiries(live, params))
+    for group, prepared in slots:
+        if prepared is None:
+            value = proxies.get(group[0])
+            contracts = [oq.contract for oq, _ in groups[group]]
+            ev, settled_views = _settled_expiry(*group, contracts, value)
+            expiry_views.append(ev)
+            options.update(zip(keys[group], settled_views, strict=True))
+        elif isinstance(prepared, DataProblem):  # a trading class without a settlement rule
+            problems.append(prepared)
+        else:
+            ev, views, series_problems = next(priced)
+            problems += series_problems
+            expiry_views.append(ev)
+            options.update(zip(keys[group], views, strict=True))
 
     model_legs = [
         p.contract for p in snapshot.positions if p.quantity and _is_model_option(p.contract)

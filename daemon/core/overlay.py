@@ -74,6 +74,7 @@ from daemon.core.overlay_program import (
     build_program,
     consolidate,
     diagnose,
+    feasible,
     max_cover_within_budget,
     max_units_for,
     mix_blocks_budget,
@@ -258,7 +259,7 @@ def size_overlay(
         detail = "covered" + capped + _consolidation_note(prog, n, kept)
         return _with_solution(base, prog, kept, OverlayStatus.OK, detail)
     no_budget = Rules(coverage=True, budget=False, mix=True, cap=True)
-    if solve(prog, prog.debit, no_budget) is not None:
+    if feasible(prog, no_budget):
         return _budget_bound(base, prog, capped)
     return _mix_or_cover_short(base, prog, capped)
 
@@ -282,7 +283,7 @@ def _mix_or_cover_short(base: OverlayPlan, prog: Program, capped: str) -> Overla
         return replace(base, status=OverlayStatus.INFEASIBLE, detail=why)
     rules = Rules(coverage=False, budget=True, mix=mix, cap=True)
     kept = consolidate(prog, n, rules, Goal.MOST_COVER)
-    budget_stops = solve(prog, prog.debit, Rules(True, False, mix, True)) is not None
+    budget_stops = feasible(prog, Rules(True, False, mix, True))
     status = OverlayStatus.BUDGET_BINDING if budget_stops else OverlayStatus.PARTIAL_COVER
     covered = float(prog.payoff @ kept)
     limit = "budget binds" if budget_stops else "cover short"

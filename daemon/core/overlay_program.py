@@ -23,6 +23,7 @@ import numpy.typing as npt
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from daemon.core.candidates import Candidate
+from daemon.core.overlay_search import Found, Problem, Search, search
 from daemon.core.params import ModelParams
 
 FloatArray = npt.NDArray[np.float64]
@@ -33,6 +34,8 @@ Row = tuple[FloatArray, float, float]
 # Relative slack when re-checking a rounded integer solution against its constraints:
 # sums of a few hundred USD-sized floats differ from the solver's own by far less.
 CHECK_REL_TOL = 1e-9
+# How ``_witness`` splits the required cover between two candidates.
+WITNESS_SPLITS = (0.25, 0.5, 0.75)
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,19 @@ def solve(
     return _run(prog, cost, rows(prog, rules) + list(extra), max_lines)
 
 
+def feasible(prog: Program, rules: Rules) -> bool:
+    """Whether some n meets ``rules``: a simple witness first, else the exact search."""
+    constraint_rows = rows(prog, rules)
+    if _witness(prog, constraint_rows):
+        return True
+    found = _enumerate(prog, prog.debit, constraint_rows, max_lines=None)
+    if found.found is Found.INFEASIBLE:
+        return False
+    if found.n is not None and _satisfies(found.n, constraint_rows):
+        return True
+    return _highs(prog, prog.debit, constraint_rows, None) is not None
+
+
 def optimum(
     prog: Program,
     rules: Rules,
@@ -159,15 +175,21 @@ def optimum(
     max_lines: int | None = None,
 ) -> IntArray | None:
     """The lexicographic optimum of ``goal``: the least debit, or the most payoff and then
-    the least debit reaching it."""
+    the least debit reaching it (within the check slack of the most)."""
     if goal is Goal.LEAST_DEBIT:
         return solve(prog, prog.debit, rules, extra=extra, max_lines=max_lines)
-    best = solve(prog, -prog.payoff, rules, extra=extra, max_lines=max_lines)
+    constraint_rows = rows(prog, rules) + list(extra)
+    found = _enumerate(prog, -prog.payoff, constraint_rows, max_lines=max_lines, then=prog.debit)
+    if found.found is Found.INFEASIBLE:
+        return None
+    if found.n is not None and _satisfies(found.n, constraint_rows):
+        return found.n
+    # Too large to enumerate: HiGHS twice, the most payoff and then the least debit.
+    best = _highs(prog, -prog.payoff, constraint_rows, max_lines)
     if best is None:
         return None
-    top = float(prog.payoff @ best)
-    floor: Row = (prog.payoff, _down(top), np.inf)
-    cheapest = solve(prog, prog.debit, rules, extra=[*extra, floor], max_lines=max_lines)
+    floor: Row = (prog.payoff, _down(float(prog.payoff @ best)), np.inf)
+    cheapest = _highs(prog, prog.debit, [*constraint_rows, floor], max_lines)
     return best if cheapest is None else cheapest
 
 
@@ -231,14 +253,14 @@ def diagnose(prog: Program) -> str:
             f"pays {reach:.0f} USD"
         )
     no_mix = Rules(coverage=True, budget=False, mix=False, cap=True)
-    if solve(prog, prog.debit, no_mix) is not None:
+    if feasible(prog, no_mix):
         n_vix = int(np.count_nonzero(prog.vix_payoff))
         return (
             f"VIX share {prog.share_lo:.2f}..{prog.share_hi:.2f} impossible with the "
             f"candidates given ({n_vix} VIX, {len(prog.candidates) - n_vix} SPX)"
         )
     no_cap = Rules(coverage=True, budget=False, mix=True, cap=False)
-    if solve(prog, prog.debit, no_cap) is not None:
+    if feasible(prog, no_cap):
         return (
             f"no integer combination lands between the coverage {prog.required_usd:.0f} USD "
             f"and the cap room {prog.room_usd:.0f} USD"
@@ -263,6 +285,11 @@ def _down(value: float) -> float:
 def _fewest_lines(prog: Program, constraint_rows: list[Row]) -> int | None:
     """The fewest distinct candidates (at least one) of any n meeting ``constraint_rows``."""
     size = len(prog.candidates)
+    found = _enumerate(prog, None, constraint_rows, max_lines=None)
+    if found.found is Found.INFEASIBLE:
+        return None
+    if found.n is not None and _satisfies(found.n, constraint_rows):
+        return int(np.count_nonzero(found.n))
     cost = np.concatenate([np.zeros(size), np.ones(size)])
     x = _milp(prog, cost, constraint_rows, lines=True, max_lines=None)
     if x is None:
@@ -274,7 +301,44 @@ def _fewest_lines(prog: Program, constraint_rows: list[Row]) -> int | None:
 def _run(
     prog: Program, cost: FloatArray, constraint_rows: list[Row], max_lines: int | None
 ) -> IntArray | None:
-    """Solve over n (and the line indicators y when the lines are bounded)."""
+    """Solve over n: by exact enumeration (``overlay_search``), or with HiGHS when the
+    enumeration would be too large."""
+    found = _enumerate(prog, cost, constraint_rows, max_lines=max_lines)
+    if found.found is Found.INFEASIBLE:
+        return None
+    if found.n is not None and _satisfies(found.n, constraint_rows):
+        return found.n
+    return _highs(prog, cost, constraint_rows, max_lines)
+
+
+def _witness(prog: Program, constraint_rows: list[Row]) -> bool:
+    """Whether one of a few simple plans meets ``constraint_rows``: nothing, or two
+    candidates (or one twice) splitting the required cover in quarters, each rounded up.
+    A cheap yes for a feasibility question (a covering plan usually exists once the
+    budget is lifted); a no proves nothing and the exact search decides."""
+    size = len(prog.candidates)
+    i, j = np.triu_indices(size)
+    plans = [np.zeros((1, size))]
+    for w in WITNESS_SPLITS:
+        n = np.zeros((len(i), size))
+        np.add.at(n, (np.arange(len(i)), i), np.ceil(w * prog.required_usd / prog.payoff[i]))
+        np.add.at(n, (np.arange(len(j)), j), np.ceil((1 - w) * prog.required_usd / prog.payoff[j]))
+        plans.append(np.minimum(n, prog.upper))
+    every = np.vstack(plans)
+    ok = np.ones(len(every), dtype=bool)
+    for a, lo, hi in constraint_rows:
+        value = every @ a
+        slack = CHECK_REL_TOL * np.maximum(
+            np.maximum(1.0, every @ np.abs(a)), abs(lo) if np.isfinite(lo) else 0.0
+        )
+        ok &= (value >= lo - slack) & (value <= hi + slack)
+    return bool(ok.any())
+
+
+def _highs(
+    prog: Program, cost: FloatArray, constraint_rows: list[Row], max_lines: int | None
+) -> IntArray | None:
+    """Solve with HiGHS over n (and the line indicators y when the lines are bounded)."""
     size = len(prog.candidates)
     lines = max_lines is not None
     full_cost = np.concatenate([cost, np.zeros(size)]) if lines else cost
@@ -285,6 +349,37 @@ def _run(
     if max_lines is not None and np.count_nonzero(n) > max_lines:
         return None
     return n if _satisfies(n, constraint_rows) else None
+
+
+def _enumerate(
+    prog: Program,
+    cost: FloatArray | None,
+    constraint_rows: list[Row],
+    *,
+    max_lines: int | None,
+    then: FloatArray | None = None,
+) -> Search:
+    """``overlay_search.search`` on these rows; ``cost`` None minimises the lines. With
+    ``max_lines`` (or the lines as the objective) at least one line, as in ``_milp``.
+    The slack is ``_satisfies``'s at a zero left-hand side, never more than it allows."""
+    size = len(prog.candidates)
+    a = np.vstack([r[0] for r in constraint_rows]) if constraint_rows else np.zeros((0, size))
+    lo = np.array([r[1] for r in constraint_rows], dtype=np.float64)
+    hi = np.array([r[2] for r in constraint_rows], dtype=np.float64)
+    slack = CHECK_REL_TOL * np.maximum(1.0, np.where(np.isfinite(lo), np.abs(lo), 0.0))
+    problem = Problem(
+        a=a,
+        lo=lo,
+        hi=hi,
+        upper=np.full(size, prog.upper, dtype=np.int64),
+        cost=cost,
+        max_lines=max_lines,
+        min_lines=int(max_lines is not None or cost is None),
+        slack=slack,
+        then=then,
+        tie_rel=CHECK_REL_TOL,
+    )
+    return search(problem)
 
 
 def _milp(

@@ -341,7 +341,7 @@ class VixSpreadParams(Section):
     short_delta: float = Field(0.10, gt=0, lt=1)
     # When set, the short strike is long + width instead of nearest short_delta.
     width_pts: float | None = Field(None, gt=0, le=100)
-    neighbour_count: int = Field(2, ge=0, le=10)
+    neighbour_count: int = Field(1, ge=0, le=10)
 
     @model_validator(mode="after")
     def _short_further_out(self) -> Self:
@@ -356,7 +356,7 @@ class DiagonalParams(Section):
     # The short put sits this fraction of SPX spot below the long put: 0.01 is 50 points
     # at SPX 5,000 and stays 1% at any index level (a fixed point offset would not).
     short_offset_frac: float = Field(0.01, ge=0, le=0.2)
-    neighbour_count: int = Field(2, ge=0, le=10)
+    neighbour_count: int = Field(1, ge=0, le=10)
     # The short leg's expiry is at least this many calendar days away, so a rolled
     # diagonal is not due again at once.
     short_min_dte_days: int = Field(5, ge=1, le=60)

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from datetime import date
 from statistics import NormalDist
 
+import numpy as np
+
 from daemon.core.models import Contract, Right, SecType
 
 _N = NormalDist()
@@ -70,7 +72,11 @@ def strike_at_delta(forward: float, vol: float, t: float, delta: float, right: R
 
 
 def on_grid(strikes: Iterable[float], step: float) -> list[float]:
-    return [k for k in strikes if abs(k / step - round(k / step)) < 1e-9]
+    """The strikes on a multiple of ``step`` (in order). numpy: an SPX listing has a few
+    hundred strikes per expiry and a cycle reads a dozen expiries."""
+    values = np.fromiter(strikes, dtype=np.float64)
+    ratio = values / step
+    return [float(k) for k in values[np.abs(ratio - np.round(ratio)) < 1e-9]]
 
 
 def nearest(strikes: Sequence[float], level: float, count: int) -> list[float]:

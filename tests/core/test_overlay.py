@@ -372,14 +372,20 @@ def test_plan_overlay_buys_from_the_chains() -> None:
 def test_plan_overlay_one_line_per_family() -> None:
     """A VIX split across neighbouring pairs becomes one line per family for <= 3% more debit."""
     # Pinned to a flat 0.6 VIX-future beta, no VIX option vol shock and one move: the
-    # instance on which the optimum splits the VIX family across neighbouring pairs.
+    # instance on which the optimum splits the VIX family across neighbouring pairs (two
+    # neighbours each side, as the default was when the instance was built).
     flat = ScenarioParams(
         vix_future_beta_by_dte=((0.0, 0.6), (1.0, 0.6)),
         vix_option_vol_shock_pts=0.0,
         other_shocks=(),
     )
-    loose = model(mix_tol=0.25, debit_frac=5.0, theta_frac=5.0).model_copy(
-        update={"scenario": flat}
+    base = model(mix_tol=0.25, debit_frac=5.0, theta_frac=5.0)
+    loose = base.model_copy(
+        update={
+            "scenario": flat,
+            "vix": base.vix.model_copy(update={"neighbour_count": 2}),
+            "diagonal": base.diagonal.model_copy(update={"neighbour_count": 2}),
+        }
     )
     off = loose.model_copy(
         update={"overlay": loose.overlay.model_copy(update={"consolidate_tolerance_frac": 0.0})}

@@ -1,0 +1,197 @@
+"""Every live expiry of a snapshot priced together: forwards, vols, Black-76 greeks.
+
+``prepare_expiry`` fits one expiry's forward (``expiry_fit.fit_forward``);
+``price_expiries`` then takes every prepared expiry at once: one ``implied_vol`` call on
+the mids of all of them, each expiry's fallbacks on its own slice (broker vol,
+interpolation in strike, a wide quote's own mid: ``expiry_fit.finish_vols``), and one
+``black76`` call for the greeks of all. The kernels work element by element, so each
+option's numbers are those of pricing its expiry alone; what batching saves is the
+kernels' fixed cost per call, paid once per cycle instead of once per expiry (a dozen
+expiries a cycle: docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from daemon.core.arrays import FloatArray
+from daemon.core.calendar import time_to_expiry_years
+from daemon.core.expiry_fit import (
+    ExpiryForward,
+    ExpiryVols,
+    finish_vols,
+    fit_forward,
+    parity_arrays,
+    vol_inputs,
+)
+from daemon.core.implied_vol import IVResult, implied_vol
+from daemon.core.market_views import ExpiryView, OptionView, series_name
+from daemon.core.models import OptionQuote
+from daemon.core.params import ModelParams
+from daemon.core.pricing import black76
+from daemon.core.quote_checks import CheckedQuote, DataProblem, DataProblemCode
+
+Rows = Sequence[tuple[OptionQuote, CheckedQuote]]
+VolInputs = tuple[FloatArray, npt.NDArray[np.bool_], FloatArray]  # strikes, calls, mids
+
+
+@dataclass(frozen=True)
+class LiveExpiry:
+    """One expiry not yet settled, its forward fitted: ready to price."""
+
+    symbol: str
+    trading_class: str
+    expiry: date
+    rows: Rows
+    t_years: float
+    fwd: ExpiryForward
+    rate: float
+
+
+def prepare_expiry(
+    symbol: str,
+    trading_class: str,
+    expiry: date,
+    rows: Rows,
+    futures: Mapping[date, float],
+    now: datetime,
+    params: ModelParams,
+) -> LiveExpiry | DataProblem:
+    """The expiry's forward and rate, or NO_FORWARD for a class without a settlement rule."""
+    name = series_name(trading_class, expiry)
+    try:
+        t_years = time_to_expiry_years(rows[0][0].contract, now)
+    except ValueError as err:
+        return DataProblem(DataProblemCode.NO_FORWARD, name, str(err))
+    is_vix = symbol == "VIX"
+    fwd = fit_forward(is_vix, name, expiry, t_years, parity_arrays(rows), futures, params)
+    r = params.pricing.risk_free_rate_frac
+    rate = -math.log(fwd.discount) / t_years if t_years > 0 else r
+    return LiveExpiry(symbol, trading_class, expiry, rows, t_years, fwd, rate)
+
+
+def price_expiries(
+    live: Sequence[LiveExpiry], params: ModelParams
+) -> list[tuple[ExpiryView, list[OptionView], list[DataProblem]]]:
+    """Each expiry's view, its options' views (row order) and its problems, in order."""
+    forwarded = [e for e in live if e.fwd.forward is not None]
+    inputs = [vol_inputs(e.rows) for e in forwarded]
+    vols = dict(zip(map(id, forwarded), _vols(forwarded, inputs, params), strict=True))
+    greeks = _greeks(forwarded, inputs, vols)
+    out = []
+    for e in live:
+        sigma = vols.get(id(e))
+        views, problems = _views(e, sigma, greeks.get(id(e)))
+        ev = ExpiryView(
+            symbol=e.symbol,
+            trading_class=e.trading_class,
+            expiry=e.expiry,
+            t_years=e.t_years,
+            forward=e.fwd.forward,
+            discount=e.fwd.discount,
+            parity_residual_usd=e.fwd.residual_usd,
+            reliable=e.fwd.forward is not None and not e.fwd.problems,
+        )
+        out.append((ev, views, [*e.fwd.problems, *problems]))
+    return out
+
+
+def _spread(live: Sequence[LiveExpiry], per_expiry: Sequence[float]) -> FloatArray:
+    """One value per expiry repeated over its rows."""
+    return np.repeat(np.asarray(per_expiry, dtype=np.float64), [len(e.rows) for e in live])
+
+
+def _vols(
+    live: Sequence[LiveExpiry], inputs: Sequence[VolInputs], params: ModelParams
+) -> list[ExpiryVols]:
+    """The vols of every expiry: one implied-vol call, then each expiry's fallbacks."""
+    if not live:
+        return []
+    strikes = np.concatenate([k for k, _, _ in inputs])
+    calls = np.concatenate([c for _, c, _ in inputs])
+    mids = np.concatenate([m for _, _, m in inputs])
+    forwards = _spread(live, [e.fwd.forward or math.nan for e in live])
+    fit = implied_vol(
+        mids,
+        forwards,
+        strikes,
+        _spread(live, [e.t_years for e in live]),
+        _spread(live, [e.rate for e in live]),
+        calls,
+        params.pricing.iv_max_sigma,
+    )
+    out, start = [], 0
+    for e, (k, c, _) in zip(live, inputs, strict=True):
+        part = slice(start, start + len(e.rows))
+        start = part.stop
+        mine = IVResult(fit.sigma[part], fit.reason[part])
+        forward = e.fwd.forward or math.nan
+        out.append(finish_vols(e.rows, mine, (k, c, forward, e.t_years, e.rate), params))
+    return out
+
+
+def _greeks(
+    live: Sequence[LiveExpiry], inputs: Sequence[VolInputs], vols: Mapping[int, ExpiryVols]
+) -> dict[int, list[list[float]]]:
+    """Per expiry, Black-76 price and greeks columns (lists of floats, row order); NaN
+    where an option has no vol. One ``black76`` call for every expiry."""
+    if not live:
+        return {}
+    g = black76(
+        _spread(live, [e.fwd.forward or math.nan for e in live]),
+        np.concatenate([k for k, _, _ in inputs]),
+        _spread(live, [e.t_years for e in live]),
+        _spread(live, [e.rate for e in live]),
+        np.concatenate([vols[id(e)].sigma for e in live]),
+        np.concatenate([c for _, c, _ in inputs]),
+    )
+    # Python floats once per array (``tolist``), not one numpy scalar per option and field.
+    columns = [a.tolist() for a in g]
+    out, start = {}, 0
+    for e in live:
+        stop = start + len(e.rows)
+        out[id(e)] = [col[start:stop] for col in columns]
+        start = stop
+    return out
+
+
+def _views(
+    e: LiveExpiry, vols: ExpiryVols | None, columns: list[list[float]] | None
+) -> tuple[list[OptionView], list[DataProblem]]:
+    """The expiry's option views in row order; NO_IV where no vol was found."""
+    forward = e.fwd.forward
+    sigmas = vols.sigma.tolist() if vols is not None else [math.nan] * len(e.rows)
+    none: list[float | None] = [None] * 5
+    views: list[OptionView] = []
+    problems: list[DataProblem] = []
+    for i, (oq, ck) in enumerate(e.rows):
+        priced = columns is not None and math.isfinite(sigmas[i])
+        if forward is not None and not priced and vols is not None:
+            problems.append(DataProblem(DataProblemCode.NO_IV, oq.contract.key, vols.why[i]))
+        g = [c[i] for c in columns] if priced and columns is not None else none
+        views.append(
+            OptionView(
+                contract=oq.contract,
+                bid=ck.bid,
+                ask=ck.ask,
+                mid=ck.value,
+                iv_sigma=sigmas[i] if priced else None,
+                iv_source=vols.source[i] if vols is not None else None,
+                underlying_price=forward,
+                t_years=e.t_years,
+                discount=e.fwd.discount,
+                rate_frac=e.rate,
+                model_price=g[0],
+                delta=g[1],
+                gamma=g[2],
+                vega=g[3],
+                theta=g[4],
+            )
+        )
+    return views, problems
