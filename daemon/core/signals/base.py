@@ -117,6 +117,7 @@ class SignalInputs:
     advancing: FloatArray = field(default_factory=lambda: np.empty(0))
     declining: FloatArray = field(default_factory=lambda: np.empty(0))
     unchanged: FloatArray = field(default_factory=lambda: np.empty(0))
+    breadth_unavailable: str = ""  # why there is no breadth (the broker's reason), or ""
     events: tuple[MarketEvent, ...] = ()
     sessions_until: Callable[[date, date], int] = _no_sessions
     nearest_short_sigmas: float | None = None
