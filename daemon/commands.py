@@ -21,6 +21,7 @@ from daemon.errors import JournalError
 from daemon.logs import configure_logging
 from daemon.runtime.app import Mode, build_app, start_run
 from daemon.runtime.journal import SqliteJournal
+from daemon.runtime.journal_port import JournalReader
 from daemon.runtime.service import Service
 from daemon.runtime.status_page import page_sources, status_routes
 
@@ -127,7 +128,7 @@ def journal_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _rows(journal: SqliteJournal, what: str, limit: int) -> list[dict[str, Any]]:
+def _rows(journal: JournalReader, what: str, limit: int) -> list[dict[str, Any]]:
     if what == "cycles":
         return journal.recent_cycles(limit)
     if what == "adjustments":

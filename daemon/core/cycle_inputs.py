@@ -95,6 +95,7 @@ def signal_inputs(
         advancing=np.asarray([b.advancing for b in breadth], dtype=np.float64),
         declining=np.asarray([b.declining for b in breadth], dtype=np.float64),
         unchanged=np.asarray([b.unchanged for b in breadth], dtype=np.float64),
+        breadth_unavailable=snapshot.breadth_unavailable,
         events=snapshot.events,
         sessions_until=sessions_until,
         nearest_short_sigmas=None if book is None else nearest_short_distance(book, view),

@@ -176,4 +176,7 @@ class MarketSnapshot:
     options: tuple[OptionQuote, ...] = ()
     spx_history: tuple[DailyBar, ...] = ()
     breadth_history: tuple[BreadthDay, ...] = ()
+    # Why ``breadth_history`` is empty when the broker could not give it ("" otherwise):
+    # the breadth signal's "unavailable" text carries it.
+    breadth_unavailable: str = ""
     events: tuple[MarketEvent, ...] = ()

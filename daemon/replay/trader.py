@@ -25,6 +25,7 @@ from daemon.core.params import TickParams
 from daemon.core.ticks import RoundMode, combo_tick, round_to_tick
 from daemon.errors import OrderRejected
 from daemon.runtime.journal import SqliteJournal
+from daemon.runtime.journal_port import JournalOrderStatus
 from daemon.runtime.order_codec import order_to_json
 
 log = structlog.get_logger("alvh.replay")
@@ -96,7 +97,9 @@ class Trader:
         try:
             state = await self._broker.place_combo(order)
         except OrderRejected as exc:
-            self._journal.record_order_state(order_ref, now=now, status="REJECTED", reason=str(exc))
+            self._journal.record_order_state(
+                order_ref, now=now, status=JournalOrderStatus.REJECTED, reason=str(exc)
+            )
             log.warning("replay_order_rejected", order_ref=order_ref, reason=str(exc))
             return 0, None
         if state.filled_qty > 0 and state.avg_fill_price_usd is not None:
@@ -107,10 +110,10 @@ class Trader:
                 price_usd=state.avg_fill_price_usd,
                 at=now,
             )
-        status = state.status.name
+        status = JournalOrderStatus.of(state.status)
         if not state.status.is_terminal:
             await self._broker.cancel(state.order_id)
-            status = "CANCELLED"
+            status = JournalOrderStatus.CANCELLED
         self._journal.record_order_state(
             order_ref,
             now=now,

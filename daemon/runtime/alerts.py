@@ -48,7 +48,7 @@ from daemon.core.broker import ConnectionState
 from daemon.core.calendar import NY
 from daemon.core.evaluate import CycleResult, CycleStatus
 from daemon.core.proposal import Adjustment, AdjustmentAction, ProposalStatus
-from daemon.runtime.journal import JournalWriteFailed, SqliteJournal
+from daemon.runtime.journal_port import Journal, JournalWriteFailed
 from daemon.runtime.notify.fanout import Fanout
 from daemon.runtime.notify.lines import adjustment_fields, adjustment_line
 from daemon.runtime.notify.params import AlertParams
@@ -134,7 +134,7 @@ class _Row:
 class _Standing:
     """The standing alerts of one kind, mirrored from the journal and written back."""
 
-    def __init__(self, journal: SqliteJournal, kind: str, repeat_after: timedelta) -> None:
+    def __init__(self, journal: Journal, kind: str, repeat_after: timedelta) -> None:
         self._journal = journal
         self.kind = kind
         self._repeat_after = repeat_after
@@ -182,7 +182,7 @@ class _Standing:
 
 
 class DecisionAlerts:
-    def __init__(self, journal: SqliteJournal, notifier: Fanout, params: AlertParams) -> None:
+    def __init__(self, journal: Journal, notifier: Fanout, params: AlertParams) -> None:
         self.notifier = notifier
         self._params = params
         repeat = timedelta(minutes=params.repeat_after_min)

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import structlog
@@ -38,19 +39,27 @@ from daemon.core.scalar import ScalarState
 from daemon.core.signals import CustomSignal
 from daemon.errors import BrokerError, DataError
 from daemon.runtime.executors import Execution, Executor
-from daemon.runtime.journal import JournalWriteFailed, SqliteJournal
+from daemon.runtime.journal_port import Journal, JournalWriteFailed
 from daemon.runtime.snapshot import SnapshotTaker
 
 log = structlog.get_logger("alvh.engine")
 
-SKIPPED = "skipped"
+
+class Skipped(StrEnum):
+    """The engine's own cycle status, beside the core's ``CycleStatus``: the cycle did not
+    reach a result (a timeout, the broker, bad data, a bug); its reason says which."""
+
+    SKIPPED = "skipped"
+
+
+SKIPPED = Skipped.SKIPPED
 
 
 @dataclass(frozen=True)
 class CycleOutcome:
     cycle_id: str
     started_at: datetime
-    status: str  # a CycleStatus value, or "skipped"
+    status: CycleStatus | Skipped
     reason: str
     result: CycleResult | None = None
     executions: tuple[Execution, ...] = ()
@@ -75,7 +84,7 @@ class Engine:
         self,
         *,
         broker: Broker,
-        journal: SqliteJournal,
+        journal: Journal,
         executor: Executor,
         snapshots: SnapshotTaker,
         model: ModelParams,
@@ -149,7 +158,7 @@ class Engine:
         executions = await self._executor.execute(result, cycle_id)
         if result.state is not None:
             self.state = result.state
-        return CycleOutcome(cycle_id, now, result.status.value, result.reason, result, executions)
+        return CycleOutcome(cycle_id, now, result.status, result.reason, result, executions)
 
     def _history(self, now: datetime) -> BookHistory:
         """The journal's memory the core needs this cycle (module docstring). Orders are
@@ -210,7 +219,7 @@ class Engine:
         )
 
 
-def _recover_state(journal: SqliteJournal) -> ScalarState | None:
+def _recover_state(journal: Journal) -> ScalarState | None:
     """The scalar where the last run left it, so a restart does not start from scratch."""
     saved = journal.scalar_state()
     if saved is None:

@@ -10,13 +10,24 @@ executor it was given.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from daemon.core.evaluate import CycleResult
 from daemon.runtime.alerts import DecisionAlerts
 from daemon.runtime.notify.lines import adjustment_fields
 
-__all__ = ["Execution", "Executor", "ProposeExecutor", "adjustment_fields"]
+__all__ = ["Execution", "ExecutionOutcome", "Executor", "ProposeExecutor", "adjustment_fields"]
+
+
+class ExecutionOutcome(StrEnum):
+    """What became of one adjustment; the value is the journal's and the metrics' text."""
+
+    PROPOSED = "proposed"  # alerted only (propose mode)
+    REFUSED = "refused"  # a guard, a duplicate or an unwritable journal said no
+    SUBMITTED = "submitted"  # placed; the follower takes it from there
+    REJECTED = "rejected"  # the broker refused it
+    UNKNOWN = "unknown"  # the placement's reply was lost: reconciliation settles it
 
 
 @dataclass(frozen=True)
@@ -24,7 +35,7 @@ class Execution:
     """What became of one adjustment this cycle."""
 
     adjustment_id: str
-    outcome: str  # proposed | refused | submitted | rejected | unknown
+    outcome: ExecutionOutcome
     detail: str = ""
     order_id: int | None = None
 
@@ -65,7 +76,7 @@ class ProposeExecutor:
 
     async def execute(self, result: CycleResult, cycle_id: str) -> tuple[Execution, ...]:
         self.alerts.proposals(result)
-        return tuple(Execution(adj.id, "proposed") for adj in result.adjustments)
+        return tuple(Execution(adj.id, ExecutionOutcome.PROPOSED) for adj in result.adjustments)
 
     async def shutdown(self) -> None:
         return None

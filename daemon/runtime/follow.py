@@ -28,13 +28,20 @@ from datetime import datetime, timedelta
 import structlog
 
 from daemon.config import ExecutionParams
-from daemon.core.broker import Broker, ComboOrder, OrderEvent, OrderEventStream, OrderState
+from daemon.core.broker import (
+    Broker,
+    ComboOrder,
+    OrderEvent,
+    OrderEventStream,
+    OrderState,
+    OrderStatus,
+)
 from daemon.core.params import TickParams
 from daemon.core.ticks import RoundMode, combo_tick, round_to_tick
 from daemon.errors import BrokerDisconnected, BrokerError, BrokerTimeout, OrderRejected
 from daemon.runtime.alerts import DecisionAlerts
 from daemon.runtime.clock import real_seconds_until
-from daemon.runtime.journal import JournalWriteFailed, SqliteJournal
+from daemon.runtime.journal_port import Journal, JournalOrderStatus, JournalWriteFailed
 from daemon.runtime.notify import NotifyEvent
 from daemon.runtime.notify.lines import order_line, price
 from daemon.runtime.order_codec import order_from_json
@@ -79,7 +86,7 @@ class OrderFollower:
     def __init__(
         self,
         broker: Broker,
-        journal: SqliteJournal,
+        journal: Journal,
         params: ExecutionParams,
         ticks: TickParams,
         clock: MarketClock,
@@ -111,11 +118,48 @@ class OrderFollower:
             self._run(order, state, stream, natural_usd), name=f"follow-{ref}"
         )
         self._tasks[ref] = task
-        task.add_done_callback(lambda _t: self._forget(ref))
+        task.add_done_callback(lambda t: self._ended(ref, t))
+
+    def _ended(self, ref: str, task: asyncio.Task[None]) -> None:
+        """Every follower task ends here, the failed ones loudly (``_failed``): ``wait``
+        and ``stop`` gather with ``return_exceptions`` and would swallow the error."""
+        try:
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                self._failed(ref, error)
+        finally:
+            self._forget(ref)
 
     def _forget(self, ref: str) -> None:
         self._tasks.pop(ref, None)
         self._orders.pop(ref, None)
+
+    def _failed(self, ref: str, error: BaseException) -> None:
+        """A follower that died of an error nobody expected (a bug: the broker's and the
+        journal's own failures are handled in ``_run``) stopped watching a live order.
+        Logged with its traceback; the order, if the journal still holds it open, is
+        journalled ``UNKNOWN`` and alerted as of unknown fate: the next ``reconcile``
+        follows it again if the broker still works it, or closes it ``ENDED_UNSEEN``."""
+        why = f"order follower failed: {type(error).__name__}: {error}"
+        log.error("order_follow_failed", order_ref=ref, error=why, exc_info=error)
+        try:
+            if ref not in {r["order_ref"] for r in self._journal.open_orders()}:
+                return  # its end is in the journal already
+            self._journal.record_order_state(
+                ref, now=self._clock.now(), status=JournalOrderStatus.UNKNOWN, reason=why
+            )
+        except Exception as exc:  # the journal's failure is logged; reconcile looks again
+            log.error("order_state_not_journalled", order_ref=ref, reason=str(exc))
+        order = self._orders.get(ref)
+        self._alerts.publish(
+            NotifyEvent.ORDER_FATE_UNKNOWN,
+            f"FATE UNKNOWN {order_line('order', order.legs, order.quantity) if order else ref}"
+            f": {why}",
+            self._clock.now(),
+            "error",
+            order_ref=ref,
+            reason=why,
+        )
 
     async def wait(self) -> None:
         """Wait until every followed order has ended (tests, and the end of a session)."""
@@ -154,17 +198,17 @@ class OrderFollower:
     def _ended_unseen(self, ref: str, reason: str) -> None:
         try:
             self._journal.record_order_state(
-                ref, now=self._clock.now(), status="ENDED_UNSEEN", reason=reason
+                ref, now=self._clock.now(), status=JournalOrderStatus.ENDED_UNSEEN, reason=reason
             )
         except JournalWriteFailed as exc:  # still open in the journal: settled next time
             log.error("order_state_not_journalled", order_ref=ref, reason=str(exc))
             return
-        log.warning("order_reconciled", order_ref=ref, status="ENDED_UNSEEN")
+        log.warning("order_reconciled", order_ref=ref, status=JournalOrderStatus.ENDED_UNSEEN)
 
     def _watch(self, ref: str, state: OrderState) -> None:
         task = asyncio.create_task(self._watch_foreign(ref, state), name=f"watch-{ref}")
         self._tasks[ref] = task
-        task.add_done_callback(lambda _t: self._tasks.pop(ref, None))
+        task.add_done_callback(lambda t: self._ended(ref, t))
 
     async def _watch_foreign(self, ref: str, state: OrderState) -> None:
         """Poll another client's order until the broker no longer lists it (or lists it as
@@ -187,7 +231,7 @@ class OrderFollower:
                     self._journal.record_order_state(
                         ref,
                         now=self._clock.now(),
-                        status=seen.status.name,
+                        status=JournalOrderStatus.of(seen.status),
                         filled_qty=seen.filled_qty,
                         avg_fill_usd=seen.avg_fill_price_usd,
                     )
@@ -226,7 +270,7 @@ class OrderFollower:
                         waited_s=self._params.cancel_confirm_s,
                     )
                     return
-                if state.status.name == "FILLED" or state.remaining_qty <= 0:
+                if state.status is OrderStatus.FILLED or state.remaining_qty <= 0:
                     return
                 limit = next_limit(order, natural_usd, self._params.reprice_step_ticks, self._ticks)
                 if reprices >= self._params.max_reprices or limit is None:
@@ -241,7 +285,10 @@ class OrderFollower:
         except OrderRejected as exc:
             with contextlib.suppress(JournalWriteFailed):  # logged by the journal
                 self._journal.record_order_state(
-                    order.order_ref, now=self._clock.now(), status="REJECTED", reason=str(exc)
+                    order.order_ref,
+                    now=self._clock.now(),
+                    status=JournalOrderStatus.REJECTED,
+                    reason=str(exc),
                 )
             self._alerts.publish(
                 NotifyEvent.ORDER_REJECTED,
@@ -269,14 +316,14 @@ class OrderFollower:
         self._journal.record_order_state(
             order.order_ref,
             now=self._clock.now(),
-            status="REPRICING",
+            status=JournalOrderStatus.REPRICING,
             limit_usd=order.limit_price_usd,
         )
         state = await self._broker.place_combo(order)
         self._journal.record_order_state(
             order.order_ref,
             now=self._clock.now(),
-            status=state.status.name,
+            status=JournalOrderStatus.of(state.status),
             order_id=str(state.order_id),
             limit_usd=order.limit_price_usd,
         )
@@ -363,13 +410,13 @@ class OrderFollower:
         self._journal.record_order_state(
             state.order_ref,
             now=event.time,
-            status=state.status.name,
+            status=JournalOrderStatus.of(state.status),
             order_id=str(state.order_id),
             filled_qty=filled,
             avg_fill_usd=avg,
             reason=state.reason or None,
         )
-        if state.status.name == "FILLED":
+        if state.status is OrderStatus.FILLED:
             self._filled(state.order_ref, filled, avg, event.time)
 
     def _filled(self, ref: str, filled: int, avg: float | None, at: datetime) -> None:

@@ -34,16 +34,13 @@ import structlog
 from daemon.errors import JournalError
 from daemon.runtime.journal_lock import JournalLock
 from daemon.runtime.journal_open import check_ours, check_place
+from daemon.runtime.journal_port import Journal, JournalOrderStatus, JournalWriteFailed
 from daemon.runtime.journal_reads import JournalReads
 from daemon.runtime.journal_schema import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
 
 log = structlog.get_logger("alvh.journal")
 
-
-class JournalWriteFailed(JournalError):
-    """SQLite refused a write (disk full, I/O error, a read-only file): nothing of that
-    transaction is in the journal. Callers that send orders stop sending (an order's intent
-    must be durable before it goes out); the others log it and carry on."""
+__all__ = ["JournalWriteFailed", "SqliteJournal"]
 
 
 def _dumps(value: Any) -> str:
@@ -51,7 +48,8 @@ def _dumps(value: Any) -> str:
 
 
 class SqliteJournal(JournalReads):
-    """The SQLite implementation of the journal. Open with ``SqliteJournal.open(path)``."""
+    """The SQLite implementation of the journal port (``daemon.runtime.journal_port``).
+    Open with ``SqliteJournal.open(path)``."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
@@ -311,12 +309,13 @@ class SqliteJournal(JournalReads):
                 tx.execute(
                     "INSERT INTO orders (order_ref, cycle_id, trading_day, intent_at, status,"
                     " quantity, limit_usd, debit_usd, leg_keys, updated_at, order_json)"
-                    " VALUES (?, ?, ?, ?, 'INTENT', ?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         order_ref,
                         cycle_id,
                         trading_day.isoformat(),
                         now.isoformat(),
+                        JournalOrderStatus.INTENT.value,
                         quantity,
                         limit_usd,
                         debit_usd,
@@ -333,7 +332,7 @@ class SqliteJournal(JournalReads):
         order_ref: str,
         *,
         now: datetime,
-        status: str,
+        status: JournalOrderStatus,
         order_id: str | None = None,
         filled_qty: int | None = None,
         avg_fill_usd: float | None = None,
@@ -348,7 +347,7 @@ class SqliteJournal(JournalReads):
                 " limit_usd = COALESCE(?, limit_usd)"
                 " WHERE order_ref = ?",
                 (
-                    status,
+                    str(status),
                     now.isoformat(),
                     order_id,
                     filled_qty,
@@ -402,3 +401,8 @@ class SqliteJournal(JournalReads):
                     "UPDATE alerts SET active = 0, last_seen_at = ? WHERE alert_key = ?",
                     (now.isoformat(), key),
                 )
+
+
+# The SQLite journal is the port's implementation: mypy checks this assignment
+# (tests/runtime/test_journal_port.py checks it at run time).
+_PORT: type[Journal] = SqliteJournal

@@ -10,7 +10,7 @@ import sqlite3
 from datetime import date
 from typing import Any
 
-from daemon.runtime.journal_schema import TERMINAL_ORDER_STATUSES
+from daemon.runtime.journal_port import TERMINAL_ORDER_STATUSES
 
 
 class JournalReads:

@@ -7,6 +7,9 @@ the schema, append a script: never edit a released one.
 
 from __future__ import annotations
 
+# The terminal set belongs to the port's vocabulary; kept importable from here.
+from daemon.runtime.journal_port import TERMINAL_ORDER_STATUSES as TERMINAL_ORDER_STATUSES
+
 MIGRATIONS: tuple[str, ...] = (
     # v1: the first schema.
     """
@@ -116,10 +119,3 @@ APPLICATION_ID = 0x414C5648
 V1_TABLES = frozenset(
     {"runs", "cycles", "scalar_state", "adjustments", "orders", "fills", "events"}
 )
-
-# Order states after which an order can no longer fill: not "open" any more. The broker's
-# (FILLED, CANCELLED, REJECTED) and the daemon's own: ENDED_UNSEEN, an order the journal
-# held as working that the broker no longer lists and that no task was following (it
-# filled or was cancelled while the daemon was down or had lost track of it; the next
-# cycle's positions tell which).
-TERMINAL_ORDER_STATUSES = ("FILLED", "CANCELLED", "REJECTED", "ENDED_UNSEEN")

@@ -9,6 +9,13 @@ breadth) is fetched once per trading day: it only changes at the close.
 Each phase (account, positions, indices, futures, listings, options, history) runs under
 its own budget (``snapshot.phase_budgets``); one that runs out raises ``BrokerTimeout``
 naming the phase, so the skipped cycle says where the time went.
+
+Breadth is the one series a cycle can do without (docs/reliability.md, "Breadth: a data
+gap or a lost connection"): a ``BrokerError`` or ``DataError`` reading it (no
+subscription, no such data) is logged ``breadth_unavailable`` and its reason goes with the
+snapshot to the breadth signal's "unavailable" text; a lost connection or a timeout
+(``BrokerDisconnected``, ``BrokerTimeout``) is the connection's failure, not the series',
+and skips the cycle like any other.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
+
+import structlog
 
 from daemon.config import SnapshotParams
 from daemon.core.broker import Broker
@@ -47,12 +56,15 @@ from daemon.runtime.chain_window import (
 
 T = TypeVar("T")
 
+log = structlog.get_logger("alvh.snapshot")
+
 
 @dataclass
 class _HistoryCache:
     day: date | None = None
     spx: tuple[DailyBar, ...] = ()
     breadth: tuple[BreadthDay, ...] = ()
+    breadth_unavailable: str = ""  # why ``breadth`` is empty, when the broker said
 
 
 class SnapshotTaker:
@@ -100,6 +112,7 @@ class SnapshotTaker:
             options=options,
             spx_history=spx_history,
             breadth_history=breadth,
+            breadth_unavailable=self._history.breadth_unavailable,
             events=self._events,
         )
 
@@ -110,15 +123,19 @@ class SnapshotTaker:
         if self._history.day != today:
             sessions = self._params.history_sessions
             spx = tuple(await self._broker.spx_daily_history(sessions))
+            unavailable = ""
             try:
                 breadth = tuple(await self._broker.breadth_history(sessions))
             except (BrokerDisconnected, BrokerTimeout):
                 raise
-            except (BrokerError, DataError):
+            except (BrokerError, DataError) as exc:
                 # No breadth data (e.g. no subscription): the breadth signal reports itself
-                # unavailable and the cycle goes on; a dead connection still skips it.
+                # unavailable, saying why, and the cycle goes on; a dead connection still
+                # skips it. Kept for the day, as the series would have been.
                 breadth = ()
-            self._history = _HistoryCache(today, spx, breadth)
+                unavailable = f"{type(exc).__name__}: {exc}"
+                log.warning("breadth_unavailable", reason=unavailable)
+            self._history = _HistoryCache(today, spx, breadth, unavailable)
         return self._history.spx, self._history.breadth
 
     async def _contracts(

@@ -28,7 +28,7 @@ from aiohttp import web
 
 from daemon.core.calendar import NY
 from daemon.runtime.app import App
-from daemon.runtime.journal import SqliteJournal
+from daemon.runtime.journal_port import JournalReader
 from daemon.runtime.status import DaemonStatus
 from daemon.runtime.status_plot import scalar_svg
 
@@ -40,7 +40,7 @@ class PageSources:
     """What the page reads; each a callable so every request sees the present."""
 
     status: Callable[[], Mapping[str, Any]]  # DaemonStatus.to_json
-    journal: SqliteJournal
+    journal: JournalReader
     notify_stats: Callable[[], Mapping[str, Mapping[str, int]]]
     history_sessions: int
 
@@ -176,7 +176,7 @@ def _hedges(record: Mapping[str, Any] | None) -> str:
     return f"<h2>Hedges and coverage</h2>{_pairs(pairs)}{table}"
 
 
-def _proposals(journal: SqliteJournal) -> str:
+def _proposals(journal: JournalReader) -> str:
     rows = [
         f"<tr><td data-figure='proposal'>{_esc(a['line'])}</td>"
         f"<td>{escape(when(a['first_alerted_at']))}</td><td class='num'>{a['times_seen']}</td></tr>"
@@ -187,7 +187,7 @@ def _proposals(journal: SqliteJournal) -> str:
     )
 
 
-def _orders(journal: SqliteJournal) -> str:
+def _orders(journal: JournalReader) -> str:
     rows = [
         f"<tr><td><code>{_esc(o['order_ref'])}</code></td><td>{_esc(o['status'])}</td>"
         f"<td class='num'>{o['filled_qty'] or 0}/{o['quantity']}</td>"

@@ -35,10 +35,10 @@ from daemon.core.params import TickParams
 from daemon.core.proposal import Adjustment
 from daemon.errors import BrokerDisconnected, BrokerTimeout, JournalError, OrderRejected
 from daemon.runtime.alerts import DecisionAlerts
-from daemon.runtime.executors import Execution, adjustment_fields
+from daemon.runtime.executors import Execution, ExecutionOutcome, adjustment_fields
 from daemon.runtime.follow import OrderFollower
 from daemon.runtime.guards import GuardContext, GuardLimits, OrderIntent, check_order
-from daemon.runtime.journal import JournalWriteFailed, SqliteJournal
+from daemon.runtime.journal_port import Journal, JournalOrderStatus, JournalWriteFailed
 from daemon.runtime.notify import Fanout, NotifyEvent
 from daemon.runtime.notify.lines import adjustment_line
 from daemon.runtime.notify.params import AlertParams
@@ -65,16 +65,26 @@ def _debit_usd(adj: Adjustment) -> float:
 class _NotPlaced:
     """How an order that was not placed is journalled, alerted and reported."""
 
-    status: str  # the journal's order status
+    status: JournalOrderStatus
     event: NotifyEvent
     label: str  # the alert line's first words
     level: Literal["warning", "error"]
-    outcome: str  # the Execution's
+    outcome: ExecutionOutcome
 
 
-_REJECTED = _NotPlaced("REJECTED", NotifyEvent.ORDER_REJECTED, "REJECTED", "warning", "rejected")
+_REJECTED = _NotPlaced(
+    JournalOrderStatus.REJECTED,
+    NotifyEvent.ORDER_REJECTED,
+    "REJECTED",
+    "warning",
+    ExecutionOutcome.REJECTED,
+)
 _FATE_UNKNOWN = _NotPlaced(
-    "UNKNOWN", NotifyEvent.ORDER_FATE_UNKNOWN, "FATE UNKNOWN", "error", "unknown"
+    JournalOrderStatus.UNKNOWN,
+    NotifyEvent.ORDER_FATE_UNKNOWN,
+    "FATE UNKNOWN",
+    "error",
+    ExecutionOutcome.UNKNOWN,
 )
 
 
@@ -84,7 +94,7 @@ class SubmitExecutor:
     def __init__(
         self,
         broker: Broker,
-        journal: SqliteJournal,
+        journal: Journal,
         params: ExecutionParams,
         ticks: TickParams,
         clock: MarketClock,
@@ -142,11 +152,11 @@ class SubmitExecutor:
                     cycle_id=cycle_id,
                     detail={"adjustment_id": adj.id, "guards": refused},
                 )
-                out.append(Execution(adj.id, "refused", "; ".join(refused)))
+                out.append(Execution(adj.id, ExecutionOutcome.REFUSED, "; ".join(refused)))
                 continue
             execution = await self._send(adj, result, cycle_id)
             out.append(execution)
-            if execution.outcome == "unknown" or not self._journal.writable:
+            if execution.outcome is ExecutionOutcome.UNKNOWN or not self._journal.writable:
                 break  # the connection or the journal is in doubt: send nothing more
             ctx = replace(
                 ctx,
@@ -167,7 +177,7 @@ class SubmitExecutor:
         for adj in result.adjustments:
             log.warning("adjustment_not_sent", line=adjustment_line(adj), reason=why)
         self.alerts.refusals([(adj, [why]) for adj in result.adjustments], result.now)
-        return tuple(Execution(adj.id, "refused", why) for adj in result.adjustments)
+        return tuple(Execution(adj.id, ExecutionOutcome.REFUSED, why) for adj in result.adjustments)
 
     async def _context(self, result: CycleResult) -> GuardContext:
         account = await self._broker.account()
@@ -215,7 +225,7 @@ class SubmitExecutor:
                 order=order_to_json(order, adj.natural_price_usd),
             )
         except JournalError as exc:  # a duplicate, or the journal refused the write
-            return Execution(adj.id, "refused", str(exc))
+            return Execution(adj.id, ExecutionOutcome.REFUSED, str(exc))
         stream = self._broker.order_events()
         try:
             state = await self._broker.place_combo(order)
@@ -229,7 +239,7 @@ class SubmitExecutor:
             self._follower.follow(order, state, stream, adj.natural_price_usd)
         else:  # its open intent row brings it back to a follower once the journal writes
             stream.close()
-        return Execution(adj.id, "submitted", state.status.value, state.order_id)
+        return Execution(adj.id, ExecutionOutcome.SUBMITTED, state.status.value, state.order_id)
 
     def _not_placed(
         self, adj: Adjustment, result: CycleResult, exc: Exception, how: _NotPlaced
@@ -247,7 +257,11 @@ class SubmitExecutor:
         return Execution(adj.id, how.outcome, str(exc))
 
     def _try_state(
-        self, ref: str, status: str, order_id: str | None = None, reason: str | None = None
+        self,
+        ref: str,
+        status: JournalOrderStatus,
+        order_id: str | None = None,
+        reason: str | None = None,
     ) -> bool:
         """Journal an order's new state; False (logged) when the journal refuses it: the
         order's intent is durable, so reconciliation settles it once writes go through."""
@@ -262,7 +276,9 @@ class SubmitExecutor:
 
     def _record_placed(self, adj: Adjustment, state: OrderState) -> bool:
         """Journal and alert a placed order; whether its state is in the journal."""
-        recorded = self._try_state(adj.id, status=state.status.name, order_id=str(state.order_id))
+        recorded = self._try_state(
+            adj.id, status=JournalOrderStatus.of(state.status), order_id=str(state.order_id)
+        )
         self.alerts.publish(
             NotifyEvent.ORDER_SUBMITTED,
             f"SENT {adjustment_line(adj)}  order {state.order_id}",

@@ -413,3 +413,19 @@ def test_chain_skew_uses_the_configured_delta() -> None:
     chain = SkewChain(strikes, np.asarray(smile(strikes)), FORWARD, T_YEARS, RATE)
     got = chain_skew_pts(chain, PARAMS.skew)
     assert got == pytest.approx(true_skew_pts(PARAMS.skew.target_delta), abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("why", "detail"),
+    [
+        ("", "no NYSE advance/decline history"),
+        ("BrokerError: no ADV-NYSE", "no NYSE advance/decline history: BrokerError: no ADV-NYSE"),
+    ],
+)
+def test_no_breadth_says_the_brokers_reason_when_there_is_one(why: str, detail: str) -> None:
+    """Empty breadth is NO_DATA; the snapshot's reason, when the broker gave one, follows."""
+    readings = compute_signals(
+        SignalInputs(today=date(2026, 11, 24), breadth_unavailable=why), SignalsParams()
+    )
+    (breadth,) = [r for r in readings if r.name == "breadth"]
+    assert (breadth.unavailable, breadth.detail) == (UnavailableReason.NO_DATA, detail)

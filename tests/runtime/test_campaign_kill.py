@@ -14,18 +14,17 @@ import os
 import random
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tests.runtime.daemon_rig import Daemons
+
 REPO = Path(__file__).resolve().parents[2]
 SESSION_OPEN = "2026-11-24T09:30:00-05:00"
-POLL_TIMEOUT_S = 60.0
 KILLS = int(os.environ.get("CAMPAIGN_KILLS", "2"))
 SEED = int(os.environ.get("CAMPAIGN_SEED", "12"))
 # Real seconds a daemon runs, once started, before its kill -9: from before its first
@@ -56,24 +55,6 @@ def _config(tmp_path: Path) -> Path:
     return path
 
 
-def _start(tmp_path: Path, config: Path, name: str) -> subprocess.Popen[bytes]:
-    with (tmp_path / f"{name}.err").open("wb") as err:
-        return subprocess.Popen(
-            [sys.executable, "-m", "daemon", "run", "--config", str(config)],
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-
-
-def _wait(proc: subprocess.Popen[bytes], what: str, ready: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + POLL_TIMEOUT_S
-    while not ready():
-        assert proc.poll() is None, f"daemon died ({proc.returncode}) waiting for {what}"
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 def _query(journal: Path, sql: str) -> list[Any]:
     if not journal.exists():
         return []
@@ -92,6 +73,14 @@ def _rows(journal: Path, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in conn.execute(sql)]
     finally:
         conn.close()
+
+
+def _runs_over(journal: Path, n: int) -> bool:
+    return len(_query(journal, "SELECT run_id FROM runs")) > n
+
+
+def _any_received(tmp_path: Path) -> bool:
+    return bool(_received(tmp_path))
 
 
 def _received(tmp_path: Path) -> list[dict[str, Any]]:
@@ -115,23 +104,22 @@ def kill_campaign(tmp_path: Path, kills: int, seed: int) -> dict[str, int]:
     rng = random.Random(seed)
     config = _config(tmp_path)
     journal = tmp_path / "journal.sqlite"
-    for i in range(kills):
-        proc = _start(tmp_path, config, f"killed-{i}")
-        _wait(proc, "its run", lambda n=i: len(_query(journal, "SELECT run_id FROM runs")) > n)
-        if i == 0:  # the first dies while its first orders are being followed
-            _wait(proc, "an order received", lambda: bool(_received(tmp_path)))
-            time.sleep(rng.uniform(0.0, 0.5))
-        else:
-            time.sleep(rng.uniform(*KILL_AFTER_S))
-        assert proc.poll() is None, f"daemon {i} died before its kill"
-        proc.send_signal(signal.SIGKILL)
-        assert proc.wait(timeout=POLL_TIMEOUT_S) == -signal.SIGKILL
-    last = _start(tmp_path, config, "last")
-    _wait(last, "its run", lambda: len(_query(journal, "SELECT run_id FROM runs")) > kills)
-    _wait(last, "an order received", lambda: bool(_received(tmp_path)))
-    _wait(last, "a cycle of its own", lambda: _last_run_cycles(journal) >= 2)
-    last.send_signal(signal.SIGTERM)
-    assert last.wait(timeout=POLL_TIMEOUT_S) == 0
+    with Daemons(tmp_path) as daemons:  # none outlives the campaign, whatever fails
+        for i in range(kills):
+            daemon = daemons.start(config, f"killed-{i}")
+            daemon.wait_until("its run", partial(_runs_over, journal, i), poll_s=0.1)
+            if i == 0:  # the first dies while its first orders are being followed
+                daemon.wait_until("an order received", partial(_any_received, tmp_path), 0.1)
+                time.sleep(rng.uniform(0.0, 0.5))
+            else:
+                time.sleep(rng.uniform(*KILL_AFTER_S))
+            assert daemon.proc.poll() is None, f"daemon {i} died before its kill"
+            assert daemon.stop(signal.SIGKILL) == -signal.SIGKILL
+        last = daemons.start(config, "last")
+        last.wait_until("its run", partial(_runs_over, journal, kills), poll_s=0.1)
+        last.wait_until("an order received", partial(_any_received, tmp_path), poll_s=0.1)
+        last.wait_until("a cycle of its own", lambda: _last_run_cycles(journal) >= 2, 0.1)
+        assert last.stop(signal.SIGTERM) == 0
     received = _received(tmp_path)
     _check(journal, received)
     return {

@@ -233,3 +233,35 @@ def test_a_fifo_or_device_as_the_urls_file_is_refused_at_once(tmp_path: Path) ->
             read_urls(NotifyParams(urls_file=path), {})
         assert "notify.urls_file" in str(refused.value)
         assert "regular file" in str(refused.value)
+
+
+def test_each_sink_failure_is_logged_by_name_and_the_other_sinks_still_deliver() -> None:
+    """One inline and one remote sink raise: each is logged ``notify_failed`` with its
+    name and the error's type, and the log sink and the healthy remote sink still get it."""
+
+    class Broken(Recorder):
+        def send(self, note: Notification) -> None:
+            raise RuntimeError("bug")
+
+    remote_ok = Recorder(name="remote-ok", off_path=True)
+    fanout = Fanout(
+        [
+            Broken(name="inline-broken"),
+            LogNotifier(),
+            Broken(name="remote-broken", off_path=True),
+            remote_ok,
+        ]
+    )
+
+    async def body() -> None:
+        fanout.publish(_note())
+        await fanout.close()
+
+    with structlog.testing.capture_logs() as logs:
+        asyncio.run(body())
+    failed = [(e["sink"], e["error"]) for e in logs if e["event"] == "notify_failed"]
+    assert sorted(failed) == [("inline-broken", "RuntimeError"), ("remote-broken", "RuntimeError")]
+    assert [e["event"] for e in logs].count("adjustment_proposed") == 1  # the log sink
+    assert remote_ok.events() == ["adjustment_proposed"]
+    assert fanout.stats()["remote-broken"]["failed"] == 1
+    assert fanout.stats()["remote-ok"]["sent"] == 1

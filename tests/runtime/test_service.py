@@ -2,8 +2,9 @@
 
 Each test writes a temporary config (config/sim.yaml with the journal and the kill
 switch in the test's directory and the simulated session pinned to an open), runs the
-daemon, polls the journal through its own read-only SQLite connection until enough
-cycles are in, then signals it. Oracles: the exit code, the journal's ``runs``,
+daemon (``tests/runtime/daemon_rig.py``: reaped when the test ends, pass or fail), polls
+the journal through its own read-only SQLite connection until enough cycles are in, then
+signals it. Oracles: the exit code, the journal's ``runs``,
 ``cycles``, ``orders`` and ``events`` rows, and the JSON log lines on stderr.
 
 The simulated clock runs 60x, so a cycle (one market minute apart) comes every second.
@@ -15,11 +16,8 @@ import asyncio
 import json
 import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Callable, MutableMapping
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +29,10 @@ from daemon.runtime.app import build_app
 from daemon.runtime.journal import SqliteJournal
 from daemon.runtime.journal_schema import TERMINAL_ORDER_STATUSES
 from daemon.runtime.service import Service
+from tests.runtime.daemon_rig import POLL_TIMEOUT_S, Daemons
 
 REPO = Path(__file__).resolve().parents[2]
 SESSION_OPEN = "2026-11-24T09:30:00-05:00"
-POLL_TIMEOUT_S = 60.0
 
 
 def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -63,48 +61,6 @@ def _config(tmp_path: Path, changes: dict[str, Any] | None = None) -> Path:
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(_merge(_merge(raw, pinned), changes or {})))
     return path
-
-
-class Daemon:
-    """One ``alvh run`` process, its stdout and stderr in files."""
-
-    def __init__(self, tmp_path: Path, config: Path, name: str) -> None:
-        self.stdout = tmp_path / f"{name}.out"
-        self.stderr = tmp_path / f"{name}.err"
-        with self.stdout.open("wb") as out, self.stderr.open("wb") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "daemon", "run", "--config", str(config)],
-                cwd=tmp_path,
-                stdout=out,
-                stderr=err,
-            )
-
-    def wait_until(self, what: str, ready: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + POLL_TIMEOUT_S
-        while not ready():
-            code = self.proc.poll()
-            assert code is None, f"daemon exited ({code}) waiting for {what}:\n{self.tail()}"
-            assert time.monotonic() < deadline, f"timed out waiting for {what}:\n{self.tail()}"
-            time.sleep(0.2)
-
-    def stop(self, sig: signal.Signals) -> int:
-        assert self.proc.poll() is None, f"daemon died before {sig.name}:\n{self.tail()}"
-        self.proc.send_signal(sig)
-        return self.proc.wait(timeout=POLL_TIMEOUT_S)
-
-    def tail(self) -> str:
-        return "\n".join(self.stderr.read_text().splitlines()[-20:])
-
-    def lines(self) -> list[dict[str, Any]]:
-        """Every stderr line, parsed; each must be one JSON object with an event."""
-        out = []
-        for text in self.stderr.read_text().splitlines():
-            if not text.strip():
-                continue
-            entry = json.loads(text)
-            assert isinstance(entry, dict) and entry.get("event"), text
-            out.append(entry)
-        return out
 
 
 def _query(journal: Path, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -161,10 +117,10 @@ def _assert_cycle_lines_tagged(lines: list[dict[str, Any]], cycles: list[dict[st
     assert sorted(summaries) == sorted(ids)  # one summary per journalled cycle
 
 
-def test_run_on_the_sim_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+def test_run_on_the_sim_stops_cleanly_on_sigterm(tmp_path: Path, daemons: Daemons) -> None:
     """`alvh run`: cycles journalled, SIGTERM exits 0, every log line JSON, cycles tagged."""
     journal = tmp_path / "journal.sqlite"
-    daemon = Daemon(tmp_path, _config(tmp_path), "run")
+    daemon = daemons.start(_config(tmp_path), "run")
     daemon.wait_until("3 cycles", lambda: len(_cycles(journal)) >= 3)
     assert daemon.stop(signal.SIGTERM) == 0
 
@@ -194,16 +150,18 @@ SUBMIT = {
 }
 
 
-def test_kill_9_then_restart_in_submit_mode_sends_no_adjustment_twice(tmp_path: Path) -> None:
+def test_kill_9_then_restart_in_submit_mode_sends_no_adjustment_twice(
+    tmp_path: Path, daemons: Daemons
+) -> None:
     """After kill -9 and a restart, ids the journal holds are refused, never sent again."""
     journal = tmp_path / "journal.sqlite"
     config = _config(tmp_path, SUBMIT)
-    first = Daemon(tmp_path, config, "first")
+    first = daemons.start(config, "first")
     first.wait_until("an order", lambda: bool(_query(journal, "SELECT 1 FROM orders")))
     assert first.stop(signal.SIGKILL) == -signal.SIGKILL
     sent_before = {r["order_ref"] for r in _query(journal, "SELECT order_ref FROM orders")}
 
-    second = Daemon(tmp_path, config, "second")
+    second = daemons.start(config, "second")
     second.wait_until("a second run", lambda: len(_runs(journal)) == 2)
     run_b = _runs(journal)[1]["run_id"]
     second.wait_until(
@@ -267,10 +225,12 @@ FAULTS = {
 }
 
 
-def test_a_faulty_session_keeps_the_daemon_alive_and_explains_each_cycle(tmp_path: Path) -> None:
+def test_a_faulty_session_keeps_the_daemon_alive_and_explains_each_cycle(
+    tmp_path: Path, daemons: Daemons
+) -> None:
     """Injected faults: the daemon lives on, every cycle without a proposal says why."""
     journal = tmp_path / "journal.sqlite"
-    daemon = Daemon(tmp_path, _config(tmp_path, FAULTS), "faults")
+    daemon = daemons.start(_config(tmp_path, FAULTS), "faults")
     daemon.wait_until("3 cycles", lambda: len(_cycles(journal)) >= 3)
     assert daemon.stop(signal.SIGTERM) == 0
 

@@ -103,7 +103,8 @@ class SignalInputs:
     ``spx_closes``: past SPX daily closes, oldest first, *not* including today.
     ``spx_last``: the live SPX price (``None`` without a quote). ``vix``/``vix3m`` in vol
     points. Breadth: NYSE advancing/declining/unchanged issues per session, oldest first,
-    same length. ``sessions_until(today, day)``: exchange sessions from today to ``day``
+    same length; ``breadth_unavailable``, the broker's reason when it gave none.
+    ``sessions_until(today, day)``: exchange sessions from today to ``day``
     (0 when ``day`` is today), ``daemon.core.calendar.sessions_until`` in production.
     ``nearest_short_sigmas``: the nearest short strike's distance from spot in sigmas
     (from the risk layer; ``None`` with no short strikes). ``skew``: the chain for the
@@ -117,6 +118,7 @@ class SignalInputs:
     advancing: FloatArray = field(default_factory=lambda: np.empty(0))
     declining: FloatArray = field(default_factory=lambda: np.empty(0))
     unchanged: FloatArray = field(default_factory=lambda: np.empty(0))
+    breadth_unavailable: str = ""
     events: tuple[MarketEvent, ...] = ()
     sessions_until: Callable[[date, date], int] = _no_sessions
     nearest_short_sigmas: float | None = None

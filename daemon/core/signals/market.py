@@ -29,7 +29,9 @@ class BreadthSignal(BuiltinSignal):
     def evaluate(self, inputs: SignalInputs) -> Score:
         n = self.params.slope_sessions
         if len(inputs.advancing) == 0:
-            raise Unavailable(UnavailableReason.NO_DATA, "no NYSE advance/decline history")
+            why = inputs.breadth_unavailable
+            detail = "no NYSE advance/decline history"
+            raise Unavailable(UnavailableReason.NO_DATA, f"{detail}: {why}" if why else detail)
         series = [
             require_finite(getattr(inputs, part), f"NYSE {part} issues")
             for part in ("advancing", "declining", "unchanged")
