@@ -25,7 +25,7 @@ from daemon.core.proposal import HeldHedge
 from daemon.core.risk import BookRisk, StructureRisk
 from daemon.core.signals import SignalInputs, SkewChain
 from daemon.core.signals.book import atm_iv_sigma, short_strike_distance
-from daemon.core.structures import Book, Structure, StructureKind
+from daemon.core.structures import Book, Structure
 
 # The skew is read on the SPX expiry nearest this many calendar days: the tenor VIX
 # itself measures, so the skew and the VIX level speak of the same options.
@@ -203,17 +203,10 @@ def held_hedges(
             unpriced.append(structure.label)
             continue
         units = structure.quantity
-        short_sessions = None
-        if structure.kind is StructureKind.SPX_PUT_DIAGONAL:
-            short = min(
-                (
-                    leg.contract.expiry
-                    for leg in structure.legs
-                    if leg.quantity < 0 and leg.contract.expiry
-                ),
-                default=today,
-            )
-            short_sessions = sessions_until(today, short)
+        # Sessions until the nearest short leg expires: the diagonal's roll rule reads it.
+        shorts = [leg.contract.expiry for leg in structure.legs if leg.quantity < 0]
+        short = min((d for d in shorts if d is not None), default=None)
+        short_sessions = None if short is None else sessions_until(today, short)
         found.append(
             HeldHedge(
                 structure=structure,

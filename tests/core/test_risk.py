@@ -16,6 +16,7 @@ from daemon.core.calendar import time_to_expiry_years
 from daemon.core.market import MarketView, build_market_view
 from daemon.core.models import Position, Right
 from daemon.core.params import ModelParams, ScenarioParams
+from daemon.core.recognition import recognise
 from daemon.core.risk import (
     book_risk,
     dollar_greeks,
@@ -23,7 +24,7 @@ from daemon.core.risk import (
     scenario_pnl_for,
     vol_beta,
 )
-from daemon.core.structures import Leg, StructureKind, recognise
+from daemon.core.structures import Leg, StructureKind
 from tests.core.factories import (
     NOW,
     RATE,
