@@ -294,3 +294,35 @@ def test_tail_loss_never_beyond_max_loss(
 def test_vix_expiry_is_the_april_wednesday() -> None:
     """Sanity of the fixture: the VIX chain's expiry is the one its future settles on."""
     assert _view().vix_future(VIX_EXPIRY) == pytest.approx(VIX_FUTURE)
+
+
+def test_crash_loss_of_a_rich_condor_is_bounded_from_its_mark_not_its_entry() -> None:
+    """A condor that took 20 of credit on 25-point wings (max loss 5 from entry) still loses
+    what a -30% crash costs from its mark now, by independent repricing (vollib), bounded
+    by its remaining max loss (wing x 100 x qty + mark), not by the max loss from entry."""
+    strikes_ = (4500.0, 4525.0, 5500.0, 5525.0)
+    qty = 2
+    costs = (0.0, 1000.0, 1000.0, 0.0)  # credit/unit = 1000 + 1000 = 2000 USD = 20 points
+    book = recognise(iron_condor(strikes_, qty, leg_costs_usd=costs))
+    crash = ScenarioParams(
+        spx_move_frac=-0.3, vix_spot_shock_pts=0.0, vix_option_vol_shock_pts=0.0, other_shocks=()
+    )
+    risk = book_risk(book, _view(), PARAMS.model_copy(update={"scenario": crash}))
+    (r,) = risk.income
+    # Hand: credit 2 x 2000; max loss from entry 2 x (25 - 20) x 100 = 1000 USD.
+    assert r.credit_usd == pytest.approx(4000.0)
+    assert r.max_loss_usd == pytest.approx(1000.0)
+    f = spx_forward()
+    t = time_to_expiry_years(spx_option(4500, P), NOW)
+    legs = ((4500.0, "p", 1), (4525.0, "p", -1), (5500.0, "c", -1), (5525.0, "c", 1))
+    now_usd = sum(s * qty * 100 * vollib_black(fl, f, k, t, RATE, _sigma(k)) for k, fl, s in legs)
+    after_usd = sum(
+        s * qty * 100 * vollib_black(fl, 0.7 * f, k, t, RATE, _sigma(k)) for k, fl, s in legs
+    )
+    expected = after_usd - now_usd  # no vol shock: only the forward moves
+    assert expected < -2 * r.max_loss_usd  # far beyond the max loss from entry
+    assert r.mark_usd == pytest.approx(now_usd, rel=1e-6)
+    assert r.remaining_max_loss_usd == pytest.approx(qty * 25 * 100 + now_usd, rel=1e-9)
+    assert r.stress_pnl_usd == pytest.approx(expected, rel=1e-6)
+    assert r.stress_pnl_usd >= -r.remaining_max_loss_usd
+    assert risk.tail_loss_usd == pytest.approx(expected, rel=1e-6)
