@@ -64,4 +64,12 @@ def registered(family: HedgeFamily) -> Iterator[HedgeFamily]:
         unregister(family)
 
 
-__all__ = ["FAMILIES", "HedgeFamily", "families", "family_of", "register", "registered"]
+__all__ = [
+    "FAMILIES",
+    "HedgeFamily",
+    "families",
+    "family_of",
+    "register",
+    "registered",
+    "unregister",
+]
