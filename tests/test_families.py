@@ -6,6 +6,8 @@ without a line changed anywhere else. The table is restored after each test."""
 from __future__ import annotations
 
 import asyncio
+import json
+import pickle
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
@@ -221,3 +223,15 @@ def test_the_snapshot_quotes_what_a_registered_family_asks_for() -> None:
     assert far not in {d for _, d in asyncio.run(taker._spx_expiries(today, []))}
     with registered(FAMILY):
         assert ("SPXW", far) in asyncio.run(taker._spx_expiries(today, []))
+
+
+def test_a_kind_is_one_object_per_name_across_definitions_and_pickling() -> None:
+    """Defining a kind again with the same abbreviation gives the same object (``is``
+    compares kinds), differently is refused, and a pickled kind (replay workers) comes
+    back as that object; it serialises as its name."""
+    assert StructureKind("TEST_SPX_PUT_SPREAD", "TPS") is PUT_SPREAD
+    with pytest.raises(ValueError, match="already defined"):
+        StructureKind("TEST_SPX_PUT_SPREAD", "XYZ")
+    assert pickle.loads(pickle.dumps(PUT_SPREAD)) is PUT_SPREAD
+    assert json.dumps({"kind": PUT_SPREAD}) == '{"kind": "TEST_SPX_PUT_SPREAD"}'
+    assert PUT_SPREAD.is_hedge and StructureKind.IRON_CONDOR.is_income
