@@ -50,11 +50,11 @@ from daemon.core.overlay import plan_overlay
 from daemon.core.params import ModelParams
 from daemon.core.pricing import black76, implied_vol
 from daemon.core.proposal import build_proposal, staying_payoff_usd
+from daemon.core.recognition import recognise
 from daemon.core.risk import book_risk
 from daemon.core.scalar import update_scalar
 from daemon.core.signals import compute_signals
 from daemon.core.signals.skew import chain_skew_pts, vix_share
-from daemon.core.structures import recognise
 from daemon.events_file import load_events
 from daemon.runtime.snapshot import SnapshotTaker
 

@@ -1,35 +1,29 @@
-"""Layer 3 candidates: hedge structures built from the live chains (alvh-model.md §4).
+"""Layer 3 candidates: the hedge units the overlay may buy, priced from the live chains.
 
-Two families, each a best pair plus neighbouring strike pairs as alternatives (the integer
-program in ``overlay.py`` chooses among them, as few pairs as it can unless splitting saves
-more than ``overlay.consolidate_tolerance_frac``):
-
-- VIX call spreads at the first VIX expiry with DTE >= ``vix.min_dte_days``: long the call
-  nearest ``vix.long_delta``, short the call nearest ``vix.short_delta`` (or the strike
-  nearest long + ``vix.width_pts``).
-- SPX put diagonals: long the put nearest ``diagonal.long_delta`` at an expiry whose DTE
-  lies in [``long_dte_min_days``, ``long_dte_max_days``], short the put
-  ``diagonal.short_offset_frac`` x SPX spot lower at the nearest expiry on or after the
-  condor's.
+The shared part of every hedge family (alvh-model.md section 4): ``LegSpec``, ``Candidate``
+and ``CandidateSearch``, and ``collect``, which prices (long, short) pairs one unit each.
+Each family's own search (which expiry, which strikes, the neighbouring pairs offered as
+alternatives) lives in its module under ``daemon/core/families/``; the integer program in
+``overlay.py`` chooses among them all.
 
 Every number is per unit of the structure, USD with the multiplier applied: the debit at
 mids, the natural debit (paying asks, receiving bids), the stress-scenario payoff by full
-repricing (``risk.scenario_pnl``) and the theta per calendar day.
+repricing (``stress.scenario_pnl``) and the theta per calendar day.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from daemon.core.calendar import NY, dte_days
-from daemon.core.market import SPX_SYMBOL, VIX_SYMBOL, ExpiryView, MarketView, OptionView
+from daemon.core.calendar import dte_days
+from daemon.core.market import MarketView, OptionView
 from daemon.core.models import Action, Contract, Right
 from daemon.core.params import ModelParams
 from daemon.core.plain import to_plain
-from daemon.core.risk import scenario_pnl_for
+from daemon.core.stress import scenario_pnl_for
 from daemon.core.structures import StructureKind
 
 
@@ -99,8 +93,8 @@ class CandidateSearch:
     notes: tuple[str, ...]
 
 
-# ---- shared helpers ------------------------------------------------------------------------
-def _quotable(v: OptionView) -> bool:
+# ---- shared helpers (the families use them) ------------------------------------------
+def quotable(v: OptionView) -> bool:
     """A leg we can trade and value: a usable two-sided quote, a model vol and greeks."""
     return (
         v.mid is not None
@@ -112,18 +106,18 @@ def _quotable(v: OptionView) -> bool:
     )
 
 
-def _nearest(values: Sequence[float], target: float) -> int:
+def nearest_index(values: Sequence[float], target: float) -> int:
     """Index of the value nearest ``target``; ties go to the first (the lower strike)."""
     return min(range(len(values)), key=lambda i: (abs(values[i] - target), i))
 
 
-def _priced(chain: Sequence[OptionView], right: Right) -> list[OptionView]:
+def priced(chain: Sequence[OptionView], right: Right) -> list[OptionView]:
     """Options of one right that carry a delta, by strike."""
     found = [v for v in chain if v.contract.right is right and v.delta is not None]
     return sorted(found, key=lambda v: v.contract.strike or 0.0)
 
 
-def _strike(v: OptionView) -> float:
+def view_strike(v: OptionView) -> float:
     return v.contract.strike or 0.0
 
 
@@ -133,9 +127,10 @@ def _candidate(
     view: MarketView,
     now: datetime,
     params: ModelParams,
+    is_vix: bool,
 ) -> Candidate | str:
     """Price one unit (every ratio 1) of ``legs``; a reason string when it cannot be."""
-    bad = [v.contract.key for v, _ in legs if not _quotable(v)]
+    bad = [v.contract.key for v, _ in legs if not quotable(v)]
     if bad:
         return f"no usable quote for {', '.join(bad)}"
     specs = tuple(LegSpec(v.contract, 1, action) for v, action in legs)
@@ -159,23 +154,28 @@ def _candidate(
         payoff_usd=payoff,
         theta_usd_per_day=theta,
         dte_days=min(dte_days(v.contract, now) for v, _ in legs),
-        is_vix=kind is StructureKind.VIX_CALL_SPREAD,
+        is_vix=is_vix,
     )
 
 
-def _collect(
+def collect(
     kind: StructureKind,
     pairs: Sequence[tuple[OptionView, OptionView]],
     view: MarketView,
     now: datetime,
     params: ModelParams,
+    *,
+    is_vix: bool,
 ) -> CandidateSearch:
-    """Price each (long, short) pair; keep the good ones, note the others."""
+    """Price each (long, short) pair one unit each (bought, sold); keep the good ones, note
+    the others. ``is_vix``: the family's payoff counts toward the mix's VIX share."""
     found: list[Candidate] = []
     notes: list[str] = []
     seen: set[str] = set()
     for long, short in pairs:
-        made = _candidate(kind, ((long, Action.BUY), (short, Action.SELL)), view, now, params)
+        made = _candidate(
+            kind, ((long, Action.BUY), (short, Action.SELL)), view, now, params, is_vix
+        )
         if isinstance(made, str):
             notes.append(f"{kind.value} {long.contract.key} / {short.contract.key}: {made}")
         elif made.key not in seen:
@@ -184,152 +184,7 @@ def _collect(
     return CandidateSearch(tuple(found), tuple(notes))
 
 
-def _class_rank(trading_class: str) -> int:
+def class_rank(trading_class: str) -> int:
     # Between SPX (AM-settled) and SPXW (PM) of one date, prefer the PM class: it settles
     # on a traded price, not the next morning's special opening quotation.
     return 0 if trading_class.endswith("W") else 1
-
-
-# ---- VIX call spreads ----------------------------------------------------------------------
-def find_vix_call_spreads(view: MarketView, now: datetime, params: ModelParams) -> CandidateSearch:
-    """VIX call spread candidates with the reasons for any left out (module docstring)."""
-    p = params.vix
-    expiries = [
-        e
-        for e in view.expiries(VIX_SYMBOL)
-        if e.reliable and dte_days(e.expiry, now) >= p.min_dte_days
-    ]
-    if not expiries:
-        return CandidateSearch((), (f"no reliable VIX expiry with DTE >= {p.min_dte_days}",))
-    first = min(expiries, key=lambda e: (e.expiry, _class_rank(e.trading_class)))
-    calls = _priced(view.chain(first.trading_class, first.expiry), Right.CALL)
-    if len(calls) < 2:
-        return CandidateSearch((), (f"VIX {first.name}: fewer than 2 priced calls",))
-    deltas = [v.delta or 0.0 for v in calls]
-    strikes = [_strike(v) for v in calls]
-    long_i = _nearest(deltas, p.long_delta)
-    short_i = _nearest(deltas, p.short_delta)
-    pairs: list[tuple[OptionView, OptionView]] = []
-    # Neighbours: the whole pair shifted by up to neighbour_count strikes either way (in
-    # width mode only the long leg shifts; the short follows at long + width).
-    for shift in range(-p.neighbour_count, p.neighbour_count + 1):
-        li = long_i + shift
-        if not 0 <= li < len(calls):
-            continue
-        if p.width_pts is not None:
-            above = list(range(li + 1, len(calls)))
-            if not above:
-                continue
-            si = above[_nearest([strikes[i] for i in above], strikes[li] + p.width_pts)]
-        else:
-            si = short_i + shift
-        if li < si < len(calls):
-            pairs.append((calls[li], calls[si]))
-    if not pairs:
-        return CandidateSearch((), (f"VIX {first.name}: no long/short call pair",))
-    return _collect(StructureKind.VIX_CALL_SPREAD, pairs, view, now, params)
-
-
-def vix_call_spread_candidates(
-    view: MarketView, now: datetime, params: ModelParams
-) -> list[Candidate]:
-    """VIX call spreads at the first VIX expiry with DTE >= ``vix.min_dte_days``."""
-    return list(find_vix_call_spreads(view, now, params).candidates)
-
-
-# ---- SPX put diagonals ---------------------------------------------------------------------
-def _pick_spx_expiries(
-    view: MarketView, now: datetime, condor_expiry: date, params: ModelParams
-) -> tuple[ExpiryView, ExpiryView] | str:
-    """(long expiry, short expiry) for the diagonal, or why there is none."""
-    p = params.diagonal
-    spx = [e for e in view.expiries(SPX_SYMBOL) if e.reliable]
-    window = [
-        e for e in spx if p.long_dte_min_days <= dte_days(e.expiry, now) <= p.long_dte_max_days
-    ]
-    if not window:
-        return f"no reliable SPX expiry with DTE in [{p.long_dte_min_days}, {p.long_dte_max_days}]"
-    # Several in the window: the one nearest its middle, then the earlier, then SPXW.
-    middle = 0.5 * (p.long_dte_min_days + p.long_dte_max_days)
-    long = min(
-        window,
-        key=lambda e: (
-            abs(dte_days(e.expiry, now) - middle),
-            e.expiry,
-            _class_rank(e.trading_class),
-        ),
-    )
-    # Never nearer than short_min_dte_days: a short leg with a session or two left would be
-    # due to roll again at once (rolls every cycle around an expiry).
-    earliest = max(condor_expiry, now.astimezone(NY).date() + timedelta(days=p.short_min_dte_days))
-    shorts = [e for e in spx if earliest <= e.expiry < long.expiry]
-    if not shorts:
-        return f"no reliable SPX expiry in [{earliest}, {long.expiry}) for the short leg"
-    short = min(shorts, key=lambda e: (e.expiry, _class_rank(e.trading_class)))
-    return long, short
-
-
-def find_spx_put_diagonals(
-    view: MarketView,
-    now: datetime,
-    condor_expiry: date | None,
-    params: ModelParams,
-    avoid_keys: frozenset[str] = frozenset(),
-) -> CandidateSearch:
-    """SPX put diagonal candidates with the reasons for any left out (module docstring).
-
-    ``avoid_keys``: contracts (``Contract.key``) the income book holds. A diagonal leg on
-    one of them would net against the condor on fill (selling the condor's long wing, say)
-    and leave neither structure whole, so such strikes are never chosen."""
-    if condor_expiry is None:
-        return CandidateSearch((), ("no condor expiry: no diagonal short leg to place",))
-    picked = _pick_spx_expiries(view, now, condor_expiry, params)
-    if isinstance(picked, str):
-        return CandidateSearch((), (picked,))
-    long_exp, short_exp = picked
-    p = params.diagonal
-    free = [
-        [
-            v
-            for v in _priced(view.chain(e.trading_class, e.expiry), Right.PUT)
-            if v.contract.key not in avoid_keys
-        ]
-        for e in (long_exp, short_exp)
-    ]
-    longs, shorts = free
-    if not longs or not shorts:
-        return CandidateSearch((), (f"no priced puts at {long_exp.name} or {short_exp.name}",))
-    if view.spot is None or view.spot <= 0:
-        return CandidateSearch((), ("no usable SPX spot to place the diagonal's short strike",))
-    # A fraction of spot, so the offset means the same at SPX 700 and at 7,000.
-    offset_pts = p.short_offset_frac * view.spot
-    long_i = _nearest([v.delta or 0.0 for v in longs], p.long_delta)
-    pairs: list[tuple[OptionView, OptionView]] = []
-    for shift in range(-p.neighbour_count, p.neighbour_count + 1):
-        li = long_i + shift
-        if not 0 <= li < len(longs):
-            continue
-        k_long = _strike(longs[li])
-        # The short strike never above the long's (the diagonal's definition).
-        eligible = [v for v in shorts if _strike(v) <= k_long]
-        if eligible:
-            si = _nearest([_strike(v) for v in eligible], k_long - offset_pts)
-            pairs.append((longs[li], eligible[si]))
-    if not pairs:
-        return CandidateSearch(
-            (), (f"no short put at or below the long strikes at {short_exp.name}",)
-        )
-    return _collect(StructureKind.SPX_PUT_DIAGONAL, pairs, view, now, params)
-
-
-def spx_put_diagonal_candidates(
-    view: MarketView,
-    now: datetime,
-    condor_expiry: date | None,
-    params: ModelParams,
-    avoid_keys: frozenset[str] = frozenset(),
-) -> list[Candidate]:
-    """SPX put diagonals: long near ``diagonal.long_delta`` in the long-DTE window, short
-    ``short_offset_frac`` x spot lower at the nearest expiry on or after ``condor_expiry``."""
-    found = find_spx_put_diagonals(view, now, condor_expiry, params, avoid_keys)
-    return list(found.candidates)

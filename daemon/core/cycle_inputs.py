@@ -25,7 +25,7 @@ from daemon.core.proposal import HeldHedge
 from daemon.core.risk import BookRisk, StructureRisk
 from daemon.core.signals import SignalInputs, SkewChain
 from daemon.core.signals.book import atm_iv_sigma, short_strike_distance
-from daemon.core.structures import Book, Structure, StructureKind
+from daemon.core.structures import Book, Structure
 
 
 @dataclass(frozen=True)
@@ -201,17 +201,10 @@ def held_hedges(
         if close is None or r.theta_usd_per_day is None:
             raise ValueError(f"{structure.label}: held hedge has no natural close or theta")
         units = structure.quantity
-        short_sessions = None
-        if structure.kind is StructureKind.SPX_PUT_DIAGONAL:
-            short = min(
-                (
-                    leg.contract.expiry
-                    for leg in structure.legs
-                    if leg.quantity < 0 and leg.contract.expiry
-                ),
-                default=today,
-            )
-            short_sessions = sessions_until(today, short)
+        # Sessions until the nearest short leg expires: the diagonal's roll rule reads it.
+        shorts = [leg.contract.expiry for leg in structure.legs if leg.quantity < 0]
+        short = min((d for d in shorts if d is not None), default=None)
+        short_sessions = None if short is None else sessions_until(today, short)
         found.append(
             HeldHedge(
                 structure=structure,

@@ -64,11 +64,11 @@ from daemon.core.proposal import (
     kept_due,
 )
 from daemon.core.proposal_rules import staying
+from daemon.core.recognition import recognise
 from daemon.core.risk import BookRisk, book_risk
 from daemon.core.scalar import ScalarResult, ScalarState, update_scalar
 from daemon.core.signals import CustomSignal, SignalReading, compute_signals
 from daemon.core.signals.skew import chain_skew_pts, vix_share
-from daemon.core.structures import recognise
 
 # No journal: no spend over the window, and the income book never seen (no grace).
 NO_HISTORY = BookHistory()

@@ -58,12 +58,9 @@ from typing import Any
 import numpy as np
 
 from daemon.core.calendar import NY
-from daemon.core.candidates import (
-    Candidate,
-    CandidateSearch,
-    find_spx_put_diagonals,
-    find_vix_call_spreads,
-)
+from daemon.core.candidates import Candidate, CandidateSearch
+from daemon.core.families import families
+from daemon.core.families.base import CandidateContext
 from daemon.core.market import MarketView
 from daemon.core.overlay_program import (
     EVERY_RULE,
@@ -366,20 +363,21 @@ def plan_overlay(
     avoid_keys: frozenset[str] = frozenset(),
     spent: HedgeSpent = HedgeSpent(),
 ) -> OverlayPlan:
-    """Build the candidates from ``view`` and size the overlay for ``book_risk``.
+    """Build every registered family's candidates from ``view`` (``daemon.core.families``,
+    in table order) and size the overlay for ``book_risk``.
 
     ``held_payoff_usd`` defaults to every held hedge's stress payoff; pass the payoff of
     the hedges that stay (not due to roll) so the plan includes their successors, and
     their cost in ``spent``. ``condor_expiry`` defaults to the front income expiry, where
     the diagonals' short leg goes. ``avoid_keys``: the income book's contracts, which no
-    diagonal leg may use. The contract cap comes from the income book's units."""
+    hedge leg may use. The contract cap comes from the income book's units."""
     held = book_risk.hedge_payoff_usd if held_payoff_usd is None else held_payoff_usd
     target = overlay_target_usd(book_risk.hedge_tail_loss_usd, scalar_value, params)
     expiry = condor_expiry if condor_expiry is not None else front_income_expiry(book_risk, now)
-    vix = find_vix_call_spreads(view, now, params)
-    spx = find_spx_put_diagonals(view, now, expiry, params, avoid_keys)
+    ctx = CandidateContext(condor_expiry=expiry, avoid_keys=avoid_keys)
+    searches = [(f.note_name, f.find_candidates(view, now, params, ctx)) for f in families()]
     plan = size_overlay(
-        list(vix.candidates) + list(spx.candidates),
+        [c for _, found in searches for c in found.candidates],
         max(target - held, 0.0),
         book_risk.hedge_tail_loss_usd,
         held,
@@ -391,7 +389,7 @@ def plan_overlay(
         spent=spent,
         max_units=max_units_for(sum(r.quantity for r in book_risk.income), params),
     )
-    notes = [_family_note(name, found) for name, found in (("VIX", vix), ("SPX", spx))]
+    notes = [_family_note(name, found) for name, found in searches]
     kept = [n for n in notes if n]
     return replace(plan, detail="; ".join([plan.detail, *kept])) if kept else plan
 

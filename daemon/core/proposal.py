@@ -12,17 +12,19 @@ Rules, applied in this order:
    sessions; ``evaluate`` decides), every hedge is kept and nothing is proposed
    (``NO_CHANGE``, the reason in the notes): the gap between an expiring condor and the
    next is not a reason to sell protection and buy it back days later.
-2. **Rolls (time-driven).** A held VIX call spread with ``dte_days < roll.vix_min_dte_days``,
-   or a put diagonal whose short leg has ``<= roll.diagonal_short_min_sessions`` sessions to
-   expiry, is due. Its successor is the plan's chosen candidate of the same kind (the one
-   with the largest quantity left, then the smallest key). ``r = min(held, chosen)`` units
-   are rolled as one combo (close the held legs, open the successor's; legs in the same
-   contract are netted), the rest of the held hedge is closed and the successor's remaining
-   chosen quantity carries on to rule 3. With no successor chosen, the hedge is closed only
-   if the plan covers what it was asked without it; while the plan falls short (the target
-   still wants cover) it is kept, untouched, and noted (``kept_due``): a roll is one
-   adjustment, never a close now and a purchase later. The overlay must therefore be run
-   with the due hedges left out of ``held`` (see ``staying_payoff_usd``) so its plan
+2. **Rolls (time-driven).** A held hedge is due when its family's roll rule says so
+   (``HedgeFamily.roll_rule``, ``daemon.core.families``): a VIX call spread with
+   ``dte_days < roll.vix_min_dte_days``, a put diagonal whose short leg has
+   ``<= roll.diagonal_short_min_sessions`` sessions to expiry. Its successor is the plan's
+   chosen candidate of the same kind (the one with the largest quantity left, then the
+   smallest key). ``r = min(held, chosen)`` units are rolled as one combo (close the held
+   legs, open the successor's; legs in the same contract are netted), the rest of the held
+   hedge is closed and the successor's remaining chosen quantity carries on to rule 3. With
+   no successor chosen, the hedge is closed only if the plan covers what it was asked
+   without it; while the plan falls short (the target still wants cover) it is kept,
+   untouched, and noted (``kept_due``): a roll is one adjustment, never a close now and a
+   purchase later. The overlay must therefore be run with the due hedges left out of
+   ``held`` (see ``staying_payoff_usd``) so its plan
    includes their replacements, and again with the kept ones counted as held, so the
    budget counts what they cost (``evaluate`` does both).
 3. **Cover (plan-driven).** The plan's quantities are *additions* on top of what is held.
@@ -63,6 +65,7 @@ from daemon.core.proposal_rules import (
     Rule,
     SuppressedChange,
     apply_hysteresis,
+    chosen_units,
     cover_changes,
     reduction_changes,
     roll_changes,
@@ -177,7 +180,7 @@ def kept_due(
 ) -> frozenset[str]:
     """Ids of the due hedges rule 2 keeps under ``plan`` (no successor, cover wanted)."""
     due = [(h, r) for h in held_hedges if (r := roll_rule(h, params)) is not None]
-    remaining = {c.key: [c, n] for c, n in plan.chosen if n > 0}
+    remaining = chosen_units(plan.chosen)
     _, kept = roll_changes(due, remaining, wants_cover=wants_cover(plan))
     return frozenset(h.structure.id for h in kept)
 
@@ -224,7 +227,7 @@ def build_proposal(
         return Proposal(
             ProposalStatus.INSUFFICIENT_DATA, (), (), tuple(notes), target, before, before
         )
-    remaining = {c.key: [c, n] for c, n in plan.chosen if n > 0}
+    remaining = chosen_units(plan.chosen)
     # Rule 2 again on this plan: a due hedge whose successor this plan no longer offers is
     # kept too, never closed while the plan falls short.
     timed, also_kept = roll_changes(due, remaining, wants_cover=wants_cover(plan))

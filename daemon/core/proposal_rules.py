@@ -10,62 +10,41 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from daemon.core.adjustment import AdjustmentAction
 from daemon.core.candidates import Candidate, LegSpec, candidate_key
+from daemon.core.families import family_of
+from daemon.core.families.base import HeldHedge
 from daemon.core.models import Action, Contract
 from daemon.core.params import ProposalParams
-from daemon.core.structures import Structure, StructureKind
+from daemon.core.structures import StructureKind
+
+__all__ = [
+    "Change",
+    "Chosen",
+    "HeldHedge",
+    "PerUnit",
+    "Rule",
+    "SuppressedChange",
+    "apply_hysteresis",
+    "chosen_units",
+    "cover_changes",
+    "reduction_changes",
+    "roll_changes",
+    "roll_rule",
+    "staying",
+    "staying_payoff_usd",
+]
 
 
 class Rule(StrEnum):
-    """Which rule of ``proposal.py``'s module docstring produced a change."""
+    """Which rule of ``proposal.py``'s module docstring produced a change. The roll rules
+    (rule 2) are each family's own (``HedgeFamily.roll_rule``: ``roll_vix_dte``,
+    ``roll_diagonal_short``); these are the rules every family shares."""
 
-    ROLL_VIX_DTE = "roll_vix_dte"
-    ROLL_DIAGONAL_SHORT = "roll_diagonal_short"
     EXPIRING_CLOSE = "expiring_close"
     COVER = "cover"
     OVER_TARGET = "over_target"
-
-
-@dataclass(frozen=True)
-class HeldHedge:
-    """A hedge held, with its numbers per unit (USD, multiplier applied).
-
-    ``payoff_usd`` its stress-scenario P&L, ``mark_usd`` its value at mids,
-    ``natural_close_usd`` what closing one unit at the natural prices brings (longs sold at
-    the bid, shorts bought at the ask), ``theta_usd_per_day`` its theta, ``dte_days`` the
-    nearest leg's calendar days and, for a diagonal, ``short_sessions_to_expiry`` the
-    exchange sessions until the short leg expires (0 on expiry day). ``cost_basis_usd``:
-    the net debit paid to open one unit, from the positions' average costs (IB
-    convention); what the hedge uses of the budget while it is held."""
-
-    structure: Structure
-    payoff_usd: float
-    mark_usd: float
-    natural_close_usd: float
-    theta_usd_per_day: float
-    dte_days: int
-    short_sessions_to_expiry: int | None = None
-    cost_basis_usd: float = 0.0
-
-    def __post_init__(self) -> None:
-        kind = self.structure.kind
-        if not kind.is_hedge:
-            raise ValueError(f"{self.structure.label} is not a hedge")
-        if kind is StructureKind.SPX_PUT_DIAGONAL and self.short_sessions_to_expiry is None:
-            raise ValueError(f"{self.structure.label}: short_sessions_to_expiry is required")
-
-    @property
-    def legs(self) -> tuple[LegSpec, ...]:
-        """The per-unit legs as bought to open."""
-        return tuple(
-            LegSpec(
-                leg.contract, abs(leg.quantity), Action.BUY if leg.quantity > 0 else Action.SELL
-            )
-            for leg in self.structure.legs
-        )
 
 
 @dataclass(frozen=True)
@@ -117,7 +96,7 @@ class Change:
     legs: tuple[LegSpec, ...]
     quantity: int
     unit: PerUnit
-    rule: Rule
+    rule: StrEnum  # a ``Rule``, or the family's roll rule
     detail: str
 
     @property
@@ -134,16 +113,23 @@ class Change:
         return self.unit.payoff_usd * self.quantity
 
 
-def roll_rule(hedge: HeldHedge, params: ProposalParams) -> Rule | None:
-    """The roll rule a held hedge falls under this cycle, or ``None``."""
-    roll = params.roll
-    kind = hedge.structure.kind
-    if kind is StructureKind.VIX_CALL_SPREAD and hedge.dte_days < roll.vix_min_dte_days:
-        return Rule.ROLL_VIX_DTE
-    sessions = hedge.short_sessions_to_expiry
-    if kind is StructureKind.SPX_PUT_DIAGONAL and sessions is not None:
-        return Rule.ROLL_DIAGONAL_SHORT if sessions <= roll.diagonal_short_min_sessions else None
-    return None
+def roll_rule(hedge: HeldHedge, params: ProposalParams) -> StrEnum | None:
+    """The roll rule a held hedge falls under this cycle (its family's), or ``None``."""
+    return family_of(hedge.structure.kind).roll_rule(hedge, params.roll)
+
+
+@dataclass
+class Chosen:
+    """One candidate the plan chose and the units of it still to place: rule 2's rolls
+    take their successors' units from it, rule 3 opens or adds what is left."""
+
+    candidate: Candidate
+    units_left: int
+
+
+def chosen_units(chosen: tuple[tuple[Candidate, int], ...]) -> dict[str, Chosen]:
+    """The plan's chosen candidates by key, each with all its units still to place."""
+    return {c.key: Chosen(c, n) for c, n in chosen if n > 0}
 
 
 def staying_payoff_usd(
@@ -177,9 +163,10 @@ def _net_legs(close: tuple[LegSpec, ...], open_: tuple[LegSpec, ...]) -> tuple[L
 
 
 def roll_changes(
-    due: list[tuple[HeldHedge, Rule]], remaining: dict[str, list[Any]], *, wants_cover: bool
+    due: list[tuple[HeldHedge, StrEnum]], remaining: dict[str, Chosen], *, wants_cover: bool
 ) -> tuple[list[Change], list[HeldHedge]]:
-    """Rule 2. ``remaining`` maps candidate key -> [candidate, units left], consumed here.
+    """Rule 2. ``remaining``: the plan's chosen candidates by key (``chosen_units``),
+    whose units left the rolls consume here.
 
     A due hedge with no successor at all is closed only when the plan does not want
     cover (``wants_cover`` False: the plan covers what is asked without it); otherwise it
@@ -194,16 +181,18 @@ def roll_changes(
         same = [
             v
             for v in remaining.values()
-            if v[0].kind is s.kind and v[1] > 0 and candidate_key(v[0].legs) != own_key
+            if v.candidate.kind is s.kind
+            and v.units_left > 0
+            and candidate_key(v.candidate.legs) != own_key
         ]
-        succ = min(same, key=lambda v: (-v[1], v[0].key), default=None)
-        rolled = 0 if succ is None else min(q, succ[1])
+        succ = min(same, key=lambda v: (-v.units_left, v.candidate.key), default=None)
+        rolled = 0 if succ is None else min(q, succ.units_left)
         if rolled == 0 and wants_cover:
             kept.append(hedge)
             continue
         if succ is not None and rolled > 0:
-            cand: Candidate = succ[0]
-            succ[1] -= rolled
+            cand = succ.candidate
+            succ.units_left -= rolled
             legs = _net_legs(hedge.legs, cand.legs)
             unit = PerUnit.closing(hedge) + PerUnit.opening(cand)
             detail = f"{s.label} due ({rule.value}, dte {hedge.dte_days}): roll to {cand.key}"
@@ -225,12 +214,12 @@ def _closing(
     return Change(action, s.kind, s.id, legs, units, PerUnit.closing(hedge), rule, detail)
 
 
-def cover_changes(staying: list[HeldHedge], remaining: dict[str, list[Any]]) -> list[Change]:
+def cover_changes(staying: list[HeldHedge], remaining: dict[str, Chosen]) -> list[Change]:
     """Rule 3: the plan's additions, as ADDs to held hedges with the same legs or OPENs."""
     held_by_legs = {candidate_key(h.legs): h for h in sorted(staying, key=lambda h: h.structure.id)}
     changes = []
     for key in sorted(remaining):
-        cand, units = remaining[key]
+        cand, units = remaining[key].candidate, remaining[key].units_left
         if units <= 0:
             continue
         match = held_by_legs.get(candidate_key(cand.legs))

@@ -29,7 +29,8 @@ intrinsic on the settlement proxy), and they enter no structure, greek, tail or 
 The stress set and its repricing live in ``stress.py`` (re-exported here). The tail is
 measured from the current mark: a structure cannot lose more than its remaining max
 loss, what its legs can still lose from their value now (an income structure's widest
-wing x multiplier x quantity plus its signed mark; a VIX call spread's mark). The income
+wing x multiplier x quantity plus its signed mark; a hedge's from its family in
+``daemon.core.families``, a VIX call spread's mark). The income
 book's tail loss is the worst over the moves of the set; hedges are valued in the hedge
 scenario (down with a vol spike), the move they are for.
 """
@@ -41,6 +42,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from daemon.core.calendar import dte_days
+from daemon.core.families import family_of
 from daemon.core.market import VIX_SYMBOL, MarketView, OptionView
 from daemon.core.models import Position, Right
 from daemon.core.params import ModelParams, ScenarioParams
@@ -52,7 +54,7 @@ from daemon.core.stress import (
     vol_beta,
 )
 from daemon.core.strike_distance import nearest_short_sigmas, short_strike_sigmas
-from daemon.core.structures import Book, Leg, Structure, StructureKind
+from daemon.core.structures import Book, Leg, Structure, StructureKind, leg_strikes
 
 __all__ = [
     "BookRisk",
@@ -138,62 +140,50 @@ def credit_usd(legs: Sequence[Leg]) -> float:
     return math.fsum(-leg.quantity * abs(leg.avg_cost_usd or 0.0) for leg in legs)
 
 
-def _strikes(s: Structure, right: Right, sign: int) -> list[float]:
-    return [
-        leg.contract.strike
-        for leg in s.legs
-        if leg.contract.right is right
-        and leg.quantity * sign > 0
-        and leg.contract.strike is not None
-    ]
-
-
 def _widest_wing_usd(s: Structure) -> float:
     """The widest wing x multiplier x quantity: the most an income structure's legs can be
     worth against us at expiry (only one side of a condor can finish in the money)."""
     mult = s.legs[0].contract.multiplier * s.quantity
     put_width = call_width = 0.0
     if s.kind in (StructureKind.IRON_CONDOR, StructureKind.PUT_CREDIT_SPREAD):
-        put_width = _strikes(s, Right.PUT, -1)[0] - _strikes(s, Right.PUT, 1)[0]
+        put_width = leg_strikes(s, Right.PUT, -1)[0] - leg_strikes(s, Right.PUT, 1)[0]
     if s.kind in (StructureKind.IRON_CONDOR, StructureKind.CALL_CREDIT_SPREAD):
-        call_width = _strikes(s, Right.CALL, 1)[0] - _strikes(s, Right.CALL, -1)[0]
+        call_width = leg_strikes(s, Right.CALL, 1)[0] - leg_strikes(s, Right.CALL, -1)[0]
     return max(put_width, call_width) * mult
 
 
 def max_loss_usd(s: Structure, credit: float) -> float | None:
-    """Worst loss at expiry from entry, USD >= 0, for the defined-risk kinds; None for a
-    diagonal (its legs expire apart, so its worst case depends on vol at the short expiry)."""
+    """Worst loss at expiry from entry, USD >= 0: an income structure's widest wing less
+    its credit, a hedge's from its family (``None`` where it has no closed form: a
+    diagonal's legs expire apart, so its worst case depends on vol at the short expiry)."""
     if s.kind.is_income:
         return max(0.0, _widest_wing_usd(s) - credit)
-    if s.kind is StructureKind.VIX_CALL_SPREAD:
-        return max(0.0, -credit)
-    return None
+    return family_of(s.kind).max_loss_usd(s, credit)
 
 
 def remaining_max_loss_usd(s: Structure, mark: float) -> float | None:
     """The most the structure can still lose from its signed ``mark`` now, USD >= 0: its
     max loss minus what is already lost. An income structure's legs are worth at worst
     -(widest wing x multiplier x quantity), so it can lose that plus its mark (the mark is
-    negative); a VIX call spread's worth at worst 0, so it can lose its mark. None for a
-    diagonal."""
+    negative); a hedge's bound is its family's (a VIX call spread's worth at worst 0, so
+    it can lose its mark; ``None`` for a diagonal)."""
     if s.kind.is_income:
         return max(0.0, _widest_wing_usd(s) + mark)
-    if s.kind is StructureKind.VIX_CALL_SPREAD:
-        return max(0.0, mark)
-    return None
+    return family_of(s.kind).remaining_max_loss_usd(s, mark)
 
 
 def breakevens(s: Structure, credit: float) -> tuple[float, ...]:
     """Index levels at expiry where the structure's P&L is zero (credit per share off the
-    short strikes; a VIX call spread's long strike plus its debit per share)."""
+    short strikes; a hedge's from its family, e.g. a VIX call spread's long strike plus its
+    debit per share)."""
+    if s.kind.is_hedge:
+        return family_of(s.kind).breakevens(s, credit)
     per_share = credit / (s.legs[0].contract.multiplier * s.quantity)
     out: list[float] = []
     if s.kind in (StructureKind.IRON_CONDOR, StructureKind.PUT_CREDIT_SPREAD):
-        out.append(_strikes(s, Right.PUT, -1)[0] - per_share)
+        out.append(leg_strikes(s, Right.PUT, -1)[0] - per_share)
     if s.kind in (StructureKind.IRON_CONDOR, StructureKind.CALL_CREDIT_SPREAD):
-        out.append(_strikes(s, Right.CALL, -1)[0] + per_share)
-    if s.kind is StructureKind.VIX_CALL_SPREAD:
-        out.append(_strikes(s, Right.CALL, 1)[0] - per_share)
+        out.append(leg_strikes(s, Right.CALL, -1)[0] + per_share)
     return tuple(out)
 
 

@@ -1,7 +1,9 @@
 """What the positions are: iron condors, credit spreads and the hedges, recognised by legs.
 
-``recognise(positions) -> Book`` groups option positions into the structures the model
-knows (alvh-model.md section 2) and leaves everything else, untouched, in
+The types (``StructureKind``, ``Leg``, ``Structure``, ``Book``), the working ``Pool`` the
+matchers take from, and the income matchers. ``recognition.recognise(positions) -> Book``
+groups option positions into the structures the model knows (alvh-model.md section 2),
+the hedges by their families' own matchers, and leaves everything else, untouched, in
 ``Book.unrecognised``.
 
 Conventions
@@ -15,12 +17,13 @@ Conventions
   different prices hours apart, so a trader books them as different expiries and so do we.
   Diagonals are the exception by nature: their legs have different expiries and may mix
   classes.
-- Matching order, each step working on what the previous ones left:
+- Matching order, each step working on what the previous ones left (``recognition.py``):
   1. iron condors (SPX/SPXW): long put < short put < short call < long call;
   2. put credit spreads, then call credit spreads (SPX/SPXW, short leg nearer the money);
-  3. VIX call spreads (VIX/VIXW): long K1 < short K2;
-  4. SPX put diagonals: long put at a later expiry, short put nearer, short K <= long K;
-  5. whatever remains (other symbols, futures, stock, odd legs) is ``unrecognised``.
+  3. each registered hedge family in registry order (``daemon.core.families``): VIX call
+     spreads (VIX/VIXW: long K1 < short K2), then SPX put diagonals (long put at a later
+     expiry, short put nearer, short K <= long K);
+  4. whatever remains (other symbols, futures, stock, odd legs) is ``unrecognised``.
 - Pairing is deterministic and does not depend on the input order: short legs are taken
   innermost first (highest short put, lowest short call, lowest VIX long call; the diagonal's
   shorts by nearest expiry, then highest strike) and each is paired with its nearest
@@ -39,12 +42,10 @@ Conventions
 from __future__ import annotations
 
 import hashlib
-import math
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
+from typing import ClassVar
 
 from daemon.core.models import Contract, Position, Right
 
@@ -52,41 +53,59 @@ SPX_SYMBOL = "SPX"
 VIX_SYMBOL = "VIX"
 
 
-class StructureKind(StrEnum):
-    IRON_CONDOR = "IRON_CONDOR"
-    PUT_CREDIT_SPREAD = "PUT_CREDIT_SPREAD"
-    CALL_CREDIT_SPREAD = "CALL_CREDIT_SPREAD"
-    VIX_CALL_SPREAD = "VIX_CALL_SPREAD"
-    SPX_PUT_DIAGONAL = "SPX_PUT_DIAGONAL"
+class StructureKind(str):
+    """What a structure is: its name (the value journalled), the abbreviation its ids and
+    labels start with, and whether it is income (short premium) or a hedge.
+
+    Open, unlike an enum: the income kinds are defined here, and each hedge family defines
+    its own in its module (``daemon.core.families``), so a new family adds a kind without
+    touching this file. Kinds are interned by name: defining one twice with the same
+    abbreviation and side gives the same object (``is`` compares them), with a different
+    one raises ``ValueError``. Compares, sorts and serialises as its name."""
+
+    abbreviation: str
+    is_income: bool
+
+    IRON_CONDOR: ClassVar[StructureKind]
+    PUT_CREDIT_SPREAD: ClassVar[StructureKind]
+    CALL_CREDIT_SPREAD: ClassVar[StructureKind]
+
+    def __new__(cls, value: str, abbreviation: str, *, income: bool = False) -> StructureKind:
+        known = _KINDS.get(value)
+        if known is not None:
+            if (known.abbreviation, known.is_income) != (abbreviation, income):
+                raise ValueError(f"structure kind {value} already defined differently")
+            return known
+        kind = super().__new__(cls, value)
+        kind.abbreviation = abbreviation
+        kind.is_income = income
+        _KINDS[value] = kind
+        return kind
+
+    def __reduce__(self) -> tuple[Callable[[str], StructureKind], tuple[str]]:
+        # Unpickled (replay workers) as the interned kind of that name, so ``is`` holds.
+        return (kind_named, (self.value,))
 
     @property
-    def is_income(self) -> bool:
-        """Short-premium structures: the book the hedge protects."""
-        return self in _INCOME
+    def value(self) -> str:
+        return str.__str__(self)
 
     @property
     def is_hedge(self) -> bool:
         return not self.is_income
 
-    @property
-    def abbreviation(self) -> str:
-        return _ABBREVIATIONS[self]
+
+_KINDS: dict[str, StructureKind] = {}
 
 
-_INCOME = frozenset(
-    {
-        StructureKind.IRON_CONDOR,
-        StructureKind.PUT_CREDIT_SPREAD,
-        StructureKind.CALL_CREDIT_SPREAD,
-    }
-)
-_ABBREVIATIONS = {
-    StructureKind.IRON_CONDOR: "IC",
-    StructureKind.PUT_CREDIT_SPREAD: "PCS",
-    StructureKind.CALL_CREDIT_SPREAD: "CCS",
-    StructureKind.VIX_CALL_SPREAD: "VCS",
-    StructureKind.SPX_PUT_DIAGONAL: "PDG",
-}
+def kind_named(name: str) -> StructureKind:
+    """The kind defined under ``name``; ``KeyError`` if none is."""
+    return _KINDS[name]
+
+
+StructureKind.IRON_CONDOR = StructureKind("IRON_CONDOR", "IC", income=True)
+StructureKind.PUT_CREDIT_SPREAD = StructureKind("PUT_CREDIT_SPREAD", "PCS", income=True)
+StructureKind.CALL_CREDIT_SPREAD = StructureKind("CALL_CREDIT_SPREAD", "CCS", income=True)
 
 
 @dataclass(frozen=True)
@@ -180,13 +199,14 @@ class Book:
 
     @property
     def hedges(self) -> tuple[Structure, ...]:
-        """VIX call spreads and SPX put diagonals already held."""
+        """The hedges already held (every registered family's, ``daemon.core.families``)."""
         return tuple(s for s in self.structures if s.kind.is_hedge)
 
 
 # ---- the working pool ------------------------------------------------------------------
-class _Pool:
-    """Remaining signed quantity per option contract, plus its average cost."""
+class Pool:
+    """Remaining signed quantity per option contract, plus its average cost: what the
+    matchers (the income ones here, each hedge family's) take their structures from."""
 
     def __init__(self, options: Iterable[Position]) -> None:
         self.qty: dict[Contract, int] = {}
@@ -213,63 +233,41 @@ class _Pool:
         return [Position(c, q, self.cost[c]) for c, q in self.qty.items() if q != 0]
 
 
-def _strike(c: Contract) -> float:
+def strike_of(c: Contract) -> float:
     return c.strike if c.strike is not None else 0.0
 
 
-def _series(c: Contract) -> tuple[str, date]:
+def series_of(c: Contract) -> tuple[str, date]:
     return (c.trading_class, c.expiry or date.min)
 
 
-def _is(symbol: str, right: Right) -> Callable[[Contract], bool]:
+def same_series(ref: Contract) -> Callable[[Contract], bool]:
+    return lambda c: series_of(c) == series_of(ref)
+
+
+def option_of(symbol: str, right: Right) -> Callable[[Contract], bool]:
     return lambda c: c.symbol == symbol and c.right is right
 
 
-def _merge(positions: Sequence[Position]) -> tuple[list[Position], list[Position]]:
-    """Merge same-contract positions; split into model options and the rest."""
-    by_key: dict[str, list[Position]] = defaultdict(list)
-    for p in positions:
-        by_key[p.contract.key if p.contract.is_option else repr(p.contract)].append(p)
-    options: list[Position] = []
-    others: list[Position] = []
-    for group in by_key.values():
-        qty = sum(p.quantity for p in group)
-        size = sum(abs(p.quantity) for p in group)
-        # fsum is correctly rounded, so the merged cost does not depend on input order.
-        cost = math.fsum(abs(p.quantity) * p.avg_cost_usd for p in group) / size if size else 0.0
-        merged = Position(group[0].contract, qty, cost)
-        c = merged.contract
-        modelled = (
-            c.is_option
-            and c.symbol in (SPX_SYMBOL, VIX_SYMBOL)
-            and c.expiry is not None
-            and c.strike is not None
-            and c.right is not None
-        )
-        if qty == 0:
-            continue
-        (options if modelled else others).append(merged)
-    return options, others
-
-
 # ---- the matchers ----------------------------------------------------------------------
-def _match_condors(pool: _Pool) -> list[Structure]:
+def match_condors(pool: Pool) -> list[Structure]:
     found: list[Structure] = []
     while True:
         best: tuple[Contract, Contract, Contract, Contract] | None = None
         # Innermost short put first: highest strike, then the series for determinism.
         for sp in sorted(
-            pool.shorts(_is(SPX_SYMBOL, Right.PUT)), key=lambda c: (-_strike(c), _series(c))
+            pool.shorts(option_of(SPX_SYMBOL, Right.PUT)),
+            key=lambda c: (-strike_of(c), series_of(c)),
         ):
-            same = _same_series(sp)
-            lps = [c for c in pool.longs(_is(SPX_SYMBOL, Right.PUT)) if same(c)]
-            lp = max((c for c in lps if _strike(c) < _strike(sp)), key=_strike, default=None)
-            scs = [c for c in pool.shorts(_is(SPX_SYMBOL, Right.CALL)) if same(c)]
-            sc = min((c for c in scs if _strike(c) > _strike(sp)), key=_strike, default=None)
+            same = same_series(sp)
+            lps = [c for c in pool.longs(option_of(SPX_SYMBOL, Right.PUT)) if same(c)]
+            lp = max((c for c in lps if strike_of(c) < strike_of(sp)), key=strike_of, default=None)
+            scs = [c for c in pool.shorts(option_of(SPX_SYMBOL, Right.CALL)) if same(c)]
+            sc = min((c for c in scs if strike_of(c) > strike_of(sp)), key=strike_of, default=None)
             if lp is None or sc is None:
                 continue
-            lcs = [c for c in pool.longs(_is(SPX_SYMBOL, Right.CALL)) if same(c)]
-            lc = min((c for c in lcs if _strike(c) > _strike(sc)), key=_strike, default=None)
+            lcs = [c for c in pool.longs(option_of(SPX_SYMBOL, Right.CALL)) if same(c)]
+            lc = min((c for c in lcs if strike_of(c) > strike_of(sc)), key=strike_of, default=None)
             if lc is not None:
                 best = (lp, sp, sc, lc)
                 break
@@ -279,12 +277,8 @@ def _match_condors(pool: _Pool) -> list[Structure]:
         found.append(pool.take(StructureKind.IRON_CONDOR, ((lp, 1), (sp, -1), (sc, -1), (lc, 1))))
 
 
-def _same_series(ref: Contract) -> Callable[[Contract], bool]:
-    return lambda c: _series(c) == _series(ref)
-
-
-def _match_verticals(
-    pool: _Pool, kind: StructureKind, symbol: str, right: Right, anchor_short: bool
+def match_verticals(
+    pool: Pool, kind: StructureKind, symbol: str, right: Right, anchor_short: bool
 ) -> list[Structure]:
     """Same-series two-leg verticals.
 
@@ -296,17 +290,21 @@ def _match_verticals(
     out = -1.0 if right is Right.PUT else 1.0
     while True:
         anchors = (
-            pool.shorts(_is(symbol, right)) if anchor_short else pool.longs(_is(symbol, right))
+            pool.shorts(option_of(symbol, right))
+            if anchor_short
+            else pool.longs(option_of(symbol, right))
         )
         pair: tuple[Contract, Contract] | None = None
-        for a in sorted(anchors, key=lambda c: (out * _strike(c), _series(c))):
-            same = _same_series(a)
+        for a in sorted(anchors, key=lambda c: (out * strike_of(c), series_of(c))):
+            same = same_series(a)
             wings = (
-                pool.longs(_is(symbol, right)) if anchor_short else pool.shorts(_is(symbol, right))
+                pool.longs(option_of(symbol, right))
+                if anchor_short
+                else pool.shorts(option_of(symbol, right))
             )
-            beyond = [w for w in wings if same(w) and out * (_strike(w) - _strike(a)) > 0]
+            beyond = [w for w in wings if same(w) and out * (strike_of(w) - strike_of(a)) > 0]
             if beyond:
-                pair = (a, min(beyond, key=lambda w: out * _strike(w)))
+                pair = (a, min(beyond, key=lambda w: out * strike_of(w)))
                 break
         if pair is None:
             return found
@@ -315,56 +313,24 @@ def _match_verticals(
         found.append(pool.take(kind, ((a, ratio), (w, -ratio))))
 
 
-def _match_diagonals(pool: _Pool) -> list[Structure]:
-    found: list[Structure] = []
-    while True:
-        pair: tuple[Contract, Contract] | None = None
-        shorts = sorted(
-            pool.shorts(_is(SPX_SYMBOL, Right.PUT)),
-            key=lambda c: (c.expiry or date.min, -_strike(c), c.trading_class),
-        )
-        for s in shorts:
-            longs = [
-                c
-                for c in pool.longs(_is(SPX_SYMBOL, Right.PUT))
-                if (c.expiry or date.min) > (s.expiry or date.min) and _strike(c) >= _strike(s)
-            ]
-            if longs:
-                # The nearest strike above the short, then the nearest expiry.
-                long = min(longs, key=lambda c: (_strike(c), c.expiry or date.min, c.trading_class))
-                pair = (s, long)
-                break
-        if pair is None:
-            return found
-        s, long = pair
-        found.append(pool.take(StructureKind.SPX_PUT_DIAGONAL, ((s, -1), (long, 1))))
-
-
-def recognise(positions: Sequence[Position], settled_keys: frozenset[str] = frozenset()) -> Book:
-    """Group ``positions`` into structures (see the module docstring for the rules).
-
-    Every contract's signed quantity ends up, exactly, in the structures' legs (ratio x
-    units) plus ``unrecognised`` plus ``settled``. Non-option positions and other symbols
-    are passed through unchanged in ``unrecognised``."""
-    merged, others = _merge(positions)
-    settled = sorted(
-        (p for p in merged if p.contract.key in settled_keys), key=lambda p: p.contract.key
-    )
-    options = [p for p in merged if p.contract.key not in settled_keys]
-    pool = _Pool(options)
-    structures: list[Structure] = []
-    structures += _match_condors(pool)
-    structures += _match_verticals(
+def match_income(pool: Pool) -> list[Structure]:
+    """The income structures, in matching order: condors, then put and call credit spreads."""
+    found = match_condors(pool)
+    found += match_verticals(
         pool, StructureKind.PUT_CREDIT_SPREAD, SPX_SYMBOL, Right.PUT, anchor_short=True
     )
-    structures += _match_verticals(
+    found += match_verticals(
         pool, StructureKind.CALL_CREDIT_SPREAD, SPX_SYMBOL, Right.CALL, anchor_short=True
     )
-    structures += _match_verticals(
-        pool, StructureKind.VIX_CALL_SPREAD, VIX_SYMBOL, Right.CALL, anchor_short=False
-    )
-    structures += _match_diagonals(pool)
-    structures.sort(key=lambda s: (s.kind.value, s.expiry, s.id))
-    leftovers = sorted(pool.leftovers(), key=lambda p: p.contract.key)
-    others.sort(key=lambda p: repr(p.contract))
-    return Book(tuple(structures), tuple(others) + tuple(leftovers), tuple(settled))
+    return found
+
+
+def leg_strikes(s: Structure, right: Right, sign: int) -> list[float]:
+    """The strikes of ``s``'s legs of ``right`` held long (``sign`` 1) or short (-1)."""
+    return [
+        leg.contract.strike
+        for leg in s.legs
+        if leg.contract.right is right
+        and leg.quantity * sign > 0
+        and leg.contract.strike is not None
+    ]

@@ -1,7 +1,8 @@
 """Which option contracts one cycle asks for: the expiries the model can use, and in each
 the strikes its rules can reach (a real broker meters market data and paces requests).
 
-Expiries are decided first, from the listings alone (no quote is needed):
+Expiries are decided first, from the listings alone (no quote is needed; the hedge
+families' own choices are in their modules, ``HedgeFamily.quote_expiries``):
 - every expiry of a held leg;
 - SPX/SPXW: the expiry nearest ``signals.skew.tenor_days`` (the skew) per class; the
   ``diagonal_long_expiries`` expiries of the diagonal's long window nearest its middle
@@ -37,6 +38,7 @@ from statistics import NormalDist
 
 import numpy as np
 
+from daemon.core.families.base import window_middle as window_middle
 from daemon.core.models import Contract, Right, SecType
 
 _N = NormalDist()
@@ -145,10 +147,3 @@ def window_contracts(
 
 def nearest_dte(expiries: Sequence[date], today: date, target_days: float) -> date | None:
     return min(expiries, key=lambda d: (abs((d - today).days - target_days), d), default=None)
-
-
-def window_middle(expiries: Sequence[date], today: date, low: int, high: int, n: int) -> list[date]:
-    """Up to ``n`` expiries with DTE in [low, high], nearest the window's middle first."""
-    inside = [d for d in expiries if low <= (d - today).days <= high]
-    middle = 0.5 * (low + high)
-    return sorted(inside, key=lambda d: (abs((d - today).days - middle), d))[:n]

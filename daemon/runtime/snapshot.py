@@ -3,8 +3,10 @@
 Only what the model reads is asked for, because a real broker meters market data and
 paces requests (IB: about 50 messages a second, 100 market data lines): the expiries the
 model can use are chosen from the listings first, then each one's strikes by delta from
-the index level (``daemon.runtime.chain_window``). Daily history (SPX closes, NYSE
-breadth) is fetched once per trading day: it only changes at the close.
+the index level (``daemon.runtime.chain_window``); each hedge family says which expiries
+of its underlying it needs (``HedgeFamily.quote_expiries``, ``daemon.core.families``).
+Daily history (SPX closes, NYSE breadth) is fetched once per trading day: it only
+changes at the close.
 
 Each phase (account, positions, indices, futures, listings, options, history) runs under
 its own budget (``snapshot.phase_budgets``); one that runs out raises ``BrokerTimeout``
@@ -23,7 +25,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TypeVar
 
 import structlog
@@ -31,6 +33,8 @@ import structlog
 from daemon.config import SnapshotParams
 from daemon.core.broker import Broker
 from daemon.core.calendar import NY
+from daemon.core.families import families
+from daemon.core.families.base import QuoteContext
 from daemon.core.models import (
     BreadthDay,
     Contract,
@@ -51,7 +55,6 @@ from daemon.runtime.chain_window import (
     spx_window,
     vix_window,
     window_contracts,
-    window_middle,
 )
 
 T = TypeVar("T")
@@ -161,7 +164,6 @@ class SnapshotTaker:
             tc: [d for d in await self._broker.option_expiries("SPX", tc) if d >= today]
             for tc in ("SPX", "SPXW")
         }
-        both = sorted(((tc, d) for tc, days in listed.items() for d in days), key=_by_date)
         held_days = {
             (c.trading_class or "SPX", c.expiry)
             for c in held
@@ -172,20 +174,15 @@ class SnapshotTaker:
             skew = nearest_dte(days, today, self._model.signals.skew.tenor_days)
             if skew is not None:
                 chosen.add((tc, skew))
-        diag = self._model.diagonal
-        longs = window_middle(
-            sorted({d for _, d in both}), today, diag.long_dte_min_days, diag.long_dte_max_days,
-            self._params.diagonal_long_expiries,
-        )  # fmt: skip
-        chosen |= {(tc, d) for tc, d in both if d in longs}
-        fronts = [d for _, d in held_days if d > today]  # an expiring book has no successor
-        if fronts:
-            # The core's short leg: on or after the front income expiry and at least
-            # diagonal.short_min_dte_days away.
-            first = max(min(fronts), today + timedelta(days=diag.short_min_dte_days))
-            after = [(tc, d) for tc, d in both if d >= first]
-            chosen |= set(after[: self._params.short_leg_expiries])
+        # Each SPX hedge family's expiries (``HedgeFamily.quote_expiries``).
+        ctx = self._quote_context(today, sorted(d for _, d in held_days))
+        for family in families():
+            if family.symbol == "SPX":
+                chosen |= family.quote_expiries(listed, ctx)
         return chosen
+
+    def _quote_context(self, today: date, held: Sequence[date]) -> QuoteContext:
+        return QuoteContext(today, tuple(held), self._model, self._params)
 
     async def _spx_contracts(
         self, today: date, held: Sequence[Contract], spot: float, vix: float
@@ -205,8 +202,13 @@ class SnapshotTaker:
         self, today: date, held: Sequence[Contract], futures: Mapping[date, Quote], vix: float
     ) -> list[Contract]:
         listed = [d for d in await self._broker.option_expiries("VIX", "VIX") if d >= today]
-        far = [d for d in listed if (d - today).days >= self._model.vix.min_dte_days]
-        chosen = set(far[: 1 + self._params.vix_extra_expiries])
+        held_days = [c.expiry for c in held if c.symbol == "VIX" and c.expiry is not None]
+        # Each VIX hedge family's expiries (``HedgeFamily.quote_expiries``).
+        ctx = self._quote_context(today, held_days)
+        chosen: set[date | None] = set()
+        for family in families():
+            if family.symbol == "VIX":
+                chosen |= {d for _, d in family.quote_expiries({"VIX": listed}, ctx)}
         chosen |= {c.expiry for c in held if c.symbol == "VIX" and c.expiry in set(listed)}
         out: list[Contract] = []
         n = self._params.held_neighbour_strikes

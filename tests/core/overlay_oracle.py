@@ -11,10 +11,11 @@ from datetime import date
 from hypothesis import strategies as st
 
 from daemon.core.candidates import Candidate, LegSpec, candidate_key
+from daemon.core.families.spx_put_diagonal import SPX_PUT_DIAGONAL
+from daemon.core.families.vix_call_spread import VIX_CALL_SPREAD
 from daemon.core.models import Action, Contract, Right, SecType
 from daemon.core.overlay import OverlayPlan, size_overlay
 from daemon.core.params import BudgetParams, ModelParams, OverlayParams
-from daemon.core.structures import StructureKind
 
 EXPIRY = date(2026, 4, 15)
 TOL_ABS_USD = 1e-6
@@ -42,7 +43,7 @@ def cand(
     )
     return Candidate(
         key=candidate_key(legs),
-        kind=StructureKind.VIX_CALL_SPREAD if is_vix else StructureKind.SPX_PUT_DIAGONAL,
+        kind=VIX_CALL_SPREAD if is_vix else SPX_PUT_DIAGONAL,
         legs=legs,
         debit_usd=debit_usd,
         natural_debit_usd=debit_usd * 1.05,

@@ -12,18 +12,18 @@ from vollib.black.greeks.analytical import delta as vollib_delta
 from vollib.black.greeks.analytical import theta as vollib_theta
 
 from daemon.core.calendar import time_to_expiry_years
-from daemon.core.candidates import (
-    Candidate,
-    LegSpec,
+from daemon.core.candidates import Candidate, LegSpec
+from daemon.core.families.spx_put_diagonal import (
+    SPX_PUT_DIAGONAL,
     find_spx_put_diagonals,
+)
+from daemon.core.families.vix_call_spread import (
+    VIX_CALL_SPREAD,
     find_vix_call_spreads,
-    spx_put_diagonal_candidates,
-    vix_call_spread_candidates,
 )
 from daemon.core.market import MarketView, build_market_view
 from daemon.core.models import Action, Contract, OptionQuote, Right
 from daemon.core.params import DiagonalParams, ModelParams, VixSpreadParams
-from daemon.core.structures import StructureKind
 from tests.core.factories import (
     HALF_SPREAD_FRAC,
     NOW,
@@ -50,6 +50,24 @@ VIX_SIGMA = 0.9
 SPX_VOL = skew()  # the factories' default SPX smile, sigma(K)
 VIX_STRIKES = strikes(10, 50, 1)
 SPX_STRIKES = strikes(4000, 6000, 25)
+
+
+def vix_call_spread_candidates(
+    view: MarketView, now: datetime, params: ModelParams
+) -> list[Candidate]:
+    """The VIX call spread family's candidates, as a list."""
+    return list(find_vix_call_spreads(view, now, params).candidates)
+
+
+def spx_put_diagonal_candidates(
+    view: MarketView,
+    now: datetime,
+    condor_expiry: date | None,
+    params: ModelParams,
+    avoid_keys: frozenset[str] = frozenset(),
+) -> list[Candidate]:
+    """The SPX put diagonal family's candidates, as a list."""
+    return list(find_spx_put_diagonals(view, now, condor_expiry, params, avoid_keys).candidates)
 
 
 def view_of(options_override: dict[str, OptionQuote] | None = None) -> MarketView:
@@ -101,7 +119,7 @@ def test_vix_strikes_nearest_target_deltas() -> None:
     cands = vix_call_spread_candidates(view_of(), NOW, PARAMS)
     best = central(cands, long_k)
     assert leg_strike(best, Action.SELL) == short_k
-    assert best.kind is StructureKind.VIX_CALL_SPREAD and best.is_vix
+    assert best.kind is VIX_CALL_SPREAD and best.is_vix
     assert all(g.contract.expiry == VIX_EXPIRY and g.ratio == 1 for g in best.legs)
 
 
@@ -187,7 +205,7 @@ def test_diagonal_strikes_and_expiries() -> None:
     assert legs[Action.BUY].contract.expiry == SPX_FAR_EXPIRY
     assert legs[Action.SELL].contract.expiry == SPX_EXPIRY
     assert leg_strike(best, Action.SELL) == long_k - PARAMS.diagonal.short_offset_frac * SPOT
-    assert not best.is_vix and best.kind is StructureKind.SPX_PUT_DIAGONAL
+    assert not best.is_vix and best.kind is SPX_PUT_DIAGONAL
     assert best.dte_days == (SPX_EXPIRY - NOW.date()).days
     assert len(cands) == 2 * PARAMS.diagonal.neighbour_count + 1
 

@@ -15,6 +15,7 @@ import pytest
 
 from daemon.core.calendar import NY
 from daemon.core.evaluate import CycleStatus, evaluate
+from daemon.core.families.spx_put_diagonal import SPX_PUT_DIAGONAL
 from daemon.core.models import Position, Right
 from daemon.core.overlay import OverlayStatus, max_units_for, size_overlay
 from daemon.core.params import (
@@ -26,7 +27,7 @@ from daemon.core.params import (
     VixSpreadParams,
 )
 from daemon.core.proposal import AdjustmentAction
-from daemon.core.structures import StructureKind, recognise
+from daemon.core.recognition import recognise
 from tests.core.overlay_oracle import cand, model
 from tests.core.test_evaluate import (
     FAR,
@@ -72,16 +73,12 @@ def test_no_vix_chain_rolls_the_diagonal_into_a_diagonal() -> None:
             "budget": BudgetParams(max_debit_fraction=1.0, max_theta_fraction=1.0),
         }
     )
-    held_diagonal = next(
-        s for s in recognise(snap.positions).hedges if s.kind is StructureKind.SPX_PUT_DIAGONAL
-    )
+    held_diagonal = next(s for s in recognise(snap.positions).hedges if s.kind is SPX_PUT_DIAGONAL)
     result = evaluate(snap, None, params, MID_MARCH)
     assert result.status is CycleStatus.OK, result.reason
     assert result.plan is not None and result.plan.status is OverlayStatus.MIX_RELAXED
     mine = [a for a in result.adjustments if a.structure_key.startswith(held_diagonal.id)]
-    assert [(a.action, a.kind) for a in mine] == [
-        (AdjustmentAction.ROLL, StructureKind.SPX_PUT_DIAGONAL)
-    ]
+    assert [(a.action, a.kind) for a in mine] == [(AdjustmentAction.ROLL, SPX_PUT_DIAGONAL)]
     assert AdjustmentAction.CLOSE not in {a.action for a in result.adjustments}
 
 

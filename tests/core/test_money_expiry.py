@@ -10,16 +10,16 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from daemon.core.calendar import NY
-from daemon.core.candidates import find_spx_put_diagonals
 from daemon.core.cycle_inputs import BookHistory
 from daemon.core.evaluate import CycleResult, CycleStatus, evaluate
+from daemon.core.families.spx_put_diagonal import find_spx_put_diagonals
 from daemon.core.market import build_market_view
 from daemon.core.models import Action, MarketSnapshot, Position
 from daemon.core.overlay import front_income_expiry
 from daemon.core.params import ModelParams
 from daemon.core.proposal import AdjustmentAction, ProposalStatus
+from daemon.core.recognition import recognise
 from daemon.core.risk import book_risk
-from daemon.core.structures import recognise
 from tests.core import factories as f
 from tests.core.test_evaluate import NOW, PARAMS, Market, _filled, base_snapshot, build
 from tests.core.test_evaluate import condor_positions as condors

@@ -14,8 +14,8 @@ from daemon.core.candidates import Candidate
 from daemon.core.market import MarketView, build_market_view
 from daemon.core.overlay import OverlayStatus, plan_overlay
 from daemon.core.params import ModelParams, ScenarioParams
+from daemon.core.recognition import recognise
 from daemon.core.risk import BookRisk, book_risk
-from daemon.core.structures import recognise
 from tests.core.factories import (
     NOW,
     RATE,

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from daemon.core.adjustment import limit_price_usd
 from daemon.core.candidates import Candidate, LegSpec, candidate_key
+from daemon.core.families.spx_put_diagonal import SPX_PUT_DIAGONAL
+from daemon.core.families.vix_call_spread import VIX_CALL_SPREAD
 from daemon.core.models import Action, Contract, Right, SecType
 from daemon.core.overlay import OverlayPlan, OverlayStatus
 from daemon.core.params import ProposalParams, ScalarParams, TickParams
@@ -34,8 +36,8 @@ TODAY = date(2026, 3, 2)
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=NY)
 PARAMS = ProposalParams()
 TICKS = TickParams()
-VCS = StructureKind.VIX_CALL_SPREAD
-PDG = StructureKind.SPX_PUT_DIAGONAL
+VCS = VIX_CALL_SPREAD
+PDG = SPX_PUT_DIAGONAL
 
 
 def vix_call(expiry: date, strike: float) -> Contract:

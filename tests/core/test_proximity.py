@@ -13,9 +13,9 @@ from daemon.core.cycle_inputs import nearest_short_distance
 from daemon.core.market import build_market_view
 from daemon.core.models import Right
 from daemon.core.params import ModelParams
+from daemon.core.recognition import recognise
 from daemon.core.signals import SignalInputs, UnavailableReason, compute_signals
 from daemon.core.signals.book import atm_iv_sigma, short_strike_distance
-from daemon.core.structures import recognise
 from tests.core.factories import (
     NOW,
     SPOT,

@@ -4,6 +4,7 @@ checked against hand-computed values and an independent Black-76 (vollib)."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from functools import cache
 
 import pytest
@@ -14,8 +15,9 @@ from vollib.black.greeks.analytical import delta as vollib_delta
 
 from daemon.core.calendar import time_to_expiry_years
 from daemon.core.market import MarketView, build_market_view
-from daemon.core.models import Position, Right
+from daemon.core.models import OptionQuote, Position, Quote, Right
 from daemon.core.params import ModelParams, ScenarioParams
+from daemon.core.recognition import recognise
 from daemon.core.risk import (
     book_risk,
     dollar_greeks,
@@ -23,7 +25,7 @@ from daemon.core.risk import (
     scenario_pnl_for,
     vol_beta,
 )
-from daemon.core.structures import Leg, StructureKind, recognise
+from daemon.core.structures import Leg, StructureKind
 from tests.core.factories import (
     NOW,
     RATE,
@@ -293,3 +295,76 @@ def test_tail_loss_never_beyond_max_loss(
 def test_vix_expiry_is_the_april_wednesday() -> None:
     """Sanity of the fixture: the VIX chain's expiry is the one its future settles on."""
     assert _view().vix_future(VIX_EXPIRY) == pytest.approx(VIX_FUTURE)
+
+
+def test_crash_loss_of_a_rich_condor_is_bounded_from_its_mark_not_its_entry() -> None:
+    """A condor that took 20 of credit on 25-point wings (max loss 5 from entry) still loses
+    what a -30% crash costs from its mark now, by independent repricing (vollib), bounded
+    by its remaining max loss (wing x 100 x qty + mark), not by the max loss from entry."""
+    strikes_ = (4500.0, 4525.0, 5500.0, 5525.0)
+    qty = 2
+    costs = (0.0, 1000.0, 1000.0, 0.0)  # credit/unit = 1000 + 1000 = 2000 USD = 20 points
+    book = recognise(iron_condor(strikes_, qty, leg_costs_usd=costs))
+    crash = ScenarioParams(
+        spx_move_frac=-0.3, vix_spot_shock_pts=0.0, vix_option_vol_shock_pts=0.0, other_shocks=()
+    )
+    risk = book_risk(book, _view(), PARAMS.model_copy(update={"scenario": crash}))
+    (r,) = risk.income
+    # Hand: credit 2 x 2000; max loss from entry 2 x (25 - 20) x 100 = 1000 USD.
+    assert r.credit_usd == pytest.approx(4000.0)
+    assert r.max_loss_usd == pytest.approx(1000.0)
+    f = spx_forward()
+    t = time_to_expiry_years(spx_option(4500, P), NOW)
+    legs = ((4500.0, "p", 1), (4525.0, "p", -1), (5500.0, "c", -1), (5525.0, "c", 1))
+    now_usd = sum(s * qty * 100 * vollib_black(fl, f, k, t, RATE, _sigma(k)) for k, fl, s in legs)
+    after_usd = sum(
+        s * qty * 100 * vollib_black(fl, 0.7 * f, k, t, RATE, _sigma(k)) for k, fl, s in legs
+    )
+    expected = after_usd - now_usd  # no vol shock: only the forward moves
+    assert expected < -2 * r.max_loss_usd  # far beyond the max loss from entry
+    assert r.mark_usd == pytest.approx(now_usd, rel=1e-6)
+    assert r.remaining_max_loss_usd == pytest.approx(qty * 25 * 100 + now_usd, rel=1e-9)
+    assert r.stress_pnl_usd == pytest.approx(expected, rel=1e-6)
+    assert r.stress_pnl_usd >= -r.remaining_max_loss_usd
+    assert risk.tail_loss_usd == pytest.approx(expected, rel=1e-6)
+
+
+def test_crash_loss_is_capped_at_what_the_legs_can_still_lose_from_their_mark() -> None:
+    """A deep in-the-money put spread whose long leg is quoted a little below its
+    discounted intrinsic (IB often shows such mids; its vol then comes from the broker)
+    is marked at that mid: it can then lose at most wing x 100 + mark, less than what the
+    model's crash repricing of its legs says, and the stress P&L is that cap, by hand."""
+    vol = 0.05  # flat: deep in-the-money puts carry a small, known time value
+    positions = iron_condor((5150, 5250, 5500, 5525), 1, leg_costs_usd=(0, 1000, 1000, 0))
+    snap = standard_snapshot(positions, spx_vol=vol)
+    f = spx_forward()
+    long_put = spx_option(5150, P)
+    t = time_to_expiry_years(long_put, NOW)
+    below = math.exp(-RATE * t) * (5150 - f) - 0.2  # 0.2 under the discounted intrinsic
+    quotes = tuple(
+        OptionQuote(q.contract, Quote(below - 0.1, below + 0.1, NOW, None, vol))
+        if q.contract == long_put
+        else q
+        for q in snap.options
+    )
+    view = build_market_view(replace(snap, options=quotes), PARAMS)
+    assert view.is_valid
+    crash = ScenarioParams(
+        spx_move_frac=-0.3, vix_spot_shock_pts=0.0, vix_option_vol_shock_pts=0.0, other_shocks=()
+    )
+    (r,) = book_risk(
+        recognise(positions), view, PARAMS.model_copy(update={"scenario": crash})
+    ).income
+    # Hand: the mark from the mids (the long put's as quoted, the others at the model).
+    legs = ((5150.0, "p", 1), (5250.0, "p", -1), (5500.0, "c", -1), (5525.0, "c", 1))
+
+    def price(k: float, flag: str, fwd: float) -> float:
+        return float(vollib_black(flag, fwd, k, t, RATE, vol))
+
+    mark = sum(100 * s * (below if k == 5150 else price(k, fl, f)) for k, fl, s in legs)
+    remaining = 100 * 100 + mark  # the widest wing (100 points) x 100 + the signed mark
+    model_loss = sum(100 * s * (price(k, fl, 0.7 * f) - price(k, fl, f)) for k, fl, s in legs)
+    assert 0 < remaining < -model_loss  # the cap binds
+    assert r.mark_usd == pytest.approx(mark, rel=1e-9)
+    assert r.remaining_max_loss_usd == pytest.approx(remaining, rel=1e-6)
+    assert r.stress_pnl_usd == pytest.approx(-remaining, rel=1e-6)

@@ -12,8 +12,8 @@ from daemon.core.evaluate import CycleStatus, evaluate
 from daemon.core.market import build_market_view
 from daemon.core.models import MarketSnapshot, OptionQuote, Position, Quote
 from daemon.core.params import ModelParams
+from daemon.core.recognition import recognise
 from daemon.core.risk import book_risk
-from daemon.core.structures import recognise
 from tests.core.factories import (
     SPOT,
     SPX_EXPIRY,

@@ -17,8 +17,8 @@ from daemon.core.market import MarketView, build_market_view
 from daemon.core.models import MarketSnapshot, OptionQuote, Position, Quote, Right
 from daemon.core.params import BudgetParams, ModelParams, OverlayParams, ScenarioParams
 from daemon.core.proposal import AdjustmentAction
+from daemon.core.recognition import recognise
 from daemon.core.risk import book_risk, remaining_max_loss_usd, vix_future_beta
-from daemon.core.structures import recognise
 from tests.core.factories import (
     NOW,
     RATE,

@@ -8,8 +8,11 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from daemon.core.families.spx_put_diagonal import SPX_PUT_DIAGONAL
+from daemon.core.families.vix_call_spread import VIX_CALL_SPREAD
 from daemon.core.models import Contract, Position, Right
-from daemon.core.structures import Book, Leg, Structure, StructureKind, recognise
+from daemon.core.recognition import recognise
+from daemon.core.structures import Book, Leg, Structure, StructureKind
 from tests.core.factories import (
     SPX_EXPIRY,
     SPX_FAR_EXPIRY,
@@ -146,7 +149,7 @@ def test_vix_call_spread() -> None:
     book = recognise([pos(vix_option(30, C), -5), pos(vix_option(20, C), 5)])
     assert [_shape(s) for s in book.structures] == [
         (
-            StructureKind.VIX_CALL_SPREAD,
+            VIX_CALL_SPREAD,
             5,
             _legs((vix_option(20, C), 1), (vix_option(30, C), -1)),
         )
@@ -161,7 +164,7 @@ def test_spx_put_diagonal() -> None:
     long = spx_option(4650, P, SPX_FAR_EXPIRY, trading_class="SPX")
     book = recognise([pos(long, 2), pos(short, -2)])
     assert [_shape(s) for s in book.structures] == [
-        (StructureKind.SPX_PUT_DIAGONAL, 2, _legs((short, -1), (long, 1)))
+        (SPX_PUT_DIAGONAL, 2, _legs((short, -1), (long, 1)))
     ]
     assert book.structures[0].expiry == SPX_EXPIRY
 
@@ -189,8 +192,8 @@ def test_condor_with_hedges_and_a_stock() -> None:
     assert Counter(s.kind for s in book.structures) == Counter(
         {
             StructureKind.IRON_CONDOR: 1,
-            StructureKind.VIX_CALL_SPREAD: 1,
-            StructureKind.SPX_PUT_DIAGONAL: 1,
+            VIX_CALL_SPREAD: 1,
+            SPX_PUT_DIAGONAL: 1,
         }
     )
     assert set(book.unrecognised) == {pos(stock("AAPL"), 100, 180.0), pos(vix_future(), -1)}

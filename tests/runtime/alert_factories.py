@@ -10,6 +10,8 @@ from daemon.core.adjustment import Adjustment, AdjustmentAction
 from daemon.core.calendar import NY
 from daemon.core.candidates import LegSpec
 from daemon.core.evaluate import CycleResult, CycleStatus
+from daemon.core.families.spx_put_diagonal import SPX_PUT_DIAGONAL
+from daemon.core.families.vix_call_spread import VIX_CALL_SPREAD
 from daemon.core.models import Action
 from daemon.core.proposal import Proposal, ProposalStatus
 from daemon.core.structures import StructureKind
@@ -29,7 +31,7 @@ def adjustment(
     mid: float,
     rule: str,
     scalar: float,
-    kind: StructureKind = StructureKind.VIX_CALL_SPREAD,
+    kind: StructureKind = VIX_CALL_SPREAD,
     adj_id: str | None = None,
 ) -> Adjustment:
     specs = tuple(LegSpec(contract, 1, side) for side, contract in legs)  # type: ignore[arg-type]
@@ -77,7 +79,7 @@ KINDS: dict[str, tuple[Adjustment, str]] = {
             -12.55,
             "expiring_close",
             1.1,
-            kind=StructureKind.SPX_PUT_DIAGONAL,
+            kind=SPX_PUT_DIAGONAL,
         ),
         "CLOSE 3 x SPXW 18-Dec-26 5600 / SPX 15-Jan-27 5500 put diagonal @ 12.40 cr"
         " (mid 12.55 cr)  expiring_close  scalar 1.10",
