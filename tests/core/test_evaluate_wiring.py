@@ -17,11 +17,12 @@ from scipy.stats import norm
 
 from daemon.core.cycle_inputs import held_hedges
 from daemon.core.evaluate import CycleResult, CycleStatus, evaluate
+from daemon.core.families.vix_call_spread import VIX_CALL_SPREAD
 from daemon.core.market import build_market_view
 from daemon.core.models import Contract, MarketSnapshot, Position, Quote, Right, SecType
 from daemon.core.params import ModelParams
+from daemon.core.recognition import recognise
 from daemon.core.risk import book_risk
-from daemon.core.structures import StructureKind, recognise
 from tests.core.test_evaluate import (
     FAR,
     NEAR,
@@ -144,7 +145,7 @@ def test_held_hedges_refuses_an_unpriced_hedge() -> None:
     book = recognise(snapshot.positions, view.settled_keys)
     risk = book_risk(book, view, params)
     (held,) = held_hedges(book, risk, view, NOW)
-    assert held.structure.kind is StructureKind.VIX_CALL_SPREAD and held.payoff_usd > 0
+    assert held.structure.kind is VIX_CALL_SPREAD and held.payoff_usd > 0
     hedge = risk.hedges[0]
     broken = replace(risk, hedges=(replace(hedge, priced=False, stress_pnl_usd=None),))
     with pytest.raises(ValueError, match=f"{hedge.label}: held hedge not priced"):
