@@ -57,6 +57,8 @@ def parse_right(right: npt.ArrayLike) -> tuple[BoolArray, BoolArray]:
 
 def flat(values: npt.NDArray[_Scalar], shape: tuple[int, ...]) -> npt.NDArray[_Scalar]:
     """``values`` broadcast to ``shape`` and flattened (a copy only where broadcast)."""
+    if values.shape == shape:  # the common case: no broadcast to set up
+        return np.ravel(values)
     return np.ravel(np.broadcast_to(values, shape))
 
 

@@ -144,6 +144,8 @@ def _search(problem: Problem, limit: int) -> Search:
     a, size = problem.a, problem.a.shape[1]
     slack = _slack(problem)
     lo_b, hi_b = problem.lo - slack, problem.hi + slack
+    if _out_of_reach(a, lo_b, hi_b):
+        return Search(Found.INFEASIBLE)
     bounds = _propagate(a, lo_b, hi_b, np.zeros(size, dtype=np.int64), problem.upper.copy())
     if bounds is None:
         return Search(Found.INFEASIBLE)
@@ -157,6 +159,24 @@ def _search(problem: Problem, limit: int) -> Search:
         if state.empty:
             return Search(Found.INFEASIBLE)
     return _finish(problem, state, a, lo_b, hi_b, int(order[-1]), low, high, order)
+
+
+def _out_of_reach(a: FloatArray, lo: FloatArray, hi: FloatArray) -> bool:
+    """Whether a budget row proves a cover row unreachable: with both of non-negative
+    coefficients, the cover row is at most (budget) x (its best rate per unit of budget)
+    (Dantzig's bound for the fractional knapsack); below its least value, no point, even
+    a fractional one, meets both. The budget-bound programs are infeasible this way."""
+    nonneg = np.all(a >= 0, axis=1)
+    for c in np.flatnonzero(nonneg & (lo > 0)):
+        for b in np.flatnonzero(nonneg & np.isfinite(hi)):
+            used = a[c] > 0
+            if (
+                used.any()
+                and np.all(a[b][used] > 0)
+                and hi[b] * float(np.max(a[c][used] / a[b][used])) < lo[c]
+            ):
+                return True
+    return False
 
 
 def _propagate(

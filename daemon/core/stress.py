@@ -101,9 +101,19 @@ def scenario_pnl(
             future = f[i] + vix_future_beta(dte, scenario) * move.vix_spot_shock_pts
             f_shock[i] = max(_MIN_VIX_FUTURE, future)
             sigma_shock[i] = max(_MIN_SIGMA, sigma[i] + move.vix_option_vol_shock_pts / 100)
-    # Two calls on equal-shaped arrays: identical inputs give bit-identical prices.
-    before = np.asarray(black76(f, k, t, r, sigma, is_call).price, dtype=np.float64)
-    after = np.asarray(black76(f_shock, k, t, r, sigma_shock, is_call).price, dtype=np.float64)
+    # One call on both states, element by element: identical inputs give bit-identical
+    # prices, so a move of zero is a P&L of exactly zero.
+    n = len(views)
+    prices = black76(
+        np.concatenate([f, f_shock]),
+        np.concatenate([k, k]),
+        np.concatenate([t, t]),
+        np.concatenate([r, r]),
+        np.concatenate([sigma, sigma_shock]),
+        np.concatenate([is_call, is_call]),
+    ).price
+    before = np.asarray(prices[:n], dtype=np.float64)
+    after = np.asarray(prices[n:], dtype=np.float64)
     size = np.array([leg.quantity * leg.contract.multiplier for leg in legs], dtype=np.float64)
     return math.fsum(size * (after - before))
 
