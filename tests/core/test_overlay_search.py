@@ -117,7 +117,12 @@ def small_problems(draw: st.DrawFn) -> Problem:
     upper = np.array([draw(st.integers(0, 5)) for _ in range(size)], dtype=np.int64)
     kind = draw(st.sampled_from(["cost", "lines", "lexicographic"]))
     cost = None if kind == "lines" else np.array([draw(coef) for _ in range(size)])
-    then = np.array([draw(coef) for _ in range(size)]) if kind == "lexicographic" else None
+    levels = {
+        "cost": 0,
+        "lines": draw(st.integers(0, 2)),
+        "lexicographic": draw(st.integers(1, 2)),
+    }[kind]
+    then = tuple(np.array([draw(coef) for _ in range(size)]) for _ in range(levels))
     max_lines = draw(st.none() | st.integers(1, size))
     min_lines = 1 if kind == "lines" or max_lines is not None else draw(st.integers(0, 1))
     return Problem(
@@ -130,8 +135,8 @@ def small_problems(draw: st.DrawFn) -> Problem:
 @given(small_problems())
 def test_agrees_with_brute_force(p: Problem) -> None:
     """On small boxes: infeasible exactly when no point qualifies; otherwise a qualifying
-    point with the least cost (or the fewest lines), and with ``then`` the least ``then``
-    among the points of least cost."""
+    point with the least cost (or the fewest lines), and with ``then`` the least of each
+    tie-break in turn among the points tied on everything before it."""
     points = _brute(p)
     found = search(p)
     if not points:
@@ -141,13 +146,17 @@ def test_agrees_with_brute_force(p: Problem) -> None:
     assert tuple(found.n.tolist()) in points
     every = np.array(points)
     if p.cost is None:
-        assert np.count_nonzero(found.n) == np.count_nonzero(every, axis=1).min()
-        return
-    best = (every @ p.cost).min()
-    assert float(p.cost @ found.n) == pytest.approx(best)
-    if p.then is not None:
+        lines = np.count_nonzero(every, axis=1)
+        assert np.count_nonzero(found.n) == lines.min()
+        tied = every[lines == lines.min()]
+    else:
+        best = (every @ p.cost).min()
+        assert float(p.cost @ found.n) == pytest.approx(best)
         tied = every[np.isclose(every @ p.cost, best)]
-        assert float(p.then @ found.n) == pytest.approx((tied @ p.then).min())
+    for level in p.then:
+        least = (tied @ level).min()
+        assert float(level @ found.n) == pytest.approx(least)
+        tied = tied[np.isclose(tied @ level, least)]
 
 
 def test_a_frontier_past_the_limit_gives_up() -> None:
