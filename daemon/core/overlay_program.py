@@ -316,19 +316,33 @@ def _run(
 
 
 def _witness(prog: Program, constraint_rows: list[Row]) -> bool:
-    """Whether one of a few simple plans meets ``constraint_rows``: nothing, or two
-    candidates (or one twice) splitting the required cover in quarters, each rounded up.
-    A cheap yes for a feasibility question (a covering plan usually exists once the
-    budget is lifted); a no proves nothing and the exact search decides."""
+    """Whether one of a few simple plans meets ``constraint_rows``: nothing; two
+    candidates (or one twice) splitting the required cover in quarters, each rounded up;
+    or one unit of a candidate and, beside it, another in quarters of the split (a
+    diagonal's unit may pay more than the cover asked, and the mix then wants VIX
+    spreads in proportion to it, not to the cover). A cheap yes for a feasibility
+    question (a covering plan usually exists once the budget is lifted); a no proves
+    nothing and the exact search decides."""
     size = len(prog.candidates)
     i, j = np.triu_indices(size)
+    first, second = np.concatenate([i, j]), np.concatenate([j, i])  # either one anchored
+    rows_ = np.arange(len(i))
+    anchored = np.arange(len(first))
     plans = [np.zeros((1, size))]
     for w in WITNESS_SPLITS:
         n = np.zeros((len(i), size))
-        np.add.at(n, (np.arange(len(i)), i), np.ceil(w * prog.required_usd / prog.payoff[i]))
-        np.add.at(n, (np.arange(len(j)), j), np.ceil((1 - w) * prog.required_usd / prog.payoff[j]))
-        plans.append(np.minimum(n, prog.upper))
-    every = np.vstack(plans)
+        np.add.at(n, (rows_, i), np.ceil(w * prog.required_usd / prog.payoff[i]))
+        np.add.at(n, (rows_, j), np.ceil((1 - w) * prog.required_usd / prog.payoff[j]))
+        plans.append(n)
+        one = np.zeros((len(first), size))
+        beside = np.maximum(
+            np.ceil(w / (1 - w) * prog.payoff[second] / prog.payoff[first]),
+            np.ceil((prog.required_usd - prog.payoff[second]) / prog.payoff[first]),
+        )
+        np.add.at(one, (anchored, second), 1.0)
+        np.add.at(one, (anchored, first), np.maximum(beside, 0.0))
+        plans.append(one)
+    every = np.minimum(np.vstack(plans), prog.upper)
     ok = np.ones(len(every), dtype=bool)
     for a, lo, hi in constraint_rows:
         value = every @ a

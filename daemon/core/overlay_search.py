@@ -40,9 +40,12 @@ IntArray = npt.NDArray[np.int64]
 # of arrays, a few ms of numpy at most.
 DEFAULT_LIMIT = 200_000
 # The first cost ceiling, over the least cost the cover rows allow, and its growth per
-# level: a level past the optimum enumerates at most CEILING_STEP ** size times the points.
+# level: the last level holds at most CEILING_STEP ** size times the points it must.
 CEILING_START = 1.0
-CEILING_STEP = 1.25
+CEILING_STEP = 1.5
+# A least-debit program without a budget row is first tried whole up to this many partial
+# points (a cover cap near the cover often leaves only a few dozen).
+WHOLE_FIRST_LIMIT = 5_000
 
 
 class Found(StrEnum):
@@ -92,6 +95,10 @@ def search(problem: Problem, limit: int = DEFAULT_LIMIT) -> Search:
     cost = problem.cost
     if cost is None or np.any(cost < 0) or not np.any(cost > 0) or _budget_bound(problem):
         return _search(problem, limit)
+    # Small enough to search whole (often: the cover cap bounds it): no ceiling needed.
+    whole = _search(problem, min(limit, WHOLE_FIRST_LIMIT))
+    if whole.found is not Found.TOO_BIG:
+        return whole
     most = float(cost @ problem.upper)
     ceiling = _cost_floor(problem) * CEILING_START
     if ceiling <= 0.0:
