@@ -76,12 +76,12 @@ def _highs_solve(p: Problem) -> float | None:
     """The primary optimum by HiGHS (two solves when there is a tie-break objective)."""
     assert p.cost is not None
     best = _highs(p, p.cost, [])
-    if best is None or p.then is None:
+    if best is None or not p.then:
         return best
     # Keep the primary within its tie window, minimise the tie-break: the value reported
     # is still the primary's, which is what the two solvers must agree on.
     tol = p.tie_rel * max(1.0, abs(best))
-    _highs(p, p.then, [(-p.cost, -(best + tol))])
+    _highs(p, p.then[0], [(-p.cost, -(best + tol))])
     return best
 
 

@@ -179,7 +179,7 @@ def optimum(
     if goal is Goal.LEAST_DEBIT:
         return solve(prog, prog.debit, rules, extra=extra, max_lines=max_lines)
     constraint_rows = rows(prog, rules) + list(extra)
-    found = _enumerate(prog, -prog.payoff, constraint_rows, max_lines=max_lines, then=prog.debit)
+    found = _enumerate(prog, -prog.payoff, constraint_rows, max_lines=max_lines, then=(prog.debit,))
     if found.found is Found.INFEASIBLE:
         return None
     if found.n is not None and _satisfies(found.n, constraint_rows):
@@ -224,11 +224,19 @@ def consolidate(prog: Program, n: IntArray, rules: Rules, goal: Goal) -> IntArra
     near: list[Row] = [(prog.debit, -np.inf, _up(float(prog.debit @ n) * (1.0 + tol)))]
     if goal is Goal.MOST_COVER:
         near.append((prog.payoff, _down(float(prog.payoff @ n) * (1.0 - tol)), np.inf))
-    fewest = _fewest_lines(prog, rows(prog, rules) + near)
+    constraint_rows = rows(prog, rules) + near
+    # One search: the fewest lines, then the goal's optimum among plans with that many.
+    goal_costs = (prog.debit,) if goal is Goal.LEAST_DEBIT else (-prog.payoff, prog.debit)
+    found = _enumerate(prog, None, constraint_rows, max_lines=None, then=goal_costs)
+    if found.found is Found.INFEASIBLE:
+        return n
+    if found.n is not None and _satisfies(found.n, constraint_rows):
+        return found.n if int(np.count_nonzero(found.n)) < lines else n
+    fewest = _fewest_lines(prog, constraint_rows)  # too large to enumerate: HiGHS
     if fewest is None or fewest >= lines:
         return n
-    found = optimum(prog, rules, goal, extra=near, max_lines=fewest)
-    return n if found is None else found
+    again = optimum(prog, rules, goal, extra=near, max_lines=fewest)
+    return n if again is None else again
 
 
 def _least_lines(prog: Program, n: IntArray, rules: Rules, goal: Goal) -> int:
@@ -283,13 +291,9 @@ def _down(value: float) -> float:
 
 
 def _fewest_lines(prog: Program, constraint_rows: list[Row]) -> int | None:
-    """The fewest distinct candidates (at least one) of any n meeting ``constraint_rows``."""
+    """The fewest distinct candidates (at least one) of any n meeting ``constraint_rows``,
+    by HiGHS (for a program too large to enumerate)."""
     size = len(prog.candidates)
-    found = _enumerate(prog, None, constraint_rows, max_lines=None)
-    if found.found is Found.INFEASIBLE:
-        return None
-    if found.n is not None and _satisfies(found.n, constraint_rows):
-        return int(np.count_nonzero(found.n))
     cost = np.concatenate([np.zeros(size), np.ones(size)])
     x = _milp(prog, cost, constraint_rows, lines=True, max_lines=None)
     if x is None:
@@ -312,19 +316,33 @@ def _run(
 
 
 def _witness(prog: Program, constraint_rows: list[Row]) -> bool:
-    """Whether one of a few simple plans meets ``constraint_rows``: nothing, or two
-    candidates (or one twice) splitting the required cover in quarters, each rounded up.
-    A cheap yes for a feasibility question (a covering plan usually exists once the
-    budget is lifted); a no proves nothing and the exact search decides."""
+    """Whether one of a few simple plans meets ``constraint_rows``: nothing; two
+    candidates (or one twice) splitting the required cover in quarters, each rounded up;
+    or one unit of a candidate and, beside it, another in quarters of the split (a
+    diagonal's unit may pay more than the cover asked, and the mix then wants VIX
+    spreads in proportion to it, not to the cover). A cheap yes for a feasibility
+    question (a covering plan usually exists once the budget is lifted); a no proves
+    nothing and the exact search decides."""
     size = len(prog.candidates)
     i, j = np.triu_indices(size)
+    first, second = np.concatenate([i, j]), np.concatenate([j, i])  # either one anchored
+    rows_ = np.arange(len(i))
+    anchored = np.arange(len(first))
     plans = [np.zeros((1, size))]
     for w in WITNESS_SPLITS:
         n = np.zeros((len(i), size))
-        np.add.at(n, (np.arange(len(i)), i), np.ceil(w * prog.required_usd / prog.payoff[i]))
-        np.add.at(n, (np.arange(len(j)), j), np.ceil((1 - w) * prog.required_usd / prog.payoff[j]))
-        plans.append(np.minimum(n, prog.upper))
-    every = np.vstack(plans)
+        np.add.at(n, (rows_, i), np.ceil(w * prog.required_usd / prog.payoff[i]))
+        np.add.at(n, (rows_, j), np.ceil((1 - w) * prog.required_usd / prog.payoff[j]))
+        plans.append(n)
+        one = np.zeros((len(first), size))
+        beside = np.maximum(
+            np.ceil(w / (1 - w) * prog.payoff[second] / prog.payoff[first]),
+            np.ceil((prog.required_usd - prog.payoff[second]) / prog.payoff[first]),
+        )
+        np.add.at(one, (anchored, second), 1.0)
+        np.add.at(one, (anchored, first), np.maximum(beside, 0.0))
+        plans.append(one)
+    every = np.minimum(np.vstack(plans), prog.upper)
     ok = np.ones(len(every), dtype=bool)
     for a, lo, hi in constraint_rows:
         value = every @ a
@@ -357,7 +375,7 @@ def _enumerate(
     constraint_rows: list[Row],
     *,
     max_lines: int | None,
-    then: FloatArray | None = None,
+    then: tuple[FloatArray, ...] = (),
 ) -> Search:
     """``overlay_search.search`` on these rows; ``cost`` None minimises the lines. With
     ``max_lines`` (or the lines as the objective) at least one line, as in ``_milp``.

@@ -40,9 +40,12 @@ IntArray = npt.NDArray[np.int64]
 # of arrays, a few ms of numpy at most.
 DEFAULT_LIMIT = 200_000
 # The first cost ceiling, over the least cost the cover rows allow, and its growth per
-# level: a level past the optimum enumerates at most CEILING_STEP ** size times the points.
+# level: the last level holds at most CEILING_STEP ** size times the points it must.
 CEILING_START = 1.0
-CEILING_STEP = 1.25
+CEILING_STEP = 1.5
+# A least-debit program without a budget row is first tried whole up to this many partial
+# points (a cover cap near the cover often leaves only a few dozen).
+WHOLE_FIRST_LIMIT = 5_000
 
 
 class Found(StrEnum):
@@ -64,8 +67,9 @@ class Problem:
     """lo <= a @ n <= hi (rows of ``a``), 0 <= n <= upper, n integer.
 
     ``cost``: minimise cost @ n; None minimises the number of non-zero n_j (at least one
-    when ``min_lines`` is 1). ``then``: among the points whose cost is within
-    ``tie_rel`` (relative, at least 1 absolute) of the least, minimise then @ n: the
+    when ``min_lines`` is 1). ``then``: tie-break costs, in order: among the points
+    whose cost is within ``tie_rel`` (relative, at least 1 absolute) of the least,
+    minimise then[0] @ n, among those tied on that then[1] @ n, and so on: the
     lexicographic optimum in one search. ``max_lines``: at most that many non-zero n_j.
     ``slack``: per row, how far past a bound still counts as meeting it."""
 
@@ -77,7 +81,7 @@ class Problem:
     max_lines: int | None = None
     min_lines: int = 0
     slack: FloatArray | None = None
-    then: FloatArray | None = None
+    then: tuple[FloatArray, ...] = ()
     tie_rel: float = 0.0
 
 
@@ -91,6 +95,10 @@ def search(problem: Problem, limit: int = DEFAULT_LIMIT) -> Search:
     cost = problem.cost
     if cost is None or np.any(cost < 0) or not np.any(cost > 0) or _budget_bound(problem):
         return _search(problem, limit)
+    # Small enough to search whole (often: the cover cap bounds it): no ceiling needed.
+    whole = _search(problem, min(limit, WHOLE_FIRST_LIMIT))
+    if whole.found is not Found.TOO_BIG:
+        return whole
     most = float(cost @ problem.upper)
     ceiling = _cost_floor(problem) * CEILING_START
     if ceiling <= 0.0:
@@ -318,11 +326,11 @@ def _finish(
         score = placed @ problem.cost[order[:-1]] + problem.cost[j] * x
     score = np.where(bad, np.inf, score)
     best = int(np.argmin(score))
-    if problem.then is not None:
-        # Lexicographic: the least ``then`` among the points tied with the best.
+    for level in problem.then:
+        # Lexicographic: the least of the next cost among the points tied so far.
         window = score <= score[best] + problem.tie_rel * max(1.0, abs(float(score[best])))
-        then = placed @ problem.then[order[:-1]] + problem.then[j] * x
-        best = int(np.argmin(np.where(window, then, np.inf)))
+        score = np.where(window, placed @ level[order[:-1]] + level[j] * x, np.inf)
+        best = int(np.argmin(score))
     n = np.zeros(a.shape[1], dtype=np.int64)
     n[order[:-1]] = placed[best]
     n[j] = x[best]
@@ -342,17 +350,19 @@ def _last_value(
     objective is the lines; then moved to 0 when one more line would pass
     ``max_lines``, or up to 1 when the plan would otherwise have no line at all."""
     zero_ok = ok & (first == 0)
+    # Which end of [first, last] the objectives prefer: the cost's sign, or the first
+    # tie-break that moves with this variable when the cost does not.
+    signs = [problem.cost[j]] if problem.cost is not None else []
+    signs += [level[j] for level in problem.then]
+    leaning = next((c for c in signs if c != 0), 0.0)
+    x = last if leaning < 0 else first
     if problem.cost is None:
-        x = np.where(zero_ok, 0, first)
-    else:
-        c = problem.cost[j]
-        if c == 0 and problem.then is not None:
-            c = problem.then[j]
-        x = last if c < 0 else first
-        if problem.max_lines is not None:
-            too_many = lines + (x > 0) > problem.max_lines
-            x = np.where(too_many & zero_ok, 0, x)
+        # Fewest lines first: x = 0 whenever it is allowed.
+        x = np.where(zero_ok, 0, x)
+    elif problem.max_lines is not None:
+        too_many = lines + (x > 0) > problem.max_lines
+        x = np.where(too_many & zero_ok, 0, x)
     if problem.min_lines >= 1:
         lift = (lines == 0) & (x == 0) & (last >= 1)
-        x = np.where(lift, np.maximum(first, 1), x)
+        x = np.where(lift, last if leaning < 0 else np.maximum(first, 1), x)
     return x

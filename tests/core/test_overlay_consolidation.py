@@ -184,15 +184,16 @@ def test_a_plan_at_the_least_possible_lines_skips_the_line_search(
 
     cands = (cand(20, 300.0, 100.0), cand(4600, 2500.0, 3000.0, is_vix=False))
     inst = Instance(cands, 2800.0, -20_000.0, 0.0, 0.5, 50_000.0, 500.0, model(mix_tol=0.3))
-    calls: list[int] = []
-    real = program._fewest_lines
+    line_searches: list[int] = []
+    real = program._enumerate
 
-    def counting(*args: object, **kwargs: object) -> object:
-        calls.append(1)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+    def counting(prog: object, cost: object, *args: object, **kwargs: object) -> object:
+        if cost is None:  # the lines as the objective: the consolidation's line search
+            line_searches.append(1)
+        return real(prog, cost, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(program, "_fewest_lines", counting)
+    monkeypatch.setattr(program, "_enumerate", counting)
     plan = inst.solve()
     assert plan.status is OverlayStatus.OK
     assert len([n for _, n in plan.chosen if n > 0]) == 2  # one line per family
-    assert calls == []  # the cheapest cover only: no line search
+    assert line_searches == []  # the cheapest cover only: no line search

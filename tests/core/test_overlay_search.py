@@ -13,7 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from daemon.core.overlay_program import Program, Rules, build_program, feasible, rows
 from daemon.core.overlay_search import Found, Problem, search
+from tests.core.overlay_oracle import cand, model
 
 # Money on a 0.5 USD grid (a mid on a 0.05 tick, x 100, halved), so sums are exact in
 # floating point and a point on a bound is on it for both solvers.
@@ -117,7 +119,12 @@ def small_problems(draw: st.DrawFn) -> Problem:
     upper = np.array([draw(st.integers(0, 5)) for _ in range(size)], dtype=np.int64)
     kind = draw(st.sampled_from(["cost", "lines", "lexicographic"]))
     cost = None if kind == "lines" else np.array([draw(coef) for _ in range(size)])
-    then = np.array([draw(coef) for _ in range(size)]) if kind == "lexicographic" else None
+    levels = {
+        "cost": 0,
+        "lines": draw(st.integers(0, 2)),
+        "lexicographic": draw(st.integers(1, 2)),
+    }[kind]
+    then = tuple(np.array([draw(coef) for _ in range(size)]) for _ in range(levels))
     max_lines = draw(st.none() | st.integers(1, size))
     min_lines = 1 if kind == "lines" or max_lines is not None else draw(st.integers(0, 1))
     return Problem(
@@ -130,8 +137,8 @@ def small_problems(draw: st.DrawFn) -> Problem:
 @given(small_problems())
 def test_agrees_with_brute_force(p: Problem) -> None:
     """On small boxes: infeasible exactly when no point qualifies; otherwise a qualifying
-    point with the least cost (or the fewest lines), and with ``then`` the least ``then``
-    among the points of least cost."""
+    point with the least cost (or the fewest lines), and with ``then`` the least of each
+    tie-break in turn among the points tied on everything before it."""
     points = _brute(p)
     found = search(p)
     if not points:
@@ -141,13 +148,17 @@ def test_agrees_with_brute_force(p: Problem) -> None:
     assert tuple(found.n.tolist()) in points
     every = np.array(points)
     if p.cost is None:
-        assert np.count_nonzero(found.n) == np.count_nonzero(every, axis=1).min()
-        return
-    best = (every @ p.cost).min()
-    assert float(p.cost @ found.n) == pytest.approx(best)
-    if p.then is not None:
+        lines = np.count_nonzero(every, axis=1)
+        assert np.count_nonzero(found.n) == lines.min()
+        tied = every[lines == lines.min()]
+    else:
+        best = (every @ p.cost).min()
+        assert float(p.cost @ found.n) == pytest.approx(best)
         tied = every[np.isclose(every @ p.cost, best)]
-        assert float(p.then @ found.n) == pytest.approx((tied @ p.then).min())
+    for level in p.then:
+        least = (tied @ level).min()
+        assert float(level @ found.n) == pytest.approx(least)
+        tied = tied[np.isclose(tied @ level, least)]
 
 
 def test_a_frontier_past_the_limit_gives_up() -> None:
@@ -179,3 +190,47 @@ def test_least_debit_without_a_budget_row_is_found_under_rising_ceilings() -> No
     found = search(p)
     assert found.found is Found.SOLVED and found.n is not None
     assert found.n.tolist() == [4, 0]
+
+
+@st.composite
+def small_programs(draw: st.DrawFn) -> tuple[Program, Rules]:
+    """A tiny overlay program (1-4 candidates of either family, at most 4 units each) and
+    a set of rules in force."""
+    size = draw(st.integers(1, 4))
+    money = st.integers(1, 40).map(lambda k: 50.0 * k)
+    cands = tuple(
+        cand(
+            100.0 + i,
+            draw(money),
+            draw(money),
+            is_vix=draw(st.booleans()),
+            theta_usd_per_day=-draw(st.integers(0, 5)),
+        )
+        for i in range(size)
+    )
+    params = model(max_contracts=4, mix_tol=draw(st.sampled_from([0.0, 0.1, 0.3])))
+    prog = build_program(
+        cands,
+        required_usd=draw(money),
+        room_usd=draw(money) * 2,
+        share=draw(st.sampled_from([0.2, 0.5, 0.8])),
+        budget_debit_usd=draw(money) * 2,
+        budget_carry_usd=float(draw(st.integers(0, 30))),
+        params=params,
+    )
+    rules = Rules(*(draw(st.booleans()) for _ in range(4)))
+    return prog, rules
+
+
+@settings(max_examples=300, deadline=None)
+@given(small_programs())
+def test_feasible_agrees_with_brute_force(case: tuple[Program, Rules]) -> None:
+    """``overlay_program.feasible`` (a simple witness first, then the exact search) says
+    a program has a plan exactly when one of the box's integer points meets its rows."""
+    prog, rules = case
+    constraint_rows = rows(prog, rules)
+    exists = any(
+        all(lo - 1e-9 <= float(a @ np.array(n)) <= hi + 1e-9 for a, lo, hi in constraint_rows)
+        for n in itertools.product(range(prog.upper + 1), repeat=len(prog.candidates))
+    )
+    assert feasible(prog, rules) == exists
