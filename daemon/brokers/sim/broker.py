@@ -42,7 +42,15 @@ from daemon.brokers.sim.params import FaultParams, SimParams
 from daemon.brokers.sim.source import MarketSource, ModelSource
 from daemon.core.broker import AccountInfo, ComboOrder, ConnectionState, OrderState
 from daemon.core.calendar import settlement_time
-from daemon.core.models import BreadthDay, Contract, DailyBar, OptionQuote, Position, Quote
+from daemon.core.models import (
+    BreadthDay,
+    Contract,
+    DailyBar,
+    OptionQuote,
+    Position,
+    Quote,
+    SecType,
+)
 from daemon.errors import BrokerDisconnected, BrokerTimeout, OrderRejected
 
 _CLASSES = {SPX: (SPX, SPXW), VIX: (VIX,)}
@@ -258,15 +266,21 @@ class SimBroker:
 
     async def option_quotes(self, contracts: Sequence[Contract]) -> list[OptionQuote]:
         now = await self._enter()
-        known = [self.chains.resolve(c, now) for c in contracts]
-        priced = [(i, k) for i, k in enumerate(known) if k is not None and k.is_option]
-        theo, sides = self.source.quotes([k for _, k in priced], now)
-        found: dict[int, OptionQuote] = {}
-        for (i, k), sigma, (bid, ask) in zip(priced, theo.sigma.tolist(), sides, strict=True):
-            quote = Quote(bid=bid, ask=ask, time=now, model_iv_sigma=sigma)
-            found[i] = OptionQuote(contracts[i], self._faulty(quote, k))
+        resolve = self.chains.resolve
+        known = [resolve(c, now) for c in contracts]
+        priced = [k for k in known if k is not None and k.sec_type is SecType.OPTION]
+        theo, sides = self.source.quotes(priced, now)
+        # One pass, in request order: the priced quotes line up with the known options.
+        quotes = iter(zip(priced, theo.sigma.tolist(), sides, strict=True))
         none = Quote(bid=None, ask=None, time=now)
-        return [found.get(i) or OptionQuote(c, none) for i, c in enumerate(contracts)]
+        out = []
+        for c, k in zip(contracts, known, strict=True):
+            if k is None or k.sec_type is not SecType.OPTION:
+                out.append(OptionQuote(c, none))
+                continue
+            _, sigma, (bid, ask) = next(quotes)
+            out.append(OptionQuote(c, self._faulty(Quote(bid, ask, now, None, sigma), k)))
+        return out
 
     async def spx_daily_history(self, sessions: int) -> list[DailyBar]:
         await self._enter()

@@ -103,9 +103,11 @@ class Chains:
         # The last answer per class: a quote request resolves many contracts at one time.
         self._listed: dict[str, tuple[datetime, list[date]]] = {}
         self._listed_sets: dict[str, tuple[datetime, frozenset[date]]] = {}
-        # Contracts resolved before (a cycle asks for the same ones again and again); an
-        # entry is used only while its expiry is listed.
-        self._resolved: dict[Contract, Contract] = {}
+        # Contracts resolved before (a cycle asks for the same ones again and again), keyed
+        # by the fields ``_resolve`` reads (hashing a plain tuple is much cheaper than
+        # hashing and comparing the 9-field frozen ``Contract``); with each, the class whose
+        # listing it needs. An entry is used only while its expiry is listed.
+        self._resolved: dict[tuple[object, ...], tuple[Contract, str]] = {}
 
     # ---- listings --------------------------------------------------------------------------
     def expiries(self, trading_class: str, now: datetime) -> list[date]:
@@ -172,7 +174,7 @@ class Chains:
             return []
         first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
         grid = np.arange(max(first, 1), last + 1, dtype=np.float64) * step
-        return [float(k) for k in np.round(grid, 6)]
+        return list(np.round(grid, 6).tolist())  # the same Python floats, without a loop
 
     def _is_listed(self, trading_class: str, expiry: date | None, now: datetime) -> bool:
         last = self._listed_sets.get(trading_class)
@@ -183,22 +185,26 @@ class Chains:
 
     def resolve(self, contract: Contract, now: datetime) -> Contract | None:
         """The sim's own contract for ``contract`` (con_id filled), or None when unknown."""
-        if len(self._resolved) > _RESOLVED_MAX:
-            self._resolved = {}
-        known = self._resolved.get(contract)
-        if known is not None:
-            listing = VIX if known.sec_type is SecType.FUTURE else known.trading_class
+        c = contract
+        key = (c.sec_type, c.symbol, c.trading_class, c.expiry, c.strike, c.right)
+        hit = self._resolved.get(key)
+        if hit is not None:
+            known, listing = hit
             return known if self._is_listed(listing, known.expiry, now) else None
-        known = self._resolve(contract, now)
-        if known is not None:
-            self._resolved[contract] = known
-        return known
+        found = self._resolve(contract, now)
+        if found is not None:
+            if len(self._resolved) >= _RESOLVED_MAX:
+                self._resolved = {}
+            listing = VIX if found.sec_type is SecType.FUTURE else found.trading_class
+            self._resolved[key] = (found, listing)
+        return found
 
     def _resolve(self, contract: Contract, now: datetime) -> Contract | None:
         if contract.sec_type is SecType.FUTURE:
             expiry = contract.expiry
-            if contract.symbol != VIX or expiry is None or expiry not in self.expiries(VIX, now):
+            if contract.symbol != VIX or not self._is_listed(VIX, expiry, now):
                 return None
+            assert expiry is not None  # listed
             return self._with_id(vix_future(expiry))
         if contract.sec_type is not SecType.OPTION or contract.right is None:
             return None
@@ -208,7 +214,7 @@ class Chains:
         if expiry is None or strike is None or strike <= 0:
             return None
         step = self.strike_step(tc)
-        if not _on_grid(strike, step) or expiry not in self.expiries(tc, now):
+        if not _on_grid(strike, step) or not self._is_listed(tc, expiry, now):
             return None
         strike = round(round(strike / step) * step, 6)
         return self._with_id(option_contract(tc, expiry, strike, contract.right))
