@@ -36,12 +36,13 @@ from daemon.brokers.sim.params import SimParams
 from daemon.brokers.sim.source import StepListener
 from daemon.brokers.sim.surface import (
     ExpiryPrices,
-    expiry_prices,
+    Smile,
+    price_expiries,
     spread_usd,
     spx_atm_sigma,
-    spx_smile,
+    spx_smile_terms,
     ticked_bid_ask,
-    vix_smile,
+    vix_smile_terms,
 )
 from daemon.core.calendar import NY, session_bounds, time_to_expiry_years
 from daemon.core.models import BreadthDay, Contract, DailyBar, Right
@@ -194,30 +195,41 @@ class HistoricalSource:
             return real
         return float(self._curve_at(np.array([float((expiry - self.day).days)]))[0])
 
-    def _grid(
-        self, trading_class: str, expiry: date, now: datetime, wanted: np.ndarray
-    ) -> ExpiryPrices:
-        """The priced grid of one expiry: the strikes asked for in this market step, priced
+    def _grids(
+        self, wanted: dict[tuple[str, date], np.ndarray], now: datetime
+    ) -> dict[tuple[str, date], ExpiryPrices]:
+        """The priced grid of each expiry: the strikes asked for in this market step, priced
         together (a cycle asks for all strikes of an expiry in one request) and again, with
-        the new ones, only when a later request asks for a strike not yet priced."""
-        key = (trading_class, expiry)
-        cached = self._cache.get(key)
-        if cached is not None and _covers(cached.strikes, wanted):
-            return cached
-        grid = np.unique(wanted if cached is None else np.concatenate([cached.strikes, wanted]))
-        t_years = time_to_expiry_years(option_contract(trading_class, expiry, 1.0, Right.CALL), now)
-        prices = self._price(trading_class, expiry, grid, t_years)
-        self._cache[key] = prices
-        return prices
+        the new ones, only when a later request asks for a strike not yet priced. The
+        expiries to price are priced in one vectorised call."""
+        found: dict[tuple[str, date], ExpiryPrices] = {}
+        keys: list[tuple[str, date]] = []
+        grids: list[np.ndarray] = []
+        for key, strikes in wanted.items():
+            cached = self._cache.get(key)
+            if cached is not None and _covers(cached.strikes, strikes):
+                found[key] = cached
+                continue
+            keys.append(key)
+            grids.append(
+                np.unique(strikes if cached is None else np.concatenate([cached.strikes, strikes]))
+            )
+        if keys:
+            tenors = [
+                time_to_expiry_years(option_contract(tc, expiry, 1.0, Right.CALL), now)
+                for tc, expiry in keys
+            ]
+            smiles = [self._smile(tc, e, t) for (tc, e), t in zip(keys, tenors, strict=True)]
+            h = self._h
+            priced = price_expiries(grids, smiles, tenors, h.rate_frac, h.surface)
+            for key, prices in zip(keys, priced, strict=True):
+                self._cache[key] = found[key] = prices
+        return found
 
-    def _price(
-        self, trading_class: str, expiry: date, grid: np.ndarray, t_years: float
-    ) -> ExpiryPrices:
+    def _smile(self, trading_class: str, expiry: date, t_years: float) -> Smile:
         h, s = self._h, self._h.surface
         if trading_class == VIX:
-            fwd = self._vix_forward(expiry)
-            sigma = vix_smile(grid, fwd, t_years, s)
-            return expiry_prices(grid, fwd, t_years, h.rate_frac, sigma)
+            return vix_smile_terms(self._vix_forward(expiry), t_years, s)
         spot = self._levels["SPX"]
         fwd = spot * math.exp((h.rate_frac - h.dividend_yield_frac) * t_years)
         vix = self._levels["VIX"]
@@ -225,28 +237,45 @@ class HistoricalSource:
         tenor_days = max(t_years * 365.0, s.min_tenor_days)
         atm = spx_atm_sigma(vix, vix3m, tenor_days, s.spx_atm_ratio)
         skew = self._skew if not math.isnan(self._skew) else s.spx_skew_default_pts
-        sigma = spx_smile(grid, fwd, t_years, atm, skew, s)
-        return expiry_prices(grid, fwd, t_years, h.rate_frac, sigma)
+        return spx_smile_terms(fwd, t_years, atm, skew, s)
 
     def theo(self, contracts: Sequence[Contract], now: datetime) -> Theo:
         """Model price, delta, vol and forward of each option, from its expiry's grid."""
         n = len(contracts)
-        price, delta, sigma, fwd = (np.zeros(n) for _ in range(4))
         strikes = np.array([c.strike for c in contracts], dtype=np.float64)
         is_call = np.array([c.right is Right.CALL for c in contracts], dtype=bool)
-        groups: dict[tuple[str, date | None], list[int]] = {}
+        groups: dict[tuple[str, date], list[int]] = {}
         for i, c in enumerate(contracts):
+            assert c.expiry is not None
             groups.setdefault((c.trading_class, c.expiry), []).append(i)
-        for (tc, expiry), members in groups.items():
-            assert expiry is not None
-            idx = np.asarray(members)
-            g = self._grid(tc, expiry, now, strikes[idx])
-            pos = np.searchsorted(g.strikes, strikes[idx])
-            calls = is_call[idx]
-            price[idx] = np.where(calls, g.calls[pos], g.puts[pos])
-            delta[idx] = np.where(calls, g.call_delta[pos], g.call_delta[pos] - g.discount)
-            sigma[idx] = g.sigma[pos]
-            fwd[idx] = g.forward
+        price, delta, sigma, fwd = (np.zeros(n) for _ in range(4))
+        if not groups:
+            return Theo(price=price, delta=delta, sigma=sigma, forward=fwd)
+        members = [np.asarray(idx) for idx in groups.values()]
+        wanted = {key: strikes[idx] for key, idx in zip(groups, members, strict=True)}
+        grids = self._grids(wanted, now)
+        # Every grid laid end to end, so the lookups are a few array operations in all.
+        table = [grids[key] for key in groups]
+        starts = np.cumsum([0] + [g.strikes.size for g in table[:-1]])
+        pos = np.concatenate(
+            [
+                start + np.searchsorted(g.strikes, k)
+                for start, g, k in zip(starts.tolist(), table, wanted.values(), strict=True)
+            ]
+        )
+        order = np.concatenate(members)
+        sizes = [idx.size for idx in members]
+        calls = is_call[order]
+        call_delta = np.concatenate([g.call_delta for g in table])[pos]
+        discount = np.repeat(np.array([g.discount for g in table]), sizes)
+        price[order] = np.where(
+            calls,
+            np.concatenate([g.calls for g in table])[pos],
+            np.concatenate([g.puts for g in table])[pos],
+        )
+        delta[order] = np.where(calls, call_delta, call_delta - discount)
+        sigma[order] = np.concatenate([g.sigma for g in table])[pos]
+        fwd[order] = np.repeat(np.array([g.forward for g in table]), sizes)
         return Theo(price=price, delta=delta, sigma=sigma, forward=fwd)
 
     def _sides(self, is_vix: bool, price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
