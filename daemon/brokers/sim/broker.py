@@ -224,10 +224,14 @@ class SimBroker:
             < self._settlement(s.contract).astimezone(UTC) + timedelta(seconds=keep_s)
         ]
 
-    def _faulty(self, quote: Quote, key: str | Contract) -> Quote:
+    def _quote_faults_on(self) -> bool:
         f = self._faults
-        if f.stale_quotes_s == 0 and f.nan_quote_frac == 0 and f.crossed_quote_frac == 0:
+        return f.stale_quotes_s != 0 or f.nan_quote_frac != 0 or f.crossed_quote_frac != 0
+
+    def _faulty(self, quote: Quote, key: str | Contract) -> Quote:
+        if not self._quote_faults_on():
             return quote  # the common case, without building the instrument's key
+        f = self._faults
         name = key.key if isinstance(key, Contract) else key
         return apply_quote_faults(quote, name, f, self._p.seed)
 
@@ -273,13 +277,15 @@ class SimBroker:
         # One pass, in request order: the priced quotes line up with the known options.
         quotes = iter(zip(priced, theo.sigma.tolist(), sides, strict=True))
         none = Quote(bid=None, ask=None, time=now)
+        faulty = self._quote_faults_on()  # checked once, not per quote
         out = []
         for c, k in zip(contracts, known, strict=True):
             if k is None or k.sec_type is not SecType.OPTION:
                 out.append(OptionQuote(c, none))
                 continue
             _, sigma, (bid, ask) = next(quotes)
-            out.append(OptionQuote(c, self._faulty(Quote(bid, ask, now, None, sigma), k)))
+            quote = Quote(bid, ask, now, None, sigma)
+            out.append(OptionQuote(c, self._faulty(quote, k) if faulty else quote))
         return out
 
     async def spx_daily_history(self, sessions: int) -> list[DailyBar]:

@@ -80,13 +80,20 @@ def _months_from(day: date, count: int) -> list[tuple[int, int]]:
     return months
 
 
-def option_contract(trading_class: str, expiry: date, strike: float, right: Right) -> Contract:
+def option_contract(
+    trading_class: str, expiry: date, strike: float, right: Right, con_id: int | None = None
+) -> Contract:
     symbol = VIX if trading_class == VIX else SPX
-    return Contract(symbol, SecType.OPTION, trading_class, expiry, strike, right)
+    return Contract(symbol, SecType.OPTION, trading_class, expiry, strike, right, con_id=con_id)
 
 
 def vix_future(expiry: date) -> Contract:
     return Contract(VIX, SecType.FUTURE, VIX_FUTURE_CLASS, expiry, multiplier=VIX_FUTURE_MULTIPLIER)
+
+
+def _con_id(contract: Contract) -> int:
+    """A stable id from the contract's identity (IB's conIds are opaque integers too)."""
+    return zlib.crc32(contract.key.encode()) & 0x7FFFFFFF
 
 
 def _on_grid(value: float, step: float) -> bool:
@@ -100,6 +107,7 @@ class Chains:
     def __init__(self, params: SimParams) -> None:
         self._p = params
         self._expiry_cache: dict[tuple[str, date], list[date]] = {}
+        self._settle_times: dict[tuple[str, date], datetime] = {}
         # The last answer per class: a quote request resolves many contracts at one time.
         self._listed: dict[str, tuple[datetime, list[date]]] = {}
         self._listed_sets: dict[str, tuple[datetime, frozenset[date]]] = {}
@@ -124,16 +132,21 @@ class Chains:
         key = (trading_class, today)
         if key not in self._expiry_cache:
             self._expiry_cache[key] = self._candidate_expiries(trading_class, today)
-        listed = [
-            expiry
-            for expiry in self._expiry_cache[key]
-            if settlement_time(option_contract(trading_class, expiry, 1.0, Right.CALL)) > now
-        ]
+        listed = [e for e in self._expiry_cache[key] if self._settles(trading_class, e) > now]
         # One extra candidate covers the expiry that settles this morning.
         c = self._p.chains
         if trading_class == SPX:
             return listed[: c.spx_monthly_count]
         return listed[: c.vix_expiry_count] if trading_class == VIX else listed
+
+    def _settles(self, trading_class: str, expiry: date) -> datetime:
+        """When an expiry of a class settles (kept: asked at every new ``now``)."""
+        key = (trading_class, expiry)
+        when = self._settle_times.get(key)
+        if when is None:
+            when = settlement_time(option_contract(trading_class, expiry, 1.0, Right.CALL))
+            self._settle_times[key] = when
+        return when
 
     def _candidate_expiries(self, trading_class: str, today: date) -> list[date]:
         c = self._p.chains
@@ -205,7 +218,7 @@ class Chains:
             if contract.symbol != VIX or not self._is_listed(VIX, expiry, now):
                 return None
             assert expiry is not None  # listed
-            return self._with_id(vix_future(expiry))
+            return replace(vix_future(expiry), con_id=_con_id(vix_future(expiry)))
         if contract.sec_type is not SecType.OPTION or contract.right is None:
             return None
         tc, expiry, strike = contract.trading_class, contract.expiry, contract.strike
@@ -217,12 +230,10 @@ class Chains:
         if not _on_grid(strike, step) or not self._is_listed(tc, expiry, now):
             return None
         strike = round(round(strike / step) * step, 6)
-        return self._with_id(option_contract(tc, expiry, strike, contract.right))
-
-    @staticmethod
-    def _with_id(contract: Contract) -> Contract:
-        # A stable id from the contract's identity (IB's conIds are opaque integers too).
-        return replace(contract, con_id=zlib.crc32(contract.key.encode()) & 0x7FFFFFFF)
+        right = contract.right
+        return option_contract(
+            tc, expiry, strike, right, _con_id(option_contract(tc, expiry, strike, right))
+        )
 
     # ---- model values ----------------------------------------------------------------------
     def spx_forward(self, contract: Contract, state: MarketState, now: datetime) -> float:

@@ -101,6 +101,8 @@ class HistoricalSource:
         return _STEPS * i - 1
 
     def advance_to(self, moment: datetime) -> None:
+        if moment == self._now:
+            return  # already there: every port call of a cycle asks for the same moment
         target = self._last_step_at(moment)
         if self._step < 0:  # the first call positions the market without stepping
             if target < 0:
