@@ -274,19 +274,21 @@ class SimBroker:
         known = [resolve(c, now) for c in contracts]
         priced = [k for k in known if k is not None and k.sec_type is SecType.OPTION]
         theo, sides = self.source.quotes(priced, now)
-        # One pass, in request order: the priced quotes line up with the known options.
-        quotes = iter(zip(priced, theo.sigma.tolist(), sides, strict=True))
+        # Comprehensions, not a loop of appends: this runs for every quote of every cycle.
+        quotes = [
+            Quote(b, a, now, None, s) for s, (b, a) in zip(theo.sigma.tolist(), sides, strict=True)
+        ]
+        if self._quote_faults_on():
+            quotes = [self._faulty(q, k) for q, k in zip(quotes, priced, strict=True)]
+        if len(quotes) == len(contracts):  # every contract a listed option: the usual case
+            return [OptionQuote(c, q) for c, q in zip(contracts, quotes, strict=True)]
         none = Quote(bid=None, ask=None, time=now)
-        faulty = self._quote_faults_on()  # checked once, not per quote
-        out = []
-        for c, k in zip(contracts, known, strict=True):
-            if k is None or k.sec_type is not SecType.OPTION:
-                out.append(OptionQuote(c, none))
-                continue
-            _, sigma, (bid, ask) = next(quotes)
-            quote = Quote(bid, ask, now, None, sigma)
-            out.append(OptionQuote(c, self._faulty(quote, k) if faulty else quote))
-        return out
+        # The priced quotes line up, in order, with the known options among the contracts.
+        found = iter(quotes)
+        return [
+            OptionQuote(c, next(found) if k is not None and k.sec_type is SecType.OPTION else none)
+            for c, k in zip(contracts, known, strict=True)
+        ]
 
     async def spx_daily_history(self, sessions: int) -> list[DailyBar]:
         await self._enter()
