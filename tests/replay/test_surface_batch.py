@@ -1,17 +1,22 @@
-"""Several expiries priced in one vectorised pass are bit-identical to each priced alone.
+"""Several expiries priced in one vectorised pass are bit-identical to each priced alone,
+and the historical market reads each contract off its own expiry's grid.
 
-Oracle: one expiry at a time, written out as the surface defines it (Black-76 calls, the
+Oracles: one expiry at a time, written out as the surface defines it (Black-76 calls, the
 lower convex hull where they are not arbitrage-free, puts by parity), and the smile of
-each expiry from its own scalar terms."""
+each expiry from its own scalar terms; a contract's values looked up by hand, one at a
+time, in its expiry's priced grid."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from daemon.brokers.sim import SimParams
+from daemon.brokers.sim.chains import option_contract
+from daemon.brokers.sim.historical import HistoricalSource
 from daemon.brokers.sim.historical_params import HistoricalSurfaceParams
 from daemon.brokers.sim.surface import (
     ExpiryPrices,
@@ -21,7 +26,9 @@ from daemon.brokers.sim.surface import (
     spx_smile_terms,
     vix_smile_terms,
 )
+from daemon.core.models import Contract, Right
 from daemon.core.pricing import black76
+from daemon.replay.data import MarketData
 
 P = HistoricalSurfaceParams()
 RATE = 0.03
@@ -103,3 +110,42 @@ def test_a_grid_needing_the_hull_is_repaired_alone(wild: list[tuple[float, int, 
         want.append(_alone(grid, 100.0, t, smile_sigma(grid, smile, P)))
     for got, alone in zip(price_expiries(grids, smiles, tenors, RATE, P), want, strict=True):
         _same(got, alone)
+
+
+def _by_hand(source: HistoricalSource, contract: Contract) -> tuple[float, float, float, float]:
+    """One contract's values read off its expiry's priced grid, one strike at a time."""
+    assert contract.expiry is not None and contract.strike is not None
+    grid = source._cache[(contract.trading_class, contract.expiry)]
+    i = grid.strikes.tolist().index(contract.strike)
+    if contract.right is Right.CALL:
+        return grid.calls[i], grid.call_delta[i], grid.sigma[i], grid.forward
+    return grid.puts[i], grid.call_delta[i] - grid.discount, grid.sigma[i], grid.forward
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_theo_reads_each_contract_off_its_expiry_grid(
+    market_data: MarketData, data: st.DataObject
+) -> None:
+    """Requests in one market step, shuffled, with repeats, some strikes already priced and
+    some new (the grid then grows): every contract gets its own expiry's strike and side."""
+    params = SimParams(book=())
+    source = HistoricalSource(market_data, params)
+    now = source.close_print_time(market_data.days[-5])
+    source.advance_to(now)
+    chains = source.chains
+    menu = [
+        option_contract(tc, expiry, k, right)
+        for tc in ("SPX", "SPXW", "VIX")
+        for expiry in chains.expiries(tc, now)[:3]
+        for k in chains.strikes(tc, expiry, source.spx_pts())[::7][:6]
+        for right in (Right.CALL, Right.PUT)
+    ]
+    for _ in range(3):  # the later requests find grids priced by the earlier ones
+        asked = data.draw(st.lists(st.sampled_from(menu), min_size=1, max_size=60))
+        theo = source.theo(asked, now)
+        for i, contract in enumerate(asked):
+            got = (theo.price[i], theo.delta[i], theo.sigma[i], theo.forward[i])
+            assert got == _by_hand(source, contract)

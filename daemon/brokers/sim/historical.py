@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import cast
 
 import numpy as np
 
@@ -200,10 +201,11 @@ class HistoricalSource:
     def _grids(
         self, wanted: dict[tuple[str, date], np.ndarray], now: datetime
     ) -> dict[tuple[str, date], ExpiryPrices]:
-        """The priced grid of each expiry: the strikes asked for in this market step, priced
-        together (a cycle asks for all strikes of an expiry in one request) and again, with
-        the new ones, only when a later request asks for a strike not yet priced. The
-        expiries to price are priced in one vectorised call."""
+        """The priced grid of each expiry (``wanted``: its strikes, ascending, no repeats):
+        the strikes asked for in this market step, priced together (a cycle asks for all
+        strikes of an expiry in one request) and again, with the new ones, only when a later
+        request asks for a strike not yet priced. The expiries to price are priced in one
+        vectorised call; a grid priced from this request's strikes is ``wanted``'s array."""
         found: dict[tuple[str, date], ExpiryPrices] = {}
         keys: list[tuple[str, date]] = []
         grids: list[np.ndarray] = []
@@ -214,7 +216,7 @@ class HistoricalSource:
                 continue
             keys.append(key)
             grids.append(
-                np.unique(strikes if cached is None else np.concatenate([cached.strikes, strikes]))
+                strikes if cached is None else np.unique(np.concatenate([cached.strikes, strikes]))
             )
         if keys:
             tenors = [
@@ -243,42 +245,33 @@ class HistoricalSource:
 
     def theo(self, contracts: Sequence[Contract], now: datetime) -> Theo:
         """Model price, delta, vol and forward of each option, from its expiry's grid."""
-        n = len(contracts)
+        if not contracts:
+            return Theo(*(np.zeros(0) for _ in range(4)))
+        asked: dict[tuple[str, date | None], int] = {}  # expiry -> index, in order of asking
+        gid = np.array(
+            [asked.setdefault((c.trading_class, c.expiry), len(asked)) for c in contracts]
+        )
+        assert all(expiry is not None for _, expiry in asked)  # options: each has an expiry
+        groups = cast(dict[tuple[str, date], int], asked)
         strikes = np.array([c.strike for c in contracts], dtype=np.float64)
         is_call = np.array([c.right is Right.CALL for c in contracts], dtype=bool)
-        groups: dict[tuple[str, date], list[int]] = {}
-        for i, c in enumerate(contracts):
-            assert c.expiry is not None
-            groups.setdefault((c.trading_class, c.expiry), []).append(i)
-        price, delta, sigma, fwd = (np.zeros(n) for _ in range(4))
-        if not groups:
-            return Theo(price=price, delta=delta, sigma=sigma, forward=fwd)
-        members = [np.asarray(idx) for idx in groups.values()]
-        wanted = {key: strikes[idx] for key, idx in zip(groups, members, strict=True)}
-        grids = self._grids(wanted, now)
-        # Every grid laid end to end, so the lookups are a few array operations in all.
+        row, unique, bounds = _unique_per_group(gid, strikes, len(groups))
+        wanted = [unique[bounds[g] : bounds[g + 1]] for g in range(len(groups))]
+        grids = self._grids(dict(zip(groups, wanted, strict=True)), now)
         table = [grids[key] for key in groups]
-        starts = np.cumsum([0] + [g.strikes.size for g in table[:-1]])
-        pos = np.concatenate(
-            [
-                start + np.searchsorted(g.strikes, k)
-                for start, g, k in zip(starts.tolist(), table, wanted.values(), strict=True)
-            ]
-        )
-        order = np.concatenate(members)
-        sizes = [idx.size for idx in members]
-        calls = is_call[order]
+        pos = _table_rows(row, gid, strikes, bounds, [g.strikes for g in table], wanted)
         call_delta = np.concatenate([g.call_delta for g in table])[pos]
-        discount = np.repeat(np.array([g.discount for g in table]), sizes)
-        price[order] = np.where(
-            calls,
-            np.concatenate([g.calls for g in table])[pos],
-            np.concatenate([g.puts for g in table])[pos],
+        discount = np.array([g.discount for g in table])[gid]
+        return Theo(
+            price=np.where(
+                is_call,
+                np.concatenate([g.calls for g in table])[pos],
+                np.concatenate([g.puts for g in table])[pos],
+            ),
+            delta=np.where(is_call, call_delta, call_delta - discount),
+            sigma=np.concatenate([g.sigma for g in table])[pos],
+            forward=np.array([g.forward for g in table])[gid],
         )
-        delta[order] = np.where(calls, call_delta, call_delta - discount)
-        sigma[order] = np.concatenate([g.sigma for g in table])[pos]
-        fwd[order] = np.repeat(np.array([g.forward for g in table]), sizes)
-        return Theo(price=price, delta=delta, sigma=sigma, forward=fwd)
 
     def _sides(self, is_vix: bool, price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         q = self._p.quotes
@@ -357,3 +350,42 @@ class HistoricalSource:
 def _covers(grid: np.ndarray, wanted: np.ndarray) -> bool:
     pos = np.searchsorted(grid, wanted)
     return bool(np.all(pos < grid.size) and np.all(grid[np.minimum(pos, grid.size - 1)] == wanted))
+
+
+def _unique_per_group(
+    gid: np.ndarray, strikes: np.ndarray, groups: int
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Each group's strikes ascending without repeats, laid end to end (np.unique of each
+    group at once: a few array operations whatever the number of groups); each element's
+    row among them; and where each group's run begins and ends (``groups + 1`` bounds)."""
+    order = np.lexsort((strikes, gid))
+    s_gid, s_strike = gid[order], strikes[order]
+    first = np.ones(gid.size, dtype=bool)
+    first[1:] = (s_gid[1:] != s_gid[:-1]) | (s_strike[1:] != s_strike[:-1])
+    row = np.empty(gid.size, dtype=np.intp)
+    row[order] = np.cumsum(first) - 1
+    bounds = np.searchsorted(s_gid[first], np.arange(groups + 1)).tolist()
+    return row, s_strike[first], bounds
+
+
+def _table_rows(
+    row: np.ndarray,
+    gid: np.ndarray,
+    strikes: np.ndarray,
+    bounds: list[int],
+    grids: list[np.ndarray],
+    wanted: list[np.ndarray],
+) -> np.ndarray:
+    """Each element's row in the groups' grids laid end to end: its row among the wanted
+    strikes where its grid is exactly them (a grid priced for this request), else searched
+    in its grid (one priced earlier in the step, with more strikes)."""
+    pos = row.copy()
+    start = 0
+    for g, (grid, mine_wanted) in enumerate(zip(grids, wanted, strict=True)):
+        if grid is not mine_wanted:
+            mine = gid == g
+            pos[mine] = start + np.searchsorted(grid, strikes[mine])
+        elif start != bounds[g]:
+            pos[gid == g] += start - bounds[g]
+        start += grid.size
+    return pos
