@@ -68,6 +68,21 @@ def test_cached_resolution_matches_a_fresh_lookup(asked: list[tuple[Contract, da
             assert chains.resolve(fresh, now) == fresh
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    batches=st.lists(
+        st.tuples(st.lists(contracts, max_size=20), st.sampled_from(TIMES)), min_size=1, max_size=6
+    )
+)
+def test_resolving_a_request_at_once_matches_one_by_one(
+    batches: list[tuple[list[Contract], datetime]],
+) -> None:
+    """A whole request (repeats, unknowns, cached and new contracts) answers as fresh lookups."""
+    chains = Chains(PARAMS)
+    for batch, now in sorted(batches, key=lambda pair: pair[1]):
+        assert chains.resolve_all(batch, now) == [Chains(PARAMS).resolve(c, now) for c in batch]
+
+
 def test_a_resolved_daily_is_unknown_once_settled() -> None:
     """An SPXW daily resolves (con_id filled, strike on the grid) until its close settles it."""
     chains = Chains(PARAMS)

@@ -270,8 +270,7 @@ class SimBroker:
 
     async def option_quotes(self, contracts: Sequence[Contract]) -> list[OptionQuote]:
         now = await self._enter()
-        resolve = self.chains.resolve
-        known = [resolve(c, now) for c in contracts]
+        known = self.chains.resolve_all(contracts, now)
         priced = [k for k in known if k is not None and k.sec_type is SecType.OPTION]
         theo, sides = self.source.quotes(priced, now)
         # Comprehensions, not a loop of appends: this runs for every quote of every cycle.
