@@ -219,7 +219,7 @@ class Chains:
     def resolve(self, contract: Contract, now: datetime) -> Contract | None:
         """The sim's own contract for ``contract`` (con_id filled), or None when unknown."""
         c = contract
-        key = (c.sec_type, c.symbol, c.trading_class, c.expiry, c.strike, c.right)
+        key = (c.sec_type, c.symbol, c.trading_class, c.expiry, c.strike, c.right)  # as resolve_all
         hit = self._resolved.get(key)
         if hit is not None:
             known, listing = hit
@@ -238,7 +238,8 @@ class Chains:
             if contract.symbol != VIX or not self._is_listed(VIX, expiry, now):
                 return None
             assert expiry is not None  # listed
-            return replace(vix_future(expiry), con_id=_con_id(vix_future(expiry)))
+            bare = vix_future(expiry)
+            return replace(bare, con_id=_con_id(bare))
         if contract.sec_type is not SecType.OPTION or contract.right is None:
             return None
         tc, expiry, strike = contract.trading_class, contract.expiry, contract.strike
@@ -250,10 +251,10 @@ class Chains:
         if not _on_grid(strike, step) or not self._is_listed(tc, expiry, now):
             return None
         strike = round(round(strike / step) * step, 6)
+        # Built again with its id rather than copied with dataclasses.replace (slower).
         right = contract.right
-        return option_contract(
-            tc, expiry, strike, right, _con_id(option_contract(tc, expiry, strike, right))
-        )
+        con_id = _con_id(option_contract(tc, expiry, strike, right))
+        return option_contract(tc, expiry, strike, right, con_id)
 
     # ---- model values ----------------------------------------------------------------------
     def spx_forward(self, contract: Contract, state: MarketState, now: datetime) -> float:
