@@ -287,3 +287,29 @@ def test_average_cost_follows_ib_conventions(
     else:
         assert position is not None and position.quantity == expected_qty
         assert position.avg_cost_usd == pytest.approx(expected_avg)
+
+
+def test_open_orders_are_the_unfinished_ones_in_arrival_order() -> None:
+    """Filled, cancelled and rejected orders drop out of the working set at once (a step
+    matches only what is still working); the rest stay listed in arrival order and are
+    still matched, here cancelled by their time in force; ``received`` keeps every order."""
+
+    async def body(broker: SimBroker) -> None:
+        legs = await vix_call_spread(broker, 18, 25)
+        natural, _ = await natural_and_mid(broker, legs)
+        filled = await broker.place_combo(ComboOrder(legs, 1, natural + 1.0, "adj-a"))
+        resting = [
+            await broker.place_combo(ComboOrder(legs, 1, 0.01, f"adj-r{i}", tif_s=600))
+            for i in range(3)
+        ]
+        await broker.cancel(resting[1].order_id)
+        with pytest.raises(OrderRejected):
+            await broker.place_combo(ComboOrder(legs, 0, 0.01, "adj-bad"))
+        assert filled.status is OrderStatus.FILLED
+        working = [resting[0].order_id, resting[2].order_id]
+        assert [o.order_id for o in await broker.open_orders()] == working
+        broker.clock.advance(timedelta(minutes=11))
+        assert await broker.open_orders() == []
+        assert len(broker.orders_received) == 5
+
+    with_broker(body)

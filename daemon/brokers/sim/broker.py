@@ -42,7 +42,15 @@ from daemon.brokers.sim.params import FaultParams, SimParams
 from daemon.brokers.sim.source import MarketSource, ModelSource
 from daemon.core.broker import AccountInfo, ComboOrder, ConnectionState, OrderState
 from daemon.core.calendar import settlement_time
-from daemon.core.models import BreadthDay, Contract, DailyBar, OptionQuote, Position, Quote
+from daemon.core.models import (
+    BreadthDay,
+    Contract,
+    DailyBar,
+    OptionQuote,
+    Position,
+    Quote,
+    SecType,
+)
 from daemon.errors import BrokerDisconnected, BrokerTimeout, OrderRejected
 
 _CLASSES = {SPX: (SPX, SPXW), VIX: (VIX,)}
@@ -216,10 +224,14 @@ class SimBroker:
             < self._settlement(s.contract).astimezone(UTC) + timedelta(seconds=keep_s)
         ]
 
-    def _faulty(self, quote: Quote, key: str | Contract) -> Quote:
+    def _quote_faults_on(self) -> bool:
         f = self._faults
-        if f.stale_quotes_s == 0 and f.nan_quote_frac == 0 and f.crossed_quote_frac == 0:
+        return f.stale_quotes_s != 0 or f.nan_quote_frac != 0 or f.crossed_quote_frac != 0
+
+    def _faulty(self, quote: Quote, key: str | Contract) -> Quote:
+        if not self._quote_faults_on():
             return quote  # the common case, without building the instrument's key
+        f = self._faults
         name = key.key if isinstance(key, Contract) else key
         return apply_quote_faults(quote, name, f, self._p.seed)
 
@@ -258,15 +270,24 @@ class SimBroker:
 
     async def option_quotes(self, contracts: Sequence[Contract]) -> list[OptionQuote]:
         now = await self._enter()
-        known = [self.chains.resolve(c, now) for c in contracts]
-        priced = [(i, k) for i, k in enumerate(known) if k is not None and k.is_option]
-        theo, sides = self.source.quotes([k for _, k in priced], now)
-        found: dict[int, OptionQuote] = {}
-        for (i, k), sigma, (bid, ask) in zip(priced, theo.sigma.tolist(), sides, strict=True):
-            quote = Quote(bid=bid, ask=ask, time=now, model_iv_sigma=sigma)
-            found[i] = OptionQuote(contracts[i], self._faulty(quote, k))
+        known = self.chains.resolve_all(contracts, now)
+        priced = [k for k in known if k is not None and k.sec_type is SecType.OPTION]
+        theo, sides = self.source.quotes(priced, now)
+        # Comprehensions, not a loop of appends: this runs for every quote of every cycle.
+        quotes = [
+            Quote(b, a, now, None, s) for s, (b, a) in zip(theo.sigma.tolist(), sides, strict=True)
+        ]
+        if self._quote_faults_on():
+            quotes = [self._faulty(q, k) for q, k in zip(quotes, priced, strict=True)]
+        if len(quotes) == len(contracts):  # every contract a listed option: the usual case
+            return [OptionQuote(c, q) for c, q in zip(contracts, quotes, strict=True)]
         none = Quote(bid=None, ask=None, time=now)
-        return [found.get(i) or OptionQuote(c, none) for i, c in enumerate(contracts)]
+        # The priced quotes line up, in order, with the known options among the contracts.
+        found = iter(quotes)
+        return [
+            OptionQuote(c, next(found) if k is not None and k.sec_type is SecType.OPTION else none)
+            for c, k in zip(contracts, known, strict=True)
+        ]
 
     async def spx_daily_history(self, sessions: int) -> list[DailyBar]:
         await self._enter()

@@ -79,13 +79,20 @@ def _months_from(day: date, count: int) -> list[tuple[int, int]]:
     return months
 
 
-def option_contract(trading_class: str, expiry: date, strike: float, right: Right) -> Contract:
+def option_contract(
+    trading_class: str, expiry: date, strike: float, right: Right, con_id: int | None = None
+) -> Contract:
     symbol = VIX if trading_class == VIX else SPX
-    return Contract(symbol, SecType.OPTION, trading_class, expiry, strike, right)
+    return Contract(symbol, SecType.OPTION, trading_class, expiry, strike, right, con_id=con_id)
 
 
 def vix_future(expiry: date) -> Contract:
     return Contract(VIX, SecType.FUTURE, VIX_FUTURE_CLASS, expiry, multiplier=VIX_FUTURE_MULTIPLIER)
+
+
+def _con_id(contract: Contract) -> int:
+    """A stable id from the contract's identity (IB's conIds are opaque integers too)."""
+    return zlib.crc32(contract.key.encode()) & 0x7FFFFFFF
 
 
 def _on_grid(value: float, step: float) -> bool:
@@ -99,12 +106,15 @@ class Chains:
     def __init__(self, params: SimParams) -> None:
         self._p = params
         self._expiry_cache: dict[tuple[str, date], list[date]] = {}
+        self._settle_times: dict[tuple[str, date], datetime] = {}
         # The last answer per class: a quote request resolves many contracts at one time.
         self._listed: dict[str, tuple[datetime, list[date]]] = {}
         self._listed_sets: dict[str, tuple[datetime, frozenset[date]]] = {}
-        # Contracts resolved before (a cycle asks for the same ones again and again); an
-        # entry is used only while its expiry is listed.
-        self._resolved: dict[Contract, Contract] = {}
+        # Contracts resolved before (a cycle asks for the same ones again and again), keyed
+        # by the fields ``_resolve`` reads (hashing a plain tuple is much cheaper than
+        # hashing and comparing the 9-field frozen ``Contract``); with each, the class whose
+        # listing it needs. An entry is used only while its expiry is listed.
+        self._resolved: dict[tuple[object, ...], tuple[Contract, str]] = {}
 
     # ---- listings --------------------------------------------------------------------------
     def expiries(self, trading_class: str, now: datetime) -> list[date]:
@@ -121,16 +131,21 @@ class Chains:
         key = (trading_class, today)
         if key not in self._expiry_cache:
             self._expiry_cache[key] = self._candidate_expiries(trading_class, today)
-        listed = [
-            expiry
-            for expiry in self._expiry_cache[key]
-            if settlement_time(option_contract(trading_class, expiry, 1.0, Right.CALL)) > now
-        ]
+        listed = [e for e in self._expiry_cache[key] if self._settles(trading_class, e) > now]
         # One extra candidate covers the expiry that settles this morning.
         c = self._p.chains
         if trading_class == SPX:
             return listed[: c.spx_monthly_count]
         return listed[: c.vix_expiry_count] if trading_class == VIX else listed
+
+    def _settles(self, trading_class: str, expiry: date) -> datetime:
+        """When an expiry of a class settles (kept: asked at every new ``now``)."""
+        key = (trading_class, expiry)
+        when = self._settle_times.get(key)
+        if when is None:
+            when = settlement_time(option_contract(trading_class, expiry, 1.0, Right.CALL))
+            self._settle_times[key] = when
+        return when
 
     def _candidate_expiries(self, trading_class: str, today: date) -> list[date]:
         c = self._p.chains
@@ -171,34 +186,59 @@ class Chains:
             return []
         first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
         grid = np.arange(max(first, 1), last + 1, dtype=np.float64) * step
-        return [float(k) for k in np.round(grid, 6)]
+        return list(np.round(grid, 6).tolist())  # the same Python floats, without a loop
 
-    def _is_listed(self, trading_class: str, expiry: date | None, now: datetime) -> bool:
+    def _listed_set(self, trading_class: str, now: datetime) -> frozenset[date]:
         last = self._listed_sets.get(trading_class)
         if last is None or last[0] != now:
             last = (now, frozenset(self.expiries(trading_class, now)))
             self._listed_sets[trading_class] = last
-        return expiry in last[1]
+        return last[1]
+
+    def _is_listed(self, trading_class: str, expiry: date | None, now: datetime) -> bool:
+        return expiry in self._listed_set(trading_class, now)
+
+    def resolve_all(self, contracts: Sequence[Contract], now: datetime) -> list[Contract | None]:
+        """``resolve`` of each contract: the same answers, with the cache hits (nearly all
+        of a cycle's) checked in comprehensions against each class's listing fetched once."""
+        hits = self._resolved
+        found = [
+            hits.get((c.sec_type, c.symbol, c.trading_class, c.expiry, c.strike, c.right))
+            for c in contracts
+        ]
+        classes = {hit[1] for hit in found if hit is not None}
+        listed = {tc: self._listed_set(tc, now) for tc in classes}
+        return [
+            self.resolve(c, now)
+            if hit is None
+            else (hit[0] if hit[0].expiry in listed[hit[1]] else None)
+            for c, hit in zip(contracts, found, strict=True)
+        ]
 
     def resolve(self, contract: Contract, now: datetime) -> Contract | None:
         """The sim's own contract for ``contract`` (con_id filled), or None when unknown."""
-        if len(self._resolved) > _RESOLVED_MAX:
-            self._resolved = {}
-        known = self._resolved.get(contract)
-        if known is not None:
-            listing = VIX if known.sec_type is SecType.FUTURE else known.trading_class
+        c = contract
+        key = (c.sec_type, c.symbol, c.trading_class, c.expiry, c.strike, c.right)  # as resolve_all
+        hit = self._resolved.get(key)
+        if hit is not None:
+            known, listing = hit
             return known if self._is_listed(listing, known.expiry, now) else None
-        known = self._resolve(contract, now)
-        if known is not None:
-            self._resolved[contract] = known
-        return known
+        found = self._resolve(contract, now)
+        if found is not None:
+            if len(self._resolved) >= _RESOLVED_MAX:
+                self._resolved = {}
+            listing = VIX if found.sec_type is SecType.FUTURE else found.trading_class
+            self._resolved[key] = (found, listing)
+        return found
 
     def _resolve(self, contract: Contract, now: datetime) -> Contract | None:
         if contract.sec_type is SecType.FUTURE:
             expiry = contract.expiry
-            if contract.symbol != VIX or expiry is None or expiry not in self.expiries(VIX, now):
+            if contract.symbol != VIX or not self._is_listed(VIX, expiry, now):
                 return None
-            return self._with_id(vix_future(expiry))
+            assert expiry is not None  # listed
+            bare = vix_future(expiry)
+            return replace(bare, con_id=_con_id(bare))
         if contract.sec_type is not SecType.OPTION or contract.right is None:
             return None
         tc, expiry, strike = contract.trading_class, contract.expiry, contract.strike
@@ -207,15 +247,13 @@ class Chains:
         if expiry is None or strike is None or strike <= 0:
             return None
         step = self.strike_step(tc)
-        if not _on_grid(strike, step) or expiry not in self.expiries(tc, now):
+        if not _on_grid(strike, step) or not self._is_listed(tc, expiry, now):
             return None
         strike = round(round(strike / step) * step, 6)
-        return self._with_id(option_contract(tc, expiry, strike, contract.right))
-
-    @staticmethod
-    def _with_id(contract: Contract) -> Contract:
-        # A stable id from the contract's identity (IB's conIds are opaque integers too).
-        return replace(contract, con_id=zlib.crc32(contract.key.encode()) & 0x7FFFFFFF)
+        # Built again with its id rather than copied with dataclasses.replace (slower).
+        right = contract.right
+        con_id = _con_id(option_contract(tc, expiry, strike, right))
+        return option_contract(tc, expiry, strike, right, con_id)
 
     # ---- model values ----------------------------------------------------------------------
     def spx_forward(self, contract: Contract, state: MarketState, now: datetime) -> float:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import cast
 
 import numpy as np
 
@@ -36,12 +37,13 @@ from daemon.brokers.sim.params import SimParams
 from daemon.brokers.sim.source import StepListener
 from daemon.brokers.sim.surface import (
     ExpiryPrices,
-    expiry_prices,
+    Smile,
+    price_expiries,
     spread_usd,
     spx_atm_sigma,
-    spx_smile,
+    spx_smile_terms,
     ticked_bid_ask,
-    vix_smile,
+    vix_smile_terms,
 )
 from daemon.core.calendar import NY, session_bounds, time_to_expiry_years
 from daemon.core.models import BreadthDay, Contract, DailyBar, Right
@@ -100,6 +102,8 @@ class HistoricalSource:
         return _STEPS * i - 1
 
     def advance_to(self, moment: datetime) -> None:
+        if moment == self._now:
+            return  # already there: every port call of a cycle asks for the same moment
         target = self._last_step_at(moment)
         if self._step < 0:  # the first call positions the market without stepping
             if target < 0:
@@ -194,30 +198,42 @@ class HistoricalSource:
             return real
         return float(self._curve_at(np.array([float((expiry - self.day).days)]))[0])
 
-    def _grid(
-        self, trading_class: str, expiry: date, now: datetime, wanted: np.ndarray
-    ) -> ExpiryPrices:
-        """The priced grid of one expiry: the strikes asked for in this market step, priced
-        together (a cycle asks for all strikes of an expiry in one request) and again, with
-        the new ones, only when a later request asks for a strike not yet priced."""
-        key = (trading_class, expiry)
-        cached = self._cache.get(key)
-        if cached is not None and _covers(cached.strikes, wanted):
-            return cached
-        grid = np.unique(wanted if cached is None else np.concatenate([cached.strikes, wanted]))
-        t_years = time_to_expiry_years(option_contract(trading_class, expiry, 1.0, Right.CALL), now)
-        prices = self._price(trading_class, expiry, grid, t_years)
-        self._cache[key] = prices
-        return prices
+    def _grids(
+        self, wanted: dict[tuple[str, date], np.ndarray], now: datetime
+    ) -> dict[tuple[str, date], ExpiryPrices]:
+        """The priced grid of each expiry (``wanted``: its strikes, ascending, no repeats):
+        the strikes asked for in this market step, priced together (a cycle asks for all
+        strikes of an expiry in one request) and again, with the new ones, only when a later
+        request asks for a strike not yet priced. The expiries to price are priced in one
+        vectorised call; a grid priced from this request's strikes is ``wanted``'s array."""
+        found: dict[tuple[str, date], ExpiryPrices] = {}
+        keys: list[tuple[str, date]] = []
+        grids: list[np.ndarray] = []
+        for key, strikes in wanted.items():
+            cached = self._cache.get(key)
+            if cached is not None and _covers(cached.strikes, strikes):
+                found[key] = cached
+                continue
+            keys.append(key)
+            grids.append(
+                strikes if cached is None else np.unique(np.concatenate([cached.strikes, strikes]))
+            )
+        if keys:
+            tenors = [
+                time_to_expiry_years(option_contract(tc, expiry, 1.0, Right.CALL), now)
+                for tc, expiry in keys
+            ]
+            smiles = [self._smile(tc, e, t) for (tc, e), t in zip(keys, tenors, strict=True)]
+            h = self._h
+            priced = price_expiries(grids, smiles, tenors, h.rate_frac, h.surface)
+            for key, prices in zip(keys, priced, strict=True):
+                self._cache[key] = found[key] = prices
+        return found
 
-    def _price(
-        self, trading_class: str, expiry: date, grid: np.ndarray, t_years: float
-    ) -> ExpiryPrices:
+    def _smile(self, trading_class: str, expiry: date, t_years: float) -> Smile:
         h, s = self._h, self._h.surface
         if trading_class == VIX:
-            fwd = self._vix_forward(expiry)
-            sigma = vix_smile(grid, fwd, t_years, s)
-            return expiry_prices(grid, fwd, t_years, h.rate_frac, sigma)
+            return vix_smile_terms(self._vix_forward(expiry), t_years, s)
         spot = self._levels["SPX"]
         fwd = spot * math.exp((h.rate_frac - h.dividend_yield_frac) * t_years)
         vix = self._levels["VIX"]
@@ -225,29 +241,37 @@ class HistoricalSource:
         tenor_days = max(t_years * 365.0, s.min_tenor_days)
         atm = spx_atm_sigma(vix, vix3m, tenor_days, s.spx_atm_ratio)
         skew = self._skew if not math.isnan(self._skew) else s.spx_skew_default_pts
-        sigma = spx_smile(grid, fwd, t_years, atm, skew, s)
-        return expiry_prices(grid, fwd, t_years, h.rate_frac, sigma)
+        return spx_smile_terms(fwd, t_years, atm, skew, s)
 
     def theo(self, contracts: Sequence[Contract], now: datetime) -> Theo:
         """Model price, delta, vol and forward of each option, from its expiry's grid."""
-        n = len(contracts)
-        price, delta, sigma, fwd = (np.zeros(n) for _ in range(4))
+        if not contracts:
+            return Theo(*(np.zeros(0) for _ in range(4)))
+        asked: dict[tuple[str, date | None], int] = {}  # expiry -> index, in order of asking
+        gid = np.array(
+            [asked.setdefault((c.trading_class, c.expiry), len(asked)) for c in contracts]
+        )
+        assert all(expiry is not None for _, expiry in asked)  # options: each has an expiry
+        groups = cast(dict[tuple[str, date], int], asked)
         strikes = np.array([c.strike for c in contracts], dtype=np.float64)
         is_call = np.array([c.right is Right.CALL for c in contracts], dtype=bool)
-        groups: dict[tuple[str, date | None], list[int]] = {}
-        for i, c in enumerate(contracts):
-            groups.setdefault((c.trading_class, c.expiry), []).append(i)
-        for (tc, expiry), members in groups.items():
-            assert expiry is not None
-            idx = np.asarray(members)
-            g = self._grid(tc, expiry, now, strikes[idx])
-            pos = np.searchsorted(g.strikes, strikes[idx])
-            calls = is_call[idx]
-            price[idx] = np.where(calls, g.calls[pos], g.puts[pos])
-            delta[idx] = np.where(calls, g.call_delta[pos], g.call_delta[pos] - g.discount)
-            sigma[idx] = g.sigma[pos]
-            fwd[idx] = g.forward
-        return Theo(price=price, delta=delta, sigma=sigma, forward=fwd)
+        row, unique, bounds = _unique_per_group(gid, strikes, len(groups))
+        wanted = [unique[bounds[g] : bounds[g + 1]] for g in range(len(groups))]
+        grids = self._grids(dict(zip(groups, wanted, strict=True)), now)
+        table = [grids[key] for key in groups]
+        pos = _table_rows(row, gid, strikes, bounds, [g.strikes for g in table], wanted)
+        call_delta = np.concatenate([g.call_delta for g in table])[pos]
+        discount = np.array([g.discount for g in table])[gid]
+        return Theo(
+            price=np.where(
+                is_call,
+                np.concatenate([g.calls for g in table])[pos],
+                np.concatenate([g.puts for g in table])[pos],
+            ),
+            delta=np.where(is_call, call_delta, call_delta - discount),
+            sigma=np.concatenate([g.sigma for g in table])[pos],
+            forward=np.array([g.forward for g in table])[gid],
+        )
 
     def _sides(self, is_vix: bool, price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         q = self._p.quotes
@@ -326,3 +350,42 @@ class HistoricalSource:
 def _covers(grid: np.ndarray, wanted: np.ndarray) -> bool:
     pos = np.searchsorted(grid, wanted)
     return bool(np.all(pos < grid.size) and np.all(grid[np.minimum(pos, grid.size - 1)] == wanted))
+
+
+def _unique_per_group(
+    gid: np.ndarray, strikes: np.ndarray, groups: int
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Each group's strikes ascending without repeats, laid end to end (np.unique of each
+    group at once: a few array operations whatever the number of groups); each element's
+    row among them; and where each group's run begins and ends (``groups + 1`` bounds)."""
+    order = np.lexsort((strikes, gid))
+    s_gid, s_strike = gid[order], strikes[order]
+    first = np.ones(gid.size, dtype=bool)
+    first[1:] = (s_gid[1:] != s_gid[:-1]) | (s_strike[1:] != s_strike[:-1])
+    row = np.empty(gid.size, dtype=np.intp)
+    row[order] = np.cumsum(first) - 1
+    bounds = np.searchsorted(s_gid[first], np.arange(groups + 1)).tolist()
+    return row, s_strike[first], bounds
+
+
+def _table_rows(
+    row: np.ndarray,
+    gid: np.ndarray,
+    strikes: np.ndarray,
+    bounds: list[int],
+    grids: list[np.ndarray],
+    wanted: list[np.ndarray],
+) -> np.ndarray:
+    """Each element's row in the groups' grids laid end to end: its row among the wanted
+    strikes where its grid is exactly them (a grid priced for this request), else searched
+    in its grid (one priced earlier in the step, with more strikes)."""
+    pos = row.copy()
+    start = 0
+    for g, (grid, mine_wanted) in enumerate(zip(grids, wanted, strict=True)):
+        if grid is not mine_wanted:
+            mine = gid == g
+            pos[mine] = start + np.searchsorted(grid, strikes[mine])
+        elif start != bounds[g]:
+            pos[gid == g] += start - bounds[g]
+        start += grid.size
+    return pos

@@ -165,6 +165,10 @@ class OrderBook:
         self._combo_tick = combo_tick
         self._settlement_value = settlement_value
         self._orders: dict[int, _Working] = {}
+        # The orders not yet terminal, in arrival order: what each market step matches.
+        # Scanning every order ever sent made a step's cost grow with the run (a replay's
+        # re-prices leave thousands of finished orders behind).
+        self._live: dict[int, _Working] = {}
         self._events: list[OrderEvent] = []
         self.positions: dict[Contract, Position] = {}
         self.cash_usd = 0.0
@@ -188,7 +192,7 @@ class OrderBook:
         return [(w.order_id, w.order, w.arrived) for w in self._orders.values()]
 
     def open_orders(self) -> list[OrderState]:
-        return [w.state() for w in self._orders.values() if not w.status.is_terminal]
+        return [w.state() for w in self._live.values()]
 
     # ---- order lifecycle ------------------------------------------------------------------
     def reject(self, order_id: int, order: ComboOrder, reason: str, now: datetime) -> OrderState:
@@ -202,6 +206,7 @@ class OrderBook:
         """Accept a validated order; match it at once when the market is open."""
         work = _Working(order_id, order, order.legs[0].contract.symbol, now)
         self._orders[order_id] = work
+        self._live[order_id] = work
         self._publish(work, now)
         if market_open:
             self._match(work, now, on_arrival=True)
@@ -211,6 +216,7 @@ class OrderBook:
         work = self._orders[order_id]
         if not work.status.is_terminal:
             work.status, work.reason = OrderStatus.CANCELLED, reason
+            self._live.pop(order_id, None)
             self._publish(work, now)
         return work.state()
 
@@ -218,7 +224,7 @@ class OrderBook:
         """After a market step: settle expired legs, expire orders, match the rest."""
         for contract in [c for c in self.positions if settled(c)]:
             self._settle(self.positions.pop(contract), now)
-        for work in list(self._orders.values()):
+        for work in list(self._live.values()):
             if work.status.is_terminal:
                 continue
             tif = work.order.tif_s
@@ -272,6 +278,8 @@ class OrderBook:
         work.fill_value_usd += qty * price
         done = work.filled_qty == work.order.quantity
         work.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
+        if done:
+            self._live.pop(work.order_id, None)
         fill = Fill(work.order_id, work.order.order_ref, qty, price, now)
         self._publish(work, now, fill)
 

@@ -1,0 +1,95 @@
+"""The simulated chains' contract resolution: its cache answers what a fresh lookup would.
+
+Oracle: a new ``Chains`` (nothing cached) asked the same question at the same time; and
+the listing rules (an expiry resolves while listed, a strike only on its grid)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from daemon.brokers.sim import SimParams
+from daemon.brokers.sim.chains import SPX, SPXW, VIX, Chains
+from daemon.core.calendar import NY
+from daemon.core.models import Contract, Right, SecType
+
+PARAMS = SimParams.model_validate({"seed": 5})
+MONDAY = datetime(2026, 3, 2, 10, 0, tzinfo=NY)
+# Times over a week: SPXW dailies settle at each close, so cached entries go unlisted.
+TIMES = [MONDAY + timedelta(hours=h) for h in (0, 7, 24, 31, 48, 72, 96, 168)]
+
+anything = st.builds(
+    Contract,
+    symbol=st.sampled_from([SPX, VIX, "NDX"]),
+    sec_type=st.sampled_from([SecType.OPTION, SecType.FUTURE, SecType.INDEX]),
+    trading_class=st.sampled_from([SPX, SPXW, VIX, "VX", ""]),
+    expiry=st.one_of(st.none(), st.dates(date(2026, 3, 1), date(2026, 7, 31))),
+    strike=st.one_of(st.none(), st.sampled_from([-5.0, 0.0, 15.0, 17.5, 5800.0, 5801.0])),
+    right=st.one_of(st.none(), st.sampled_from([Right.CALL, Right.PUT])),
+    multiplier=st.sampled_from([100, 1000]),
+    con_id=st.one_of(st.none(), st.integers(1, 10)),
+)
+# Listed contracts, most of them, so the cache is used (and its entries expire).
+_LISTED = {tc: Chains(PARAMS).expiries(tc, MONDAY) for tc in (SPX, SPXW, VIX)}
+spx_options = st.builds(
+    Contract,
+    symbol=st.just(SPX),
+    sec_type=st.just(SecType.OPTION),
+    trading_class=st.sampled_from([SPX, SPXW]),
+    expiry=st.sampled_from(_LISTED[SPXW][:6] + _LISTED[SPX][:2]),
+    strike=st.sampled_from([5795.0, 5800.0, 5800.0000000001]),
+    right=st.sampled_from([Right.CALL, Right.PUT]),
+    con_id=st.one_of(st.none(), st.integers(1, 3)),
+)
+vix_futures = st.builds(
+    Contract,
+    symbol=st.just(VIX),
+    sec_type=st.just(SecType.FUTURE),
+    trading_class=st.just("VX"),
+    expiry=st.sampled_from(_LISTED[VIX][:2]),
+    multiplier=st.just(1000),
+)
+contracts = st.one_of(anything, spx_options, vix_futures)
+
+
+@settings(max_examples=100, deadline=None)
+@given(asked=st.lists(st.tuples(contracts, st.sampled_from(TIMES)), min_size=1, max_size=25))
+def test_cached_resolution_matches_a_fresh_lookup(asked: list[tuple[Contract, datetime]]) -> None:
+    """Asked in any order (times only move forward), the cache answers as a fresh chain."""
+    chains = Chains(PARAMS)
+    for contract, now in sorted(asked, key=lambda pair: pair[1]):
+        fresh = Chains(PARAMS).resolve(contract, now)
+        assert chains.resolve(contract, now) == fresh
+        # The same contract again, and its resolved self, give the same answer.
+        assert chains.resolve(contract, now) == fresh
+        if fresh is not None:
+            assert chains.resolve(fresh, now) == fresh
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    batches=st.lists(
+        st.tuples(st.lists(contracts, max_size=20), st.sampled_from(TIMES)), min_size=1, max_size=6
+    )
+)
+def test_resolving_a_request_at_once_matches_one_by_one(
+    batches: list[tuple[list[Contract], datetime]],
+) -> None:
+    """A whole request (repeats, unknowns, cached and new contracts) answers as fresh lookups."""
+    chains = Chains(PARAMS)
+    for batch, now in sorted(batches, key=lambda pair: pair[1]):
+        assert chains.resolve_all(batch, now) == [Chains(PARAMS).resolve(c, now) for c in batch]
+
+
+def test_a_resolved_daily_is_unknown_once_settled() -> None:
+    """An SPXW daily resolves (con_id filled, strike on the grid) until its close settles it."""
+    chains = Chains(PARAMS)
+    asked = Contract(SPX, SecType.OPTION, SPXW, date(2026, 3, 2), 5800.0, Right.PUT, con_id=7)
+    known = chains.resolve(asked, MONDAY)
+    assert known is not None and known.con_id is not None and known.con_id != 7
+    assert (known.trading_class, known.expiry, known.strike) == (SPXW, date(2026, 3, 2), 5800.0)
+    assert chains.resolve(asked, MONDAY + timedelta(hours=7)) is None  # after the 16:00 close
+    off_grid = Contract(SPX, SecType.OPTION, SPXW, date(2026, 3, 3), 5801.0, Right.PUT)
+    assert chains.resolve(off_grid, MONDAY) is None
