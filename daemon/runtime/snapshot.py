@@ -133,11 +133,19 @@ class SnapshotTaker:
         today = now.astimezone(NY).date()
         held = [p.contract for p in positions if p.contract.sec_type is SecType.OPTION]
         wanted: dict[str, Contract] = {c.key: c for c in held}
-        for c in await self._spx_contracts(today, held, spot, vix):
-            wanted.setdefault(c.key, c)
-        for c in await self._vix_contracts(today, held, futures, vix):
-            wanted.setdefault(c.key, c)
-        return list(wanted.values())
+        out = list(wanted.values())
+        # A window contract can only repeat a held leg of its own class and expiry: the
+        # windows are distinct strikes of distinct (class, expiry) pairs. Only those are
+        # looked up by key (a key is a formatted string: a cycle asks for ~300 contracts).
+        held_at = {(c.trading_class, c.expiry) for c in held}
+        spx = await self._spx_contracts(today, held, spot, vix)
+        for c in [*spx, *await self._vix_contracts(today, held, futures, vix)]:
+            if (c.trading_class, c.expiry) not in held_at:
+                out.append(c)
+            elif (key := c.key) not in wanted:
+                wanted[key] = c
+                out.append(c)
+        return out
 
     async def _spx_expiries(self, today: date, held: Sequence[Contract]) -> set[tuple[str, date]]:
         """The (class, expiry) pairs the model can use (``chain_window``'s docstring)."""
@@ -191,7 +199,8 @@ class SnapshotTaker:
         listed = [d for d in await self._broker.option_expiries("VIX", "VIX") if d >= today]
         far = [d for d in listed if (d - today).days >= self._model.vix.min_dte_days]
         chosen = set(far[: 1 + self._params.vix_extra_expiries])
-        chosen |= {c.expiry for c in held if c.symbol == "VIX" and c.expiry in set(listed)}
+        listed_days = set(listed)
+        chosen |= {c.expiry for c in held if c.symbol == "VIX" and c.expiry in listed_days}
         out: list[Contract] = []
         n = self._params.held_neighbour_strikes
         for expiry in sorted(d for d in chosen if d is not None):
