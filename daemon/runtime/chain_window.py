@@ -141,18 +141,43 @@ def held_neighbours(
     return out
 
 
-def window_contracts(
-    symbol: str,
-    trading_class: str,
-    expiry: date,
-    puts: Iterable[float],
-    calls: Iterable[float],
-) -> list[Contract]:
-    return [
-        Contract(symbol, SecType.OPTION, trading_class, expiry, float(k), right)
-        for right, ks in ((Right.PUT, puts), (Right.CALL, calls))
-        for k in sorted(set(ks))
-    ]
+class OptionContracts:
+    """The option contracts of the windows, each made once and handed out again by later
+    cycles: a ``Contract`` is a value (frozen, equal by its fields), and making one costs
+    more than looking it up, ~300 times a cycle. An expiry's are dropped once it is past."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[str, str, date], dict[tuple[float, Right], Contract]] = {}
+        self._day: date | None = None
+
+    def window(
+        self,
+        symbol: str,
+        trading_class: str,
+        expiry: date,
+        puts: Iterable[float],
+        calls: Iterable[float],
+    ) -> list[Contract]:
+        """The contracts of one expiry's window: puts then calls, each by strike."""
+        made = self._made.setdefault((symbol, trading_class, expiry), {})
+        out: list[Contract] = []
+        for right, ks in ((Right.PUT, puts), (Right.CALL, calls)):
+            for k in sorted(set(ks)):
+                contract = made.get((k, right))
+                if contract is None:
+                    contract = Contract(
+                        symbol, SecType.OPTION, trading_class, expiry, float(k), right
+                    )
+                    made[(k, right)] = contract
+                out.append(contract)
+        return out
+
+    def forget_expired(self, today: date) -> None:
+        """Drop the contracts of expiries before ``today`` (once a day)."""
+        if self._day == today:
+            return
+        self._day = today
+        self._made = {key: made for key, made in self._made.items() if key[2] >= today}
 
 
 def nearest_dte(expiries: Sequence[date], today: date, target_days: float) -> date | None:

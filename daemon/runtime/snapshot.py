@@ -37,12 +37,12 @@ from daemon.core.models import (
 from daemon.core.params import ModelParams
 from daemon.errors import BrokerDisconnected, BrokerError, BrokerTimeout, DataError
 from daemon.runtime.chain_window import (
+    OptionContracts,
     WindowParams,
     held_neighbours,
     nearest_dte,
     spx_window,
     vix_window,
-    window_contracts,
     window_middle,
 )
 
@@ -71,6 +71,7 @@ class SnapshotTaker:
         self._history = _HistoryCache()
         fields = WindowParams.__dataclass_fields__
         self._window = WindowParams(**{k: getattr(params, k) for k in fields})
+        self._options = OptionContracts()
 
     async def take(self, now: datetime) -> MarketSnapshot:
         b = self._params.phase_budgets
@@ -131,6 +132,7 @@ class SnapshotTaker:
         futures: Mapping[date, Quote],
     ) -> list[Contract]:
         today = now.astimezone(NY).date()
+        self._options.forget_expired(today)
         held = [p.contract for p in positions if p.contract.sec_type is SecType.OPTION]
         wanted: dict[str, Contract] = {c.key: c for c in held}
         out = list(wanted.values())
@@ -190,7 +192,7 @@ class SnapshotTaker:
             mine = [c for c in held if c.trading_class == tc and c.expiry == expiry]
             puts = [*puts, *held_neighbours(mine, strikes, Right.PUT, n)]
             calls = [*calls, *held_neighbours(mine, strikes, Right.CALL, n)]
-            out.extend(window_contracts("SPX", tc, expiry, puts, calls))
+            out.extend(self._options.window("SPX", tc, expiry, puts, calls))
         return out
 
     async def _vix_contracts(
@@ -211,7 +213,7 @@ class SnapshotTaker:
             mine = [c for c in held if c.symbol == "VIX" and c.expiry == expiry]
             puts = [*puts, *held_neighbours(mine, strikes, Right.PUT, n)]
             calls = [*calls, *held_neighbours(mine, strikes, Right.CALL, n)]
-            out.extend(window_contracts("VIX", "VIX", expiry, puts, calls))
+            out.extend(self._options.window("VIX", "VIX", expiry, puts, calls))
         return out
 
 

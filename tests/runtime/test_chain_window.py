@@ -16,6 +16,7 @@ from daemon.core.calendar import NY
 from daemon.core.models import Contract, Position, Right, SecType
 from daemon.core.params import ModelParams
 from daemon.runtime.chain_window import (
+    OptionContracts,
     WindowParams,
     held_neighbours,
     nearest,
@@ -237,3 +238,26 @@ def test_a_held_leg_inside_a_window_is_asked_for_once() -> None:
     )
     assert 6000.0 in puts  # the held strike is inside its expiry's window
     assert sum(1 for c in asked if c.trading_class == "SPXW" and c.expiry == off) > 1
+
+
+def test_window_contracts_are_made_once_and_forgotten_after_expiry() -> None:
+    """The contracts handed out equal ones made from their fields (puts then calls, each
+    by strike, a strike once); a later cycle gets the same objects back; once the expiry
+    is past they are made anew."""
+    made = OptionContracts()
+    expiry = date(2026, 12, 18)
+    first = made.window("SPX", "SPXW", expiry, [6000.0, 5950.0, 6000.0], [6050.0])
+    expected = [
+        Contract("SPX", SecType.OPTION, "SPXW", expiry, 5950.0, Right.PUT),
+        Contract("SPX", SecType.OPTION, "SPXW", expiry, 6000.0, Right.PUT),
+        Contract("SPX", SecType.OPTION, "SPXW", expiry, 6050.0, Right.CALL),
+    ]
+    assert first == expected
+    again = made.window("SPX", "SPXW", expiry, [5950.0], [6050.0, 6100.0])
+    assert again[0] is first[0] and again[1] is first[2]
+    assert again[2] == Contract("SPX", SecType.OPTION, "SPXW", expiry, 6100.0, Right.CALL)
+    made.forget_expired(expiry)  # the expiry's own day: still listed
+    assert made.window("SPX", "SPXW", expiry, [5950.0], [])[0] is first[0]
+    made.forget_expired(date(2026, 12, 19))
+    later = made.window("SPX", "SPXW", expiry, [5950.0], [])[0]
+    assert later == first[0] and later is not first[0]
