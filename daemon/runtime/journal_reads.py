@@ -72,16 +72,19 @@ class JournalReads:
         """(trading day, net debit USD) of every order of a day on or after ``since``:
         the filled quantity at its average fill price, plus, for an order that may still
         fill (not terminal), the rest at its limit. Credits are negative. The budget's
-        rolling spend cap reads these (``BookHistory``)."""
+        rolling spend cap reads these (``BookHistory``). The multiplier is the first leg's
+        (100 when the order has none), read by SQLite's JSON path rather than by parsing
+        each order's JSON here: the engine asks every cycle."""
         rows = self._conn.execute(
             "SELECT trading_day, status, quantity, filled_qty, avg_fill_usd, limit_usd,"
-            " order_json FROM orders WHERE trading_day >= ? ORDER BY intent_at",
+            " json_extract(order_json, '$.legs[0].contract.multiplier') AS multiplier"
+            " FROM orders WHERE trading_day >= ? ORDER BY intent_at",
             (since.isoformat(),),
         )
         out = []
         for r in rows:
-            legs = json.loads(r["order_json"]).get("legs") or [{}]
-            multiplier = float(legs[0].get("contract", {}).get("multiplier", 100))
+            m = r["multiplier"]
+            multiplier = 100.0 if m is None else float(m)
             debit = int(r["filled_qty"]) * float(r["avg_fill_usd"] or 0.0) * multiplier
             if r["status"] not in TERMINAL_ORDER_STATUSES:
                 rest = int(r["quantity"]) - int(r["filled_qty"])
