@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from daemon.runtime.journal_schema import TERMINAL_ORDER_STATUSES
+from daemon.runtime.journal_schema import OPEN_ORDERS, TERMINAL_ORDER_STATUSES
 
 
 class JournalReads:
@@ -33,26 +34,32 @@ class JournalReads:
         """Every order reference ever journalled: an adjustment id is sent at most once."""
         return [r[0] for r in self._conn.execute("SELECT order_ref FROM orders")]
 
+    def order_refs_among(self, refs: Iterable[str]) -> set[str]:
+        """Those of ``refs`` the journal already holds an order for: what the duplicate
+        guard asks of a cycle's adjustments, without reading every reference ever sent."""
+        wanted = list(dict.fromkeys(refs))
+        if not wanted:
+            return set()
+        marks = ",".join("?" for _ in wanted)
+        rows = self._conn.execute(
+            f"SELECT order_ref FROM orders WHERE order_ref IN ({marks})", wanted
+        )
+        return {str(r[0]) for r in rows}
+
     def has_order(self, order_ref: str) -> bool:
         row = self._conn.execute("SELECT 1 FROM orders WHERE order_ref = ?", (order_ref,))
         return row.fetchone() is not None
 
     def open_orders(self) -> list[dict[str, Any]]:
         """Orders that may still be live at the broker (intent written, no terminal state)."""
-        marks = ",".join("?" for _ in TERMINAL_ORDER_STATUSES)
-        rows = self._conn.execute(
-            f"SELECT * FROM orders WHERE status NOT IN ({marks}) ORDER BY intent_at",
-            TERMINAL_ORDER_STATUSES,
-        )
+        rows = self._conn.execute(f"SELECT * FROM orders WHERE {OPEN_ORDERS} ORDER BY intent_at")
         return [dict(r) for r in rows]
 
     def open_order_kinds(self) -> set[str]:
         """The hedge families (adjustment kinds) of the orders that may still be live."""
-        marks = ",".join("?" for _ in TERMINAL_ORDER_STATUSES)
         rows = self._conn.execute(
             "SELECT DISTINCT a.kind FROM orders o JOIN adjustments a"
-            f" ON a.adjustment_id = o.order_ref WHERE o.status NOT IN ({marks})",
-            TERMINAL_ORDER_STATUSES,
+            f" ON a.adjustment_id = o.order_ref WHERE o.{OPEN_ORDERS}"
         )
         return {str(r[0]) for r in rows}
 
