@@ -56,9 +56,11 @@ class JournalReads:
         return [dict(r) for r in rows]
 
     def open_order_kinds(self) -> set[str]:
-        """The hedge families (adjustment kinds) of the orders that may still be live."""
+        """The hedge families (adjustment kinds) of the orders that may still be live.
+        CROSS JOIN fixes SQLite's join order: the few open orders first, then each one's
+        adjustment by key; left to itself the planner scans every adjustment ever made."""
         rows = self._conn.execute(
-            "SELECT DISTINCT a.kind FROM orders o JOIN adjustments a"
+            "SELECT DISTINCT a.kind FROM orders o CROSS JOIN adjustments a"
             f" ON a.adjustment_id = o.order_ref WHERE o.{OPEN_ORDERS}"
         )
         return {str(r[0]) for r in rows}

@@ -57,7 +57,8 @@ def _plans(journal: SqliteJournal, read: str) -> list[str]:
 def test_open_orders_are_read_from_their_own_index(tmp_path: Path) -> None:
     """Of ended orders (each terminal status) and live ones (intent, submitted, fate
     unknown), the live ones come back oldest first, and the query walks the partial index
-    ``orders_open``, not the table (its term and the index's must stay the same text)."""
+    ``orders_open``, not the table (its term and the index's must stay the same text); so
+    does the query for their families, before it looks up their adjustments."""
     journal = _journal(tmp_path / "j.sqlite")
     statuses = ["FILLED", "INTENT", "CANCELLED", "UNKNOWN", "REJECTED", "SUBMITTED", "ENDED_UNSEEN"]
     for i, status in enumerate(statuses):
@@ -69,6 +70,9 @@ def test_open_orders_are_read_from_their_own_index(tmp_path: Path) -> None:
     ]
     assert _plans(journal, "open_orders") == ["SCAN orders USING INDEX orders_open"]
     assert journal.open_order_kinds() == set()  # no adjustment rows: proposed nowhere
+    kinds_plan = _plans(journal, "open_order_kinds")
+    assert kinds_plan[0] == "SCAN o USING INDEX orders_open"  # open orders first
+    assert any(p.startswith("SEARCH a USING") for p in kinds_plan)  # then their adjustment
 
 
 def test_a_v2_journal_gets_the_index_on_open(tmp_path: Path) -> None:
