@@ -74,24 +74,30 @@ def strike_at_delta(forward: float, vol: float, t: float, delta: float, right: R
 
 
 def on_grid(strikes: Iterable[float], step: float) -> list[float]:
-    """The strikes on a multiple of ``step`` (in order). numpy: an SPX listing has a few
+    """The strikes on a multiple of ``step``, ascending. numpy: an SPX listing has a few
     hundred strikes per expiry and a cycle reads a dozen expiries."""
-    values = np.fromiter(strikes, dtype=np.float64)
+    values = np.sort(np.fromiter(strikes, dtype=np.float64))
     ratio = values / step
-    return [float(k) for k in values[np.abs(ratio - np.round(ratio)) < 1e-9]]
+    on: list[float] = values[np.abs(ratio - np.round(ratio)) < 1e-9].tolist()
+    return on
 
 
-def nearest(strikes: Sequence[float], level: float, count: int) -> list[float]:
-    """The ``count`` listed strikes either side of ``level`` (2 x count in all)."""
-    below = sorted((k for k in strikes if k <= level), reverse=True)[:count]
-    above = sorted(k for k in strikes if k > level)[:count]
-    return below + above
+def nearest(strikes: Iterable[float], level: float, count: int) -> list[float]:
+    """The ``count`` listed strikes either side of ``level`` (2 x count in all): those at
+    or below it nearest first, then those above it nearest first."""
+    if math.isnan(level):
+        return []  # no level: no strike is at, below or above it
+    ordered = sorted(k for k in strikes if not math.isnan(k))
+    i = bisect.bisect_right(ordered, level)
+    return ordered[max(i - count, 0) : i][::-1] + ordered[i : i + count]
 
 
 def spx_window(
     strikes: Sequence[float], spot: float, vix: float, expiry: date, today: date, p: WindowParams
 ) -> tuple[list[float], list[float]]:
-    """(put strikes, call strikes) to quote for one SPX/SPXW expiry."""
+    """(put strikes, call strikes) to quote for one SPX/SPXW expiry, each ascending."""
+    if math.isnan(spot):
+        return [], []
     grid = on_grid(strikes, p.spx_strike_step_pts)
     t = years(expiry, today)
     vol = max(vix, 1.0) / 100.0 * p.spx_window_vol_mult
@@ -99,9 +105,14 @@ def spx_window(
         strike_at_delta(spot, vol, t, p.spx_put_delta_min, Right.PUT),
         spot * (1.0 - p.spx_min_band_frac),
     )
-    pairs = nearest(grid, spot, p.forward_pair_strikes)
-    puts = sorted({k for k in grid if low <= k <= spot} | set(pairs))
-    return puts, sorted(pairs)
+    # Slices of the ascending grid, not filters over it (a cycle windows a dozen
+    # expiries of a few hundred strikes): the pairs are the forward_pair_strikes grid
+    # strikes at or below spot and as many above; the puts' window is low <= k <= spot.
+    at = bisect.bisect_right(grid, spot)
+    n = p.forward_pair_strikes
+    pairs = grid[max(at - n, 0) : at + n]
+    window = grid[bisect.bisect_left(grid, low) : at] if low <= spot else []
+    return sorted(set(window).union(pairs)), pairs
 
 
 def vix_window(
@@ -120,29 +131,55 @@ def held_neighbours(
     held: Iterable[Contract], strikes: Sequence[float], right: Right, count: int
 ) -> set[float]:
     """The ``count`` listed strikes either side of each held leg of ``right``."""
+    legs = [c.strike for c in held if c.strike is not None and c.right is right]
+    if not legs:
+        return set()  # most expiries hold nothing: no listing to sort
     out: set[float] = set()
     ordered = sorted(strikes)
-    for c in held:
-        if c.strike is None or c.right is not right:
-            continue
-        i = bisect.bisect_left(ordered, c.strike - 1e-6)
-        if i < len(ordered) and abs(ordered[i] - c.strike) < 1e-6:
+    for strike in legs:
+        i = bisect.bisect_left(ordered, strike - 1e-6)
+        if i < len(ordered) and abs(ordered[i] - strike) < 1e-6:
             out.update(ordered[max(i - count, 0) : i + count + 1])
     return out
 
 
-def window_contracts(
-    symbol: str,
-    trading_class: str,
-    expiry: date,
-    puts: Iterable[float],
-    calls: Iterable[float],
-) -> list[Contract]:
-    return [
-        Contract(symbol, SecType.OPTION, trading_class, expiry, float(k), right)
-        for right, ks in ((Right.PUT, puts), (Right.CALL, calls))
-        for k in sorted(set(ks))
-    ]
+class OptionContracts:
+    """The option contracts of the windows, each made once and handed out again by later
+    cycles: a ``Contract`` is a value (frozen, equal by its fields), and making one costs
+    more than looking it up, ~300 times a cycle. An expiry's are dropped once it is past."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[str, str, date], dict[tuple[float, Right], Contract]] = {}
+        self._day: date | None = None
+
+    def window(
+        self,
+        symbol: str,
+        trading_class: str,
+        expiry: date,
+        puts: Iterable[float],
+        calls: Iterable[float],
+    ) -> list[Contract]:
+        """The contracts of one expiry's window: puts then calls, each by strike."""
+        made = self._made.setdefault((symbol, trading_class, expiry), {})
+        out: list[Contract] = []
+        for right, ks in ((Right.PUT, puts), (Right.CALL, calls)):
+            for k in sorted(set(ks)):
+                contract = made.get((k, right))
+                if contract is None:
+                    contract = Contract(
+                        symbol, SecType.OPTION, trading_class, expiry, float(k), right
+                    )
+                    made[(k, right)] = contract
+                out.append(contract)
+        return out
+
+    def forget_expired(self, today: date) -> None:
+        """Drop the contracts of expiries before ``today`` (once a day)."""
+        if self._day == today:
+            return
+        self._day = today
+        self._made = {key: made for key, made in self._made.items() if key[2] >= today}
 
 
 def nearest_dte(expiries: Sequence[date], today: date, target_days: float) -> date | None:

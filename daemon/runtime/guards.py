@@ -64,7 +64,7 @@ class GuardContext:
     live_confirmation: str | None  # the value of the confirming environment variable
     kill_switch_on: bool
     data_validated: bool
-    journal_refs: frozenset[str]  # every order ref the journal holds
+    journal_refs: frozenset[str]  # the cycle's adjustment ids the journal holds an order for
     broker_open_refs: frozenset[str]  # refs of orders working at the broker
     busy_leg_keys: frozenset[str]  # leg keys of orders still working
     busy_kinds: frozenset[str]  # hedge families (StructureKind values) of orders working

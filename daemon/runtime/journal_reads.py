@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from daemon.runtime.journal_port import TERMINAL_ORDER_STATUSES
+from daemon.runtime.journal_schema import OPEN_ORDERS
 
 
 class JournalReads:
@@ -33,26 +35,34 @@ class JournalReads:
         """Every order reference ever journalled: an adjustment id is sent at most once."""
         return [r[0] for r in self._conn.execute("SELECT order_ref FROM orders")]
 
+    def order_refs_among(self, refs: Iterable[str]) -> set[str]:
+        """Those of ``refs`` the journal already holds an order for: what the duplicate
+        guard asks of a cycle's adjustments, without reading every reference ever sent."""
+        wanted = list(dict.fromkeys(refs))
+        if not wanted:
+            return set()
+        marks = ",".join("?" for _ in wanted)
+        rows = self._conn.execute(
+            f"SELECT order_ref FROM orders WHERE order_ref IN ({marks})", wanted
+        )
+        return {str(r[0]) for r in rows}
+
     def has_order(self, order_ref: str) -> bool:
         row = self._conn.execute("SELECT 1 FROM orders WHERE order_ref = ?", (order_ref,))
         return row.fetchone() is not None
 
     def open_orders(self) -> list[dict[str, Any]]:
         """Orders that may still be live at the broker (intent written, no terminal state)."""
-        marks = ",".join("?" for _ in TERMINAL_ORDER_STATUSES)
-        rows = self._conn.execute(
-            f"SELECT * FROM orders WHERE status NOT IN ({marks}) ORDER BY intent_at",
-            TERMINAL_ORDER_STATUSES,
-        )
+        rows = self._conn.execute(f"SELECT * FROM orders WHERE {OPEN_ORDERS} ORDER BY intent_at")
         return [dict(r) for r in rows]
 
     def open_order_kinds(self) -> set[str]:
-        """The hedge families (adjustment kinds) of the orders that may still be live."""
-        marks = ",".join("?" for _ in TERMINAL_ORDER_STATUSES)
+        """The hedge families (adjustment kinds) of the orders that may still be live.
+        CROSS JOIN fixes SQLite's join order: the few open orders first, then each one's
+        adjustment by key; left to itself the planner scans every adjustment ever made."""
         rows = self._conn.execute(
-            "SELECT DISTINCT a.kind FROM orders o JOIN adjustments a"
-            f" ON a.adjustment_id = o.order_ref WHERE o.status NOT IN ({marks})",
-            TERMINAL_ORDER_STATUSES,
+            "SELECT DISTINCT a.kind FROM orders o CROSS JOIN adjustments a"
+            f" ON a.adjustment_id = o.order_ref WHERE o.{OPEN_ORDERS}"
         )
         return {str(r[0]) for r in rows}
 
@@ -72,16 +82,19 @@ class JournalReads:
         """(trading day, net debit USD) of every order of a day on or after ``since``:
         the filled quantity at its average fill price, plus, for an order that may still
         fill (not terminal), the rest at its limit. Credits are negative. The budget's
-        rolling spend cap reads these (``BookHistory``)."""
+        rolling spend cap reads these (``BookHistory``). The multiplier is the first leg's
+        (100 when the order has none), read by SQLite's JSON path rather than by parsing
+        each order's JSON here: the engine asks every cycle."""
         rows = self._conn.execute(
             "SELECT trading_day, status, quantity, filled_qty, avg_fill_usd, limit_usd,"
-            " order_json FROM orders WHERE trading_day >= ? ORDER BY intent_at",
+            " json_extract(order_json, '$.legs[0].contract.multiplier') AS multiplier"
+            " FROM orders WHERE trading_day >= ? ORDER BY intent_at",
             (since.isoformat(),),
         )
         out = []
         for r in rows:
-            legs = json.loads(r["order_json"]).get("legs") or [{}]
-            multiplier = float(legs[0].get("contract", {}).get("multiplier", 100))
+            m = r["multiplier"]
+            multiplier = 100.0 if m is None else float(m)
             debit = int(r["filled_qty"]) * float(r["avg_fill_usd"] or 0.0) * multiplier
             if r["status"] not in TERMINAL_ORDER_STATUSES:
                 rest = int(r["quantity"]) - int(r["filled_qty"])

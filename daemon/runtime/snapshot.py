@@ -49,12 +49,12 @@ from daemon.core.models import (
 from daemon.core.params import ModelParams
 from daemon.errors import BrokerDisconnected, BrokerError, BrokerTimeout, DataError
 from daemon.runtime.chain_window import (
+    OptionContracts,
     WindowParams,
     held_neighbours,
     nearest_dte,
     spx_window,
     vix_window,
-    window_contracts,
 )
 
 T = TypeVar("T")
@@ -85,6 +85,7 @@ class SnapshotTaker:
         self._history = _HistoryCache()
         fields = WindowParams.__dataclass_fields__
         self._window = WindowParams(**{k: getattr(params, k) for k in fields})
+        self._options = OptionContracts()
 
     async def take(self, now: datetime) -> MarketSnapshot:
         b = self._params.phase_budgets
@@ -150,13 +151,22 @@ class SnapshotTaker:
         futures: Mapping[date, Quote],
     ) -> list[Contract]:
         today = now.astimezone(NY).date()
+        self._options.forget_expired(today)
         held = [p.contract for p in positions if p.contract.sec_type is SecType.OPTION]
         wanted: dict[str, Contract] = {c.key: c for c in held}
-        for c in await self._spx_contracts(today, held, spot, vix):
-            wanted.setdefault(c.key, c)
-        for c in await self._vix_contracts(today, held, futures, vix):
-            wanted.setdefault(c.key, c)
-        return list(wanted.values())
+        out = list(wanted.values())
+        # A window contract can only repeat a held leg of its own class and expiry: the
+        # windows are distinct strikes of distinct (class, expiry) pairs. Only those are
+        # looked up by key (a key is a formatted string: a cycle asks for ~300 contracts).
+        held_at = {(c.trading_class, c.expiry) for c in held}
+        spx = await self._spx_contracts(today, held, spot, vix)
+        for c in [*spx, *await self._vix_contracts(today, held, futures, vix)]:
+            if (c.trading_class, c.expiry) not in held_at:
+                out.append(c)
+            elif (key := c.key) not in wanted:
+                wanted[key] = c
+                out.append(c)
+        return out
 
     async def _spx_expiries(self, today: date, held: Sequence[Contract]) -> set[tuple[str, date]]:
         """The (class, expiry) pairs the model can use (``chain_window``'s docstring)."""
@@ -195,7 +205,7 @@ class SnapshotTaker:
             mine = [c for c in held if c.trading_class == tc and c.expiry == expiry]
             puts = [*puts, *held_neighbours(mine, strikes, Right.PUT, n)]
             calls = [*calls, *held_neighbours(mine, strikes, Right.CALL, n)]
-            out.extend(window_contracts("SPX", tc, expiry, puts, calls))
+            out.extend(self._options.window("SPX", tc, expiry, puts, calls))
         return out
 
     async def _vix_contracts(
@@ -209,7 +219,8 @@ class SnapshotTaker:
         for family in families():
             if family.symbol == "VIX":
                 chosen |= {d for _, d in family.quote_expiries({"VIX": listed}, ctx)}
-        chosen |= {c.expiry for c in held if c.symbol == "VIX" and c.expiry in set(listed)}
+        listed_days = set(listed)
+        chosen |= {c.expiry for c in held if c.symbol == "VIX" and c.expiry in listed_days}
         out: list[Contract] = []
         n = self._params.held_neighbour_strikes
         for expiry in sorted(d for d in chosen if d is not None):
@@ -220,7 +231,7 @@ class SnapshotTaker:
             mine = [c for c in held if c.symbol == "VIX" and c.expiry == expiry]
             puts = [*puts, *held_neighbours(mine, strikes, Right.PUT, n)]
             calls = [*calls, *held_neighbours(mine, strikes, Right.CALL, n)]
-            out.extend(window_contracts("VIX", "VIX", expiry, puts, calls))
+            out.extend(self._options.window("VIX", "VIX", expiry, puts, calls))
         return out
 
 

@@ -197,7 +197,9 @@ class SubmitExecutor:
             live_confirmation=self._env.get(self._params.live_confirm_env_var) or None,
             kill_switch_on=self._params.kill_switch_path.exists(),
             data_validated=result.status is CycleStatus.OK,
-            journal_refs=frozenset(self._journal.order_refs()),
+            journal_refs=frozenset(
+                self._journal.order_refs_among(adj.id for adj in result.adjustments)
+            ),
             broker_open_refs=frozenset(s.order_ref for s in working),
             busy_leg_keys=frozenset(busy),
             busy_kinds=frozenset(self._journal.open_order_kinds()),

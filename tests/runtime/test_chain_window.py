@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -13,11 +13,14 @@ from hypothesis import strategies as st
 from scipy.stats import norm
 
 from daemon.config import SnapshotParams
-from daemon.core.models import Contract, Right, SecType
+from daemon.core.calendar import NY
+from daemon.core.models import Contract, Position, Right, SecType
 from daemon.core.params import ModelParams
 from daemon.runtime.chain_window import (
+    OptionContracts,
     WindowParams,
     held_neighbours,
+    nearest,
     spx_window,
     strike_at_delta,
     vix_window,
@@ -153,3 +156,124 @@ def test_the_skew_expiry_quoted_follows_the_configured_tenor(
     chosen = {d for _, d in asyncio.run(taker._spx_expiries(TODAY, []))}
     assert chosen == {TODAY + timedelta(days=skew_day)}
     assert TODAY + timedelta(days=other) not in chosen
+
+
+def _nearest_by_filter(strikes: list[float], level: float, count: int) -> list[float]:
+    """The definition, by filtering and sorting: the reference for ``nearest``."""
+    below = sorted((k for k in strikes if k <= level), reverse=True)[:count]
+    return below + sorted(k for k in strikes if k > level)[:count]
+
+
+_LISTED = [float(k) for k in range(4000, 8001, 5)]
+_STRIKES = st.lists(st.sampled_from(_LISTED), max_size=120)
+# A level on a listed strike as often as between two: "at or below" is the edge case.
+_LEVEL = st.one_of(st.floats(3900.0, 8100.0), st.sampled_from(_LISTED))
+
+
+@given(
+    strikes=_STRIKES,
+    level=_LEVEL,
+    count=st.integers(0, 6),
+)
+def test_nearest_is_the_filtered_definition(strikes: list[float], level: float, count: int) -> None:
+    """``nearest`` (bisect on the sorted listing) picks the same strikes in the same order
+    as filtering the listing either side of the level, duplicates included."""
+    assert nearest(strikes, level, count) == _nearest_by_filter(strikes, level, count)
+
+
+@given(
+    strikes=_STRIKES,
+    spot=_LEVEL,
+    vix=st.floats(5.0, 90.0),
+    days=st.integers(0, 400),
+    pairs=st.integers(1, 5),
+    band=st.floats(0.0, 0.5),
+)
+def test_spx_window_is_the_filtered_definition(
+    strikes: list[float], spot: float, vix: float, days: int, pairs: int, band: float
+) -> None:
+    """The window's slices of the sorted grid equal the rule read literally: grid strikes
+    from the put floor up to spot plus the pairs for the puts, the pairs for the calls."""
+    p = WindowParams(**{**vars(P), "forward_pair_strikes": pairs, "spx_min_band_frac": band})
+    expiry = date.fromordinal(TODAY.toordinal() + days)
+    grid = [k for k in strikes if k % p.spx_strike_step_pts == 0]
+    vol = max(vix, 1.0) / 100.0 * p.spx_window_vol_mult
+    t = max(days, 1) / 365.0
+    low = min(strike_at_delta(spot, vol, t, p.spx_put_delta_min, Right.PUT), spot * (1 - band))
+    near = _nearest_by_filter(grid, spot, pairs)
+    expected_puts = sorted({k for k in grid if low <= k <= spot} | set(near))
+    assert spx_window(strikes, spot, vix, expiry, TODAY, p) == (expected_puts, sorted(near))
+
+
+def test_no_level_no_window() -> None:
+    """An index level that is NaN (a data hole) lies at, below and above no strike: the
+    windows are empty rather than the listing's end; a NaN VIX leaves no put floor, so
+    the puts are the pairs alone."""
+    strikes = [float(k) for k in range(5000, 7001, 5)]
+    pairs = [5950.0, 5975.0, 6000.0, 6025.0, 6050.0, 6075.0]  # 3 at or below, 3 above
+    assert spx_window(strikes, 6000.0, math.nan, date(2027, 1, 15), TODAY, P) == (pairs, pairs)
+    assert spx_window(strikes, math.nan, 16.0, date(2027, 1, 15), TODAY, P) == ([], [])
+    assert nearest(strikes, math.nan, 3) == []
+    assert vix_window([10.0, 15.0, 20.0], math.nan, date(2027, 1, 20), TODAY, P) == ([], [])
+
+
+class _Chain(_Listings):
+    """Listings and strikes: all the snapshot's contract choice asks of a broker."""
+
+    async def option_strikes(self, symbol: str, trading_class: str, expiry: date) -> list[float]:
+        if trading_class == "VIX":
+            return [float(k) for k in range(10, 41)]
+        return [float(k) for k in range(4000, 8001, 5)]
+
+
+def test_a_held_leg_inside_a_window_is_asked_for_once() -> None:
+    """Held legs come first, once each (held twice, asked once); a held strike that its
+    expiry's window also reaches is not asked for again; every other contract is
+    distinct; held legs of an expiry the windows do not reach are still asked for."""
+    near = date(2026, 12, 18)  # 24 DTE: the skew expiry, so windowed
+    off = date(2026, 11, 27)  # 3 DTE: no rule windows it unless held
+    days = [off, near, date(2027, 1, 15), date(2027, 2, 19), date(2027, 3, 19)]
+    inside = Contract("SPX", SecType.OPTION, "SPXW", near, 6000.0, Right.PUT)
+    elsewhere = Contract("SPX", SecType.OPTION, "SPXW", off, 5000.0, Right.PUT)
+    vix_leg = Contract("VIX", SecType.OPTION, "VIX", date(2026, 12, 16), 25.0, Right.CALL)
+    positions = [
+        Position(inside, -1),
+        Position(inside, -1),
+        Position(elsewhere, 1),
+        Position(vix_leg, 2),
+    ]
+    broker = _Chain({"SPXW": days, "VIX": [date(2026, 12, 16), date(2027, 1, 20)]})
+    taker = SnapshotTaker(broker, ModelParams(), SnapshotParams(), ())  # type: ignore[arg-type]
+    now = datetime(2026, 11, 24, 15, 0, tzinfo=NY)
+    asked = asyncio.run(taker._contracts(now, positions, 6010.0, 16.0, {}))
+    keys = [c.key for c in asked]
+    assert keys[:3] == [inside.key, elsewhere.key, vix_leg.key]
+    assert len(keys) == len(set(keys))
+    puts, _ = spx_window(
+        [float(k) for k in range(4000, 8001, 5)], 6010.0, 16.0, near, TODAY, taker._window
+    )
+    assert 6000.0 in puts  # the held strike is inside its expiry's window
+    assert sum(1 for c in asked if c.trading_class == "SPXW" and c.expiry == off) > 1
+
+
+def test_window_contracts_are_made_once_and_forgotten_after_expiry() -> None:
+    """The contracts handed out equal ones made from their fields (puts then calls, each
+    by strike, a strike once); a later cycle gets the same objects back; once the expiry
+    is past they are made anew."""
+    made = OptionContracts()
+    expiry = date(2026, 12, 18)
+    first = made.window("SPX", "SPXW", expiry, [6000.0, 5950.0, 6000.0], [6050.0])
+    expected = [
+        Contract("SPX", SecType.OPTION, "SPXW", expiry, 5950.0, Right.PUT),
+        Contract("SPX", SecType.OPTION, "SPXW", expiry, 6000.0, Right.PUT),
+        Contract("SPX", SecType.OPTION, "SPXW", expiry, 6050.0, Right.CALL),
+    ]
+    assert first == expected
+    again = made.window("SPX", "SPXW", expiry, [5950.0], [6050.0, 6100.0])
+    assert again[0] is first[0] and again[1] is first[2]
+    assert again[2] == Contract("SPX", SecType.OPTION, "SPXW", expiry, 6100.0, Right.CALL)
+    made.forget_expired(expiry)  # the expiry's own day: still listed
+    assert made.window("SPX", "SPXW", expiry, [5950.0], [])[0] is first[0]
+    made.forget_expired(date(2026, 12, 19))
+    later = made.window("SPX", "SPXW", expiry, [5950.0], [])[0]
+    assert later == first[0] and later is not first[0]

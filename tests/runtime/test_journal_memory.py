@@ -66,6 +66,28 @@ def test_hedge_spends_count_fills_and_what_may_still_fill(tmp_path: Path) -> Non
     assert [usd for _, usd in spends] == pytest.approx([375.0, 790.0, 0.0, -170.0])
 
 
+def test_hedge_spends_take_the_first_legs_multiplier(tmp_path: Path) -> None:
+    """The debit is in the first leg's multiplier (10 here: 2 x 1.50 x 10 = 30 USD); an
+    order journalled without legs counts at the standard 100 (1 x 2.00 x 100)."""
+    journal = _journal(tmp_path)
+    leg = {"contract": {"multiplier": 10}, "ratio": 1, "action": "BUY"}
+    for ref, order in (("mini", {"legs": [leg]}), ("bare", {})):
+        journal.record_order_intent(
+            ref,
+            cycle_id="c",
+            trading_day=DAY,
+            now=T0 if ref == "mini" else T0 + timedelta(seconds=1),
+            quantity=2 if ref == "mini" else 1,
+            limit_usd=1.5 if ref == "mini" else 2.0,
+            debit_usd=0.0,
+            leg_keys=(ref,),
+            order=order,
+        )
+    journal.record_order_state("mini", now=T0, status="FILLED", filled_qty=2, avg_fill_usd=1.5)
+    spends = journal.hedge_spends(DAY)
+    assert [usd for _, usd in spends] == pytest.approx([30.0, 200.0])
+
+
 def _cycle(journal: SqliteJournal, cycle_id: str, day: date, income: list[Any]) -> None:
     when = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=15)
     journal.record_cycle(
