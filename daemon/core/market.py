@@ -38,6 +38,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from types import MappingProxyType
 
 from daemon.core.calendar import time_to_expiry_years
@@ -61,6 +62,9 @@ __all__ = [
     "check_quote",
     "series_name",
 ]
+
+# Options by (trading class or symbol, expiry), in ``MarketView.options`` order.
+_ChainIndex = dict[tuple[str, date | None], list[OptionView]]
 
 SPX_SYMBOL = "SPX"
 VIX_SYMBOL = "VIX"
@@ -97,19 +101,24 @@ class MarketView:
         """The options of ``expiry`` sorted by (strike, right). A trading class wins: "SPX"
         is the AM monthly class when it lists that date; otherwise a symbol ("SPX", "VIX")
         returns every class of that symbol at the date."""
+        by_class, by_symbol = self._chains
         name = trading_class_or_symbol
-        views = [
-            v
-            for v in self.options.values()
-            if v.contract.expiry == expiry and v.contract.trading_class == name
-        ]
-        if not views:
-            views = [
-                v
-                for v in self.options.values()
-                if v.contract.expiry == expiry and v.contract.symbol == name
-            ]
+        views = by_class.get((name, expiry)) or by_symbol.get((name, expiry), [])
         return sorted(views, key=lambda v: (v.contract.strike or 0.0, str(v.contract.right)))
+
+    @cached_property
+    def _chains(self) -> tuple[_ChainIndex, _ChainIndex]:
+        """The options by (trading class, expiry) and by (symbol, expiry), each list in
+        ``options`` order: one pass per view instead of a scan of every option per
+        ``chain`` call (a cycle asks for several chains). ``options`` is read-only, so
+        the index cannot go stale."""
+        by_class: _ChainIndex = defaultdict(list)
+        by_symbol: _ChainIndex = defaultdict(list)
+        for v in self.options.values():
+            c = v.contract
+            by_class[c.trading_class, c.expiry].append(v)
+            by_symbol[c.symbol, c.expiry].append(v)
+        return dict(by_class), dict(by_symbol)
 
     def expiries(self, symbol: str) -> list[ExpiryView]:
         """The expiries of ``symbol`` ("SPX" or "VIX", every class), by date then class."""

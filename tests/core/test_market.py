@@ -299,6 +299,25 @@ def test_chain_by_symbol_when_no_class_matches() -> None:
     )
 
 
+def test_chain_is_every_matching_option_of_the_view() -> None:
+    """``chain`` (read from an index built once per view) returns exactly the options a
+    scan of the whole view finds: by class where the class lists the date, else by
+    symbol, sorted by (strike, right); empty for an unknown class or date."""
+    am = chain(strikes(4900, 5100, 50), FORWARD - 2, 0.2, trading_class="SPX")
+    pm = chain(strikes(4900, 5100, 50), FORWARD, 0.2, trading_class="SPXW")
+    view = build_market_view(snapshot(options=am + pm + vix_chain(strikes(15, 30, 5))), PARAMS)
+    asked = {(c, e.expiry) for e in view.expiry_views for c in (e.trading_class, e.symbol)}
+    asked |= {("SPXW", VIX_EXPIRY), ("NDX", SPX_EXPIRY)}
+    for name, expiry in sorted(asked):
+        scan = [o for o in view.options.values() if o.contract.expiry == expiry]
+        mine = [o for o in scan if o.contract.trading_class == name]
+        mine = mine or [o for o in scan if o.contract.symbol == name]
+        want = sorted((o.contract.strike, o.contract.right.value) for o in mine if o.contract.right)
+        got = view.chain(name, expiry)
+        assert [(o.contract.strike, o.contract.right) for o in got] == want
+        assert view.chain(name, expiry) is not got  # a fresh list each call
+
+
 def test_broker_iv_ignored_when_stale() -> None:
     """A stale quote's broker IV is as old as its prices: the vol is interpolated instead."""
     c = spx_option(5000, C)
