@@ -48,6 +48,7 @@ from daemon.core.stress import (
     leg_views,
     scenario_pnl,
     scenario_pnl_for,
+    scenario_pnls,
     vix_future_beta,
     vol_beta,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "remaining_max_loss_usd",
     "scenario_pnl",
     "scenario_pnl_for",
+    "scenario_pnls",
     "settled_value_usd",
     "short_strike_sigmas",
     "structure_risk",
@@ -258,8 +260,9 @@ def structure_risk(s: Structure, view: MarketView, scenario: ScenarioParams) -> 
     remaining = None if mark is None else remaining_max_loss_usd(s, mark)
     shocks: dict[str, float] = {}
     if reason is None:
-        for move in scenario.shocks:
-            pnl = scenario_pnl(legs, view, scenario, move)
+        # Every move of the stress set in one repricing (``scenario_pnls``).
+        pnls = scenario_pnls([(legs, move) for move in scenario.shocks], view, scenario)
+        for move, pnl in zip(scenario.shocks, pnls, strict=True):
             if pnl is None:
                 continue
             # Measured from the current mark: no more than what is left to lose.
