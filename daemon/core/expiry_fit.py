@@ -140,6 +140,8 @@ def _interpolate_iv(strikes: FloatArray, iv: FloatArray) -> FloatArray:
     """Fill NaN vols by linear interpolation in strike between strikes that have one
     (calls and puts of a strike averaged); never beyond the outermost known strikes."""
     known = np.isfinite(iv)
+    if known.all():  # the common case: every option has a vol, nothing to fill
+        return iv.copy()
     if known.sum() < 2:
         return iv
     # Per strike the mean of its known vols: sums in row order divided by the count,

@@ -163,11 +163,13 @@ def implied_forward(
     with np.errstate(invalid="ignore"):
         usable = np.isfinite(k_all) & np.isfinite(c) & np.isfinite(p)
         usable &= (k_all > 0) & (c >= 0) & (p >= 0)
-    if not np.any(usable):
+    if not usable.any():
         return None
-    diff_all = (c - p)[usable]
+    diff_all = c - p
+    if not usable.all():  # the market view passes usable pairs only: no mask to apply
+        k_all, diff_all = k_all[usable], diff_all[usable]
     nearest = np.argsort(np.abs(diff_all), kind="stable")[:pairs]
-    k, diff = k_all[usable][nearest], diff_all[nearest]
+    k, diff = k_all[nearest], diff_all[nearest]
     fit = _parity_line(k, diff, T, r, max_rate_gap_frac)
     if fit is None:
         discount = math.exp(-r * T)
@@ -184,12 +186,13 @@ def _parity_line(
     k: FloatArray, diff: FloatArray, T: float, r: float, max_rate_gap_frac: float
 ) -> tuple[float, float] | None:
     """(D, F) from the least-squares line diff = D F - D k, or None if it is not usable."""
-    if k.size < 2 or T <= 0 or np.ptp(k) == 0:
+    if k.size < 2 or T <= 0 or k.min() == k.max():  # one distinct strike: no line
         return None
-    k_dev = k - k.mean()
-    slope = float(np.dot(k_dev, diff - diff.mean()) / np.dot(k_dev, k_dev))
+    k_mean, diff_mean = k.mean(), diff.mean()  # each once: a few us per numpy call
+    k_dev = k - k_mean
+    slope = float(np.dot(k_dev, diff - diff_mean) / np.dot(k_dev, k_dev))
     discount = -slope
     if not (discount > 0 and abs(-math.log(discount) / T - r) <= max_rate_gap_frac):
         return None
-    intercept = float(diff.mean()) - slope * float(k.mean())
+    intercept = float(diff_mean) - slope * float(k_mean)
     return discount, intercept / discount
