@@ -45,9 +45,15 @@ from daemon.core.calendar import time_to_expiry_years
 from daemon.core.chain_pricing import LiveExpiry, prepare_expiry, price_expiries
 from daemon.core.expiry_fit import IVSource
 from daemon.core.market_views import ExpiryView, OptionView, series_name
-from daemon.core.models import Contract, MarketSnapshot, OptionQuote, Quote, Right
+from daemon.core.models import Contract, MarketSnapshot, OptionQuote, Quote, Right, SecType
 from daemon.core.params import ModelParams
-from daemon.core.quote_checks import CheckedQuote, DataProblem, DataProblemCode, check_quote
+from daemon.core.quote_checks import (
+    CheckedQuote,
+    DataProblem,
+    DataProblemCode,
+    check_quote,
+    clean_quote,
+)
 
 __all__ = [
     "SPX_SYMBOL",
@@ -221,7 +227,7 @@ def _index(
 
 def _is_model_option(c: Contract) -> bool:
     return (
-        c.is_option
+        c.sec_type is SecType.OPTION  # ``is_option`` without a property call per quote
         and c.symbol in (SPX_SYMBOL, VIX_SYMBOL)
         and c.expiry is not None
         and c.strike is not None
@@ -250,18 +256,25 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
     groups: dict[tuple[str, str, date], list[tuple[OptionQuote, CheckedQuote]]] = defaultdict(list)
     keys: dict[tuple[str, str, date], list[str]] = defaultdict(list)
     settled_groups: dict[tuple[str, str, date], bool] = {}
+    # The loop runs once per option quote (~300 a cycle): the checks' settings are read
+    # once, a clean quote is decided by the shortcut directly (``check_quote``'s own
+    # order), and the contract's key is built once.
+    max_age_s, max_spread = params.validation.max_quote_age_s, params.validation.max_spread_frac
     for oq in snapshot.options:
         c = oq.contract
         if not _is_model_option(c) or c.expiry is None:
             continue
-        key = c.key  # once per option: building the key string is a visible cost
-        ck = check_quote(oq.quote, key, now, params)
+        key = c.key
+        checked = clean_quote(oq.quote, now, max_age_s, max_spread, False)
+        if checked is None:
+            checked = check_quote(oq.quote, key, now, params)
         group = (c.symbol, c.trading_class, c.expiry)
-        if group not in settled_groups:  # once per series: the settlement rule is a lookup
-            settled_groups[group] = _is_settled(c, now)
-        if not settled_groups[group]:  # a settled option has no quote to judge
-            problems += ck.problems
-        groups[group].append((oq, ck))
+        in_settled = settled_groups.get(group)
+        if in_settled is None:  # once per series: the settlement rule is a lookup
+            in_settled = settled_groups[group] = _is_settled(c, now)
+        if checked.problems and not in_settled:  # a settled option has no quote to judge
+            problems += checked.problems
+        groups[group].append((oq, checked))
         keys[group].append(key)
 
     options: dict[str, OptionView] = {}

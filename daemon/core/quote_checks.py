@@ -60,7 +60,7 @@ def check_quote(
 ) -> CheckedQuote:
     """Validate one quote (see the module docstring); ``index`` accepts a last price."""
     v = params.validation
-    clean = _clean(q, now, v.max_quote_age_s, v.max_spread_frac, index)
+    clean = clean_quote(q, now, v.max_quote_age_s, v.max_spread_frac, index)
     return clean if clean is not None else _checked(q, instrument, now, params, index)
 
 
@@ -106,7 +106,7 @@ def _checked(
     return CheckedQuote(bid, ask, value, stale, tuple(found))
 
 
-def _clean(
+def clean_quote(
     q: Quote, now: datetime, max_age_s: float, max_spread_frac: float, index: bool
 ) -> CheckedQuote | None:
     """The common case, decided without building any problem: a live feed, finite sides
