@@ -14,9 +14,18 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
+
 
 def to_plain(value: Any) -> Any:
     """``value`` as JSON-ready data (dict, list, str, int, float, bool, None)."""
+    # Exact built-in scalars first: most of a cycle record's thousands of values, and none
+    # of them has a ``to_json`` (a subclass, e.g. a StrEnum, takes the general path).
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind in _PLAIN_TYPES:
+        return value
     to_json = getattr(value, "to_json", None)
     if callable(to_json):
         return to_json()
