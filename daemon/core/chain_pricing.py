@@ -32,7 +32,7 @@ from daemon.core.expiry_fit import (
     vol_inputs,
 )
 from daemon.core.implied_vol import IVResult, implied_vol
-from daemon.core.market_views import ExpiryView, OptionView, series_name
+from daemon.core.market_views import ExpiryView, OptionView, option_view, series_name
 from daemon.core.models import OptionQuote
 from daemon.core.params import ModelParams
 from daemon.core.pricing import black76
@@ -169,12 +169,12 @@ def _views(
     e: LiveExpiry, vols: ExpiryVols | None, columns: list[list[float]] | None
 ) -> tuple[list[OptionView], list[DataProblem]]:
     """The expiry's option views in row order; NO_IV where no vol was found. The views
-    are built positionally (``OptionView``'s field order) in one pass over zipped columns:
-    a cycle builds ~300 of them, and the per-row indexing was a visible cost."""
+    are built positionally (``OptionView``'s field order, by ``option_view``) in one pass
+    over zipped columns: a cycle builds ~300 of them, each a visible cost."""
     forward, t, discount, rate = e.fwd.forward, e.t_years, e.fwd.discount, e.rate
     if vols is None or columns is None:  # no forward: nothing priced, nothing to say
         unpriced = [
-            OptionView(
+            option_view(
                 oq.contract, ck.bid, ck.ask, ck.value, None, None, forward, t, discount, rate
             )
             for oq, ck in e.rows
@@ -187,12 +187,14 @@ def _views(
     ):
         c = oq.contract
         if math.isfinite(sigma):
-            view = OptionView(
+            view = option_view(
                 c, ck.bid, ck.ask, ck.value, sigma, source, forward, t, discount, rate,
                 price, delta, gamma, vega, theta,
             )  # fmt: skip
         else:
             problems.append(DataProblem(DataProblemCode.NO_IV, c.key, vols.why(i, ck)))
-            view = OptionView(c, ck.bid, ck.ask, ck.value, None, source, forward, t, discount, rate)
+            view = option_view(
+                c, ck.bid, ck.ask, ck.value, None, source, forward, t, discount, rate
+            )
         views.append(view)
     return views, problems

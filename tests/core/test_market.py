@@ -4,7 +4,7 @@ known inputs, VIX options on their future, and the validity of the cycle."""
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, fields, replace
 from datetime import timedelta
 
 import pytest
@@ -14,7 +14,14 @@ from vollib.black.greeks.analytical import theta as vollib_theta
 from vollib.black.greeks.analytical import vega as vollib_vega
 
 from daemon.core.calendar import time_to_expiry_years
-from daemon.core.market import DataProblemCode, IVSource, MarketView, build_market_view
+from daemon.core.market import (
+    DataProblemCode,
+    IVSource,
+    MarketView,
+    OptionView,
+    build_market_view,
+)
+from daemon.core.market_views import option_view
 from daemon.core.models import OptionQuote, Quote, Right
 from daemon.core.params import ModelParams
 from tests.core.factories import (
@@ -350,3 +357,19 @@ def test_wide_quote_on_the_chains_last_strike_still_prices_a_held_wing() -> None
     wing_view = view.option(wing)
     assert wing_view is not None and wing_view.iv_source is IVSource.WIDE_MID
     assert {p.code for p in view.problems if p.instrument == wing.key} == {DataProblemCode.WIDE}
+
+
+def test_option_view_helper_builds_the_same_object_as_the_dataclass() -> None:
+    """``option_view`` (the market view's constructor, bypassing the frozen ``__init__``)
+    gives an object equal to ``OptionView(...)`` field by field, frozen all the same; the
+    shortcut is only valid while OptionView computes nothing at construction."""
+    contract = spx_option(5000, P)
+    full = (contract, 1.0, 1.2, 1.1, 0.2, IVSource.MID, 5010.0, 0.1, 0.99, 0.04)
+    greeks = (1.1, -0.4, 0.001, 5.0, -0.3)
+    for values in (full, full + greeks):
+        made, want = option_view(*values), OptionView(*values)
+        assert made == want and vars(made) == vars(want)
+        assert list(vars(made)) == [f.name for f in fields(OptionView)]
+        with pytest.raises(FrozenInstanceError):
+            made.bid = 2.0  # type: ignore[misc]
+    assert not hasattr(OptionView, "__post_init__")
