@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from daemon.core.models import FeedKind, Quote
 from daemon.core.params import ModelParams
@@ -39,10 +40,11 @@ class DataProblem:
     detail: str
 
 
-@dataclass(frozen=True)
-class CheckedQuote:
+class CheckedQuote(NamedTuple):
     """One quote after ``check_quote``: its finite sides, the usable value, whether it is
-    stale (a stale quote's broker IV is not used either) and the problems found."""
+    stale (a stale quote's broker IV is not used either) and the problems found. A named
+    tuple: one is built per option quote (~300 a cycle), at a third of a frozen
+    dataclass's cost."""
 
     bid: float | None
     ask: float | None
