@@ -89,10 +89,21 @@ def scenario_pnls(
     repriced in one Black-76 call: the kernel works element by element, so each P&L is
     bit for bit the one of pricing its job alone, and the kernel's fixed cost per call
     (most of the time for a few legs) is paid once (a cycle prices a dozen of these)."""
-    found = [leg_views(legs, view) for legs, _ in jobs]
+    return priced_pnls(
+        [(legs, leg_views(legs, view), shock) for legs, shock in jobs], view, scenario
+    )
+
+
+def priced_pnls(
+    jobs: Sequence[tuple[Sequence[Leg], list[OptionView] | str, ShockParams | None]],
+    view: MarketView,
+    scenario: ScenarioParams,
+) -> list[float | None]:
+    """``scenario_pnls`` of jobs whose legs were already looked up (``leg_views``: the
+    views, or why a leg is not priced), for a caller that has them."""
     # Per leg of the priceable jobs: strike, T, r, F, sigma, call, shocked F and sigma.
     rows: list[tuple[float, float, float, float, float, bool, float, float]] = []
-    for (_, shock), views in zip(jobs, found, strict=True):
+    for _, views, shock in jobs:
         if not isinstance(views, str):
             move = scenario.hedge_shock if shock is None else shock
             rows.extend(_shocked_row(ov, view, scenario, move) for ov in views)
@@ -114,7 +125,7 @@ def scenario_pnls(
         change = np.asarray(prices[n:], dtype=np.float64) - np.asarray(prices[:n], np.float64)
     out: list[float | None] = []
     start = 0
-    for (legs, _), views in zip(jobs, found, strict=True):
+    for legs, views, _ in jobs:
         if isinstance(views, str):
             out.append(None)
             continue

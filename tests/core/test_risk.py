@@ -21,6 +21,8 @@ from daemon.core.risk import (
     dollar_greeks,
     scenario_pnl,
     scenario_pnl_for,
+    structure_risk,
+    structure_risks,
     vol_beta,
 )
 from daemon.core.structures import Leg, StructureKind, recognise
@@ -293,3 +295,24 @@ def test_tail_loss_never_beyond_max_loss(
 def test_vix_expiry_is_the_april_wednesday() -> None:
     """Sanity of the fixture: the VIX chain's expiry is the one its future settles on."""
     assert _view().vix_future(VIX_EXPIRY) == pytest.approx(VIX_FUTURE)
+
+
+def test_structures_priced_together_are_each_priced_alone() -> None:
+    """``structure_risks`` (legs looked up once, every move of every structure repriced in
+    one call) gives each structure exactly what ``structure_risk`` gives it alone, with an
+    unpriceable structure between priced ones (its moves skipped, the next aligned)."""
+    view = _view()
+    positions = [
+        *iron_condor((4800, 4900, 5150, 5250), quantity=2),
+        *iron_condor((4810, 4910, 5160, 5260)),  # 5 pts off the grid: no quote, unpriced
+        pos(vix_option(20, C), 3),
+        pos(vix_option(30, C), -3),
+    ]
+    book = recognise(positions)
+    structures = [*book.income, *book.hedges]
+    assert len(structures) >= 3
+    together = structure_risks(structures, view, PARAMS.scenario)
+    alone = [structure_risk(s, view, PARAMS.scenario) for s in structures]
+    assert together == alone
+    assert {r.priced for r in together} == {True, False}
+    assert all(len(r.shock_pnl_usd) == len(PARAMS.scenario.shocks) for r in together if r.priced)
