@@ -307,9 +307,10 @@ def test_chain_by_symbol_when_no_class_matches() -> None:
 
 
 def test_chain_is_every_matching_option_of_the_view() -> None:
-    """``chain`` (read from an index built once per view) returns exactly the options a
-    scan of the whole view finds: by class where the class lists the date, else by
-    symbol, sorted by (strike, right); empty for an unknown class or date."""
+    """``chain`` (read from an index built once per view, each chain sorted once) returns
+    exactly the options a scan of the whole view finds: by class where the class lists
+    the date, else by symbol, sorted by (strike, right); empty for an unknown class or
+    date; a fresh list each call."""
     am = chain(strikes(4900, 5100, 50), FORWARD - 2, 0.2, trading_class="SPX")
     pm = chain(strikes(4900, 5100, 50), FORWARD, 0.2, trading_class="SPXW")
     view = build_market_view(snapshot(options=am + pm + vix_chain(strikes(15, 30, 5))), PARAMS)
@@ -323,6 +324,8 @@ def test_chain_is_every_matching_option_of_the_view() -> None:
         got = view.chain(name, expiry)
         assert [(o.contract.strike, o.contract.right) for o in got] == want
         assert view.chain(name, expiry) is not got  # a fresh list each call
+        got.clear()  # a caller changing its list changes nobody else's
+        assert [(o.contract.strike, o.contract.right) for o in view.chain(name, expiry)] == want
 
 
 def test_broker_iv_ignored_when_stale() -> None:
