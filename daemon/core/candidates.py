@@ -8,7 +8,7 @@ alternatives) lives in its module under ``daemon/core/families/``; the integer p
 
 Every number is per unit of the structure, USD with the multiplier applied: the debit at
 mids, the natural debit (paying asks, receiving bids), the stress-scenario payoff by full
-repricing (``stress.scenario_pnl``) and the theta per calendar day.
+repricing (``stress.scenario_pnls``) and the theta per calendar day.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from daemon.core.market import MarketView, OptionView
 from daemon.core.models import Action, Contract, Right
 from daemon.core.params import ModelParams
 from daemon.core.plain import to_plain
-from daemon.core.stress import scenario_pnl_for
-from daemon.core.structures import StructureKind
+from daemon.core.stress import scenario_pnls
+from daemon.core.structures import Leg, StructureKind
 
 
 @dataclass(frozen=True)
@@ -124,19 +124,15 @@ def view_strike(v: OptionView) -> float:
 def _candidate(
     kind: StructureKind,
     legs: tuple[tuple[OptionView, Action], ...],
-    view: MarketView,
+    payoff: float | None,
     now: datetime,
-    params: ModelParams,
     is_vix: bool,
 ) -> Candidate | str:
-    """Price one unit (every ratio 1) of ``legs``; a reason string when it cannot be."""
-    bad = [v.contract.key for v, _ in legs if not quotable(v)]
-    if bad:
-        return f"no usable quote for {', '.join(bad)}"
-    specs = tuple(LegSpec(v.contract, 1, action) for v, action in legs)
-    payoff = scenario_pnl_for([(s.contract, s.signed_ratio) for s in specs], view, params.scenario)
+    """One unit (every ratio 1) of ``legs`` whose stress payoff is ``payoff`` (``_specs``
+    and ``scenario_pnls``); a reason string when it cannot be priced."""
     if payoff is None:
         return "stress repricing failed"
+    specs = _specs(legs)
     debit = natural = theta = 0.0
     for (v, _), spec in zip(legs, specs, strict=True):
         assert v.mid is not None and v.bid is not None and v.ask is not None
@@ -158,6 +154,10 @@ def _candidate(
     )
 
 
+def _specs(legs: tuple[tuple[OptionView, Action], ...]) -> tuple[LegSpec, ...]:
+    return tuple(LegSpec(v.contract, 1, action) for v, action in legs)
+
+
 def collect(
     kind: StructureKind,
     pairs: Sequence[tuple[OptionView, OptionView]],
@@ -168,14 +168,26 @@ def collect(
     is_vix: bool,
 ) -> CandidateSearch:
     """Price each (long, short) pair one unit each (bought, sold); keep the good ones, note
-    the others. ``is_vix``: the family's payoff counts toward the mix's VIX share."""
+    the others. The pairs with usable quotes are stress-repriced together
+    (``scenario_pnls``: one Black-76 call). ``is_vix``: the family's payoff counts toward
+    the mix's VIX share."""
+    legs = [((long, Action.BUY), (short, Action.SELL)) for long, short in pairs]
+    bad = [[v.contract.key for v, _ in pair if not quotable(v)] for pair in legs]
+    jobs = [
+        ([Leg(s.contract, s.signed_ratio) for s in _specs(pair)], None)
+        for pair, no in zip(legs, bad, strict=True)
+        if not no
+    ]
+    payoffs = iter(scenario_pnls(jobs, view, params.scenario))
     found: list[Candidate] = []
     notes: list[str] = []
     seen: set[str] = set()
-    for long, short in pairs:
-        made = _candidate(
-            kind, ((long, Action.BUY), (short, Action.SELL)), view, now, params, is_vix
-        )
+    for (long, short), pair, no in zip(pairs, legs, bad, strict=True):
+        made: Candidate | str
+        if no:
+            made = f"no usable quote for {', '.join(no)}"
+        else:
+            made = _candidate(kind, pair, next(payoffs), now, is_vix)
         if isinstance(made, str):
             notes.append(f"{kind.value} {long.contract.key} / {short.contract.key}: {made}")
         elif made.key not in seen:

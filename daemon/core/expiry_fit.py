@@ -55,21 +55,32 @@ class ExpiryForward:
     problems: tuple[DataProblem, ...]
 
 
-def parity_arrays(
+def row_columns(
     rows: Sequence[tuple[OptionQuote, CheckedQuote]],
+) -> tuple[list[float], list[bool], list[float | None]]:
+    """One expiry's strikes, call flags and usable mids (``None`` where none), in row
+    order: read once per expiry, for the parity forward and the vols alike."""
+    strikes = [math.nan if (k := oq.contract.strike) is None else k for oq, _ in rows]
+    calls = [oq.contract.right is Right.CALL for oq, _ in rows]
+    values = [ck.value for _, ck in rows]
+    return strikes, calls, values
+
+
+def parity_arrays(
+    strikes: Sequence[float], calls: Sequence[bool], values: Sequence[float | None]
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Strikes with a usable mid on both the call and the put, and those mids."""
-    calls: dict[float, float] = {}
-    puts: dict[float, float] = {}
-    for oq, ck in rows:
-        if ck.value is not None and oq.contract.strike is not None:
-            side = calls if oq.contract.right is Right.CALL else puts
-            side[oq.contract.strike] = ck.value
-    both = sorted(calls.keys() & puts.keys())
+    """Strikes with a usable mid on both the call and the put, and those mids (a strike
+    listed twice on one side keeps its last mid). Inputs as ``row_columns``."""
+    call_mid: dict[float, float] = {}
+    put_mid: dict[float, float] = {}
+    for k, is_call, value in zip(strikes, calls, values, strict=True):
+        if value is not None and k == k:  # NaN: a contract without a strike
+            (call_mid if is_call else put_mid)[k] = value
+    both = sorted(call_mid.keys() & put_mid.keys())
     return (
         np.array(both, dtype=np.float64),
-        np.array([calls[k] for k in both], dtype=np.float64),
-        np.array([puts[k] for k in both], dtype=np.float64),
+        np.array([call_mid[k] for k in both], dtype=np.float64),
+        np.array([put_mid[k] for k in both], dtype=np.float64),
     )
 
 
@@ -129,6 +140,8 @@ def _interpolate_iv(strikes: FloatArray, iv: FloatArray) -> FloatArray:
     """Fill NaN vols by linear interpolation in strike between strikes that have one
     (calls and puts of a strike averaged); never beyond the outermost known strikes."""
     known = np.isfinite(iv)
+    if known.all():  # the common case: every option has a vol, nothing to fill
+        return iv.copy()
     if known.sum() < 2:
         return iv
     # Per strike the mean of its known vols: sums in row order divided by the count,
@@ -143,23 +156,33 @@ def _interpolate_iv(strikes: FloatArray, iv: FloatArray) -> FloatArray:
 
 @dataclass(frozen=True)
 class ExpiryVols:
-    """Per option of the expiry, in the rows' order: its vol, where it came from, and why
-    the mid gave none."""
+    """Per option of the expiry, in the rows' order: its vol, where it came from, and the
+    ``IVReason`` of its mid (``why`` says it in words)."""
 
     sigma: FloatArray  # NaN where no vol
     source: list[IVSource | None]
-    why: list[str]  # why the mid gave no vol
+    reasons: list[int]  # IVReason of the mid's implied vol
+
+    def why(self, i: int, checked: CheckedQuote) -> str:
+        """Why the mid of row ``i`` (its checked quote ``checked``) gave no vol."""
+        return "no usable quote" if checked.value is None else _MID_SAID[self.reasons[i]]
+
+
+_MID_SAID = {int(r): f"mid: {r.name}" for r in IVReason}
 
 
 def vol_inputs(
-    rows: Sequence[tuple[OptionQuote, CheckedQuote]],
+    strikes: Sequence[float], calls: Sequence[bool], values: Sequence[float | None]
 ) -> tuple[FloatArray, npt.NDArray[np.bool_], FloatArray]:
-    """One expiry's strikes, call flags and usable mids (NaN where none), in row order:
-    what the implied vol from the mid needs (``implied_vol``, for many expiries at once)."""
-    strikes = np.array([oq.contract.strike for oq, _ in rows], dtype=np.float64)
-    is_call = np.array([oq.contract.right is Right.CALL for oq, _ in rows])
-    mids = np.array([np.nan if ck.value is None else ck.value for _, ck in rows])
-    return strikes, is_call, mids
+    """One expiry's strikes, call flags and usable mids (NaN where none) as arrays, from
+    ``row_columns``: what the implied vol from the mid needs (``implied_vol``, for many
+    expiries at once)."""
+    mids = [math.nan if v is None else v for v in values]
+    return (
+        np.array(strikes, dtype=np.float64),
+        np.array(calls, dtype=np.bool_),
+        np.array(mids, dtype=np.float64),
+    )
 
 
 def finish_vols(
@@ -175,25 +198,23 @@ def finish_vols(
     max_sigma = params.pricing.iv_max_sigma
     reasons = np.asarray(fit.reason)
     # A vol of exactly 0 (a mid at intrinsic) has degenerate greeks: use a fallback.
-    ok = (reasons == int(IVReason.OK)) & (np.nan_to_num(fit.sigma) > 0)
+    # (NaN compares False, as nan_to_num's 0 would.)
+    ok = (reasons == int(IVReason.OK)) & (fit.sigma > 0)
     iv = np.where(ok, fit.sigma, np.nan)
-    source: list[IVSource | None] = [IVSource.MID if o else None for o in ok]
-    said = {int(r): f"mid: {r.name}" for r in IVReason}
-    why = [
-        "no usable quote" if ck.value is None else said[code]
-        for (_, ck), code in zip(rows, reasons.tolist(), strict=True)
-    ]
-    for i in np.flatnonzero(~ok).tolist():  # the broker's vol only where the mid gave none
+    ok_rows = ok.tolist()  # Python bools: one conversion, not one numpy scalar per row
+    source: list[IVSource | None] = [IVSource.MID if o else None for o in ok_rows]
+    for i, o in enumerate(ok_rows):  # the broker's vol only where the mid gave none
+        if o:
+            continue
         oq, ck = rows[i]
         broker = finite_or_none(oq.quote.model_iv_sigma)
-        usable = broker is not None and 0 < broker <= max_sigma and not ck.stale
-        if not ok[i] and usable and broker is not None:
+        if broker is not None and 0 < broker <= max_sigma and not ck.stale:
             iv[i], source[i] = broker, IVSource.BROKER
     filled = _interpolate_iv(strikes, iv)
-    for j in np.flatnonzero(np.isnan(iv) & np.isfinite(filled)):
-        source[int(j)] = IVSource.INTERPOLATED
+    for j in np.flatnonzero(np.isnan(iv) & np.isfinite(filled)).tolist():
+        source[j] = IVSource.INTERPOLATED
     _wide_mid_last(rows, filled, source, (forward, strikes, t_years, rate, is_call, max_sigma))
-    return ExpiryVols(filled, source, why)
+    return ExpiryVols(filled, source, reasons.tolist())
 
 
 def _wide_mid_last(

@@ -38,15 +38,22 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from types import MappingProxyType
 
 from daemon.core.calendar import time_to_expiry_years
 from daemon.core.chain_pricing import LiveExpiry, prepare_expiry, price_expiries
 from daemon.core.expiry_fit import IVSource
 from daemon.core.market_views import ExpiryView, OptionView, series_name
-from daemon.core.models import Contract, MarketSnapshot, OptionQuote, Quote, Right
+from daemon.core.models import Contract, MarketSnapshot, OptionQuote, Quote, Right, SecType
 from daemon.core.params import ModelParams
-from daemon.core.quote_checks import CheckedQuote, DataProblem, DataProblemCode, check_quote
+from daemon.core.quote_checks import (
+    CheckedQuote,
+    DataProblem,
+    DataProblemCode,
+    check_quote,
+    clean_quote,
+)
 
 __all__ = [
     "SPX_SYMBOL",
@@ -61,6 +68,9 @@ __all__ = [
     "check_quote",
     "series_name",
 ]
+
+# Options by (trading class or symbol, expiry), in ``MarketView.options`` order.
+_ChainIndex = dict[tuple[str, date | None], list[OptionView]]
 
 SPX_SYMBOL = "SPX"
 VIX_SYMBOL = "VIX"
@@ -97,19 +107,29 @@ class MarketView:
         """The options of ``expiry`` sorted by (strike, right). A trading class wins: "SPX"
         is the AM monthly class when it lists that date; otherwise a symbol ("SPX", "VIX")
         returns every class of that symbol at the date."""
+        by_class, by_symbol, asked = self._chains
         name = trading_class_or_symbol
-        views = [
-            v
-            for v in self.options.values()
-            if v.contract.expiry == expiry and v.contract.trading_class == name
-        ]
-        if not views:
-            views = [
-                v
-                for v in self.options.values()
-                if v.contract.expiry == expiry and v.contract.symbol == name
-            ]
-        return sorted(views, key=lambda v: (v.contract.strike or 0.0, str(v.contract.right)))
+        found = asked.get((name, expiry))
+        if found is None:  # sorted once per view and question; each caller gets a copy
+            views = by_class.get((name, expiry)) or by_symbol.get((name, expiry), [])
+            found = sorted(views, key=lambda v: (v.contract.strike or 0.0, str(v.contract.right)))
+            asked[name, expiry] = found
+        return list(found)
+
+    @cached_property
+    def _chains(self) -> tuple[_ChainIndex, _ChainIndex, _ChainIndex]:
+        """The options by (trading class, expiry) and by (symbol, expiry), each list in
+        ``options`` order, and the chains already asked for (sorted): one pass per view
+        instead of a scan and a sort of every option per ``chain`` call (a cycle asks
+        for several chains, some twice). ``options`` is read-only, so the index cannot
+        go stale."""
+        by_class: _ChainIndex = defaultdict(list)
+        by_symbol: _ChainIndex = defaultdict(list)
+        for v in self.options.values():
+            c = v.contract
+            by_class[c.trading_class, c.expiry].append(v)
+            by_symbol[c.symbol, c.expiry].append(v)
+        return dict(by_class), dict(by_symbol), {}
 
     def expiries(self, symbol: str) -> list[ExpiryView]:
         """The expiries of ``symbol`` ("SPX" or "VIX", every class), by date then class."""
@@ -212,7 +232,7 @@ def _index(
 
 def _is_model_option(c: Contract) -> bool:
     return (
-        c.is_option
+        c.sec_type is SecType.OPTION  # ``is_option`` without a property call per quote
         and c.symbol in (SPX_SYMBOL, VIX_SYMBOL)
         and c.expiry is not None
         and c.strike is not None
@@ -241,18 +261,25 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
     groups: dict[tuple[str, str, date], list[tuple[OptionQuote, CheckedQuote]]] = defaultdict(list)
     keys: dict[tuple[str, str, date], list[str]] = defaultdict(list)
     settled_groups: dict[tuple[str, str, date], bool] = {}
+    # The loop runs once per option quote (~300 a cycle): the checks' settings are read
+    # once, a clean quote is decided by the shortcut directly (``check_quote``'s own
+    # order), and the contract's key is built once.
+    max_age_s, max_spread = params.validation.max_quote_age_s, params.validation.max_spread_frac
     for oq in snapshot.options:
         c = oq.contract
         if not _is_model_option(c) or c.expiry is None:
             continue
-        key = c.key  # once per option: building the key string is a visible cost
-        ck = check_quote(oq.quote, key, now, params)
+        key = c.key
+        checked = clean_quote(oq.quote, now, max_age_s, max_spread, False)
+        if checked is None:
+            checked = check_quote(oq.quote, key, now, params)
         group = (c.symbol, c.trading_class, c.expiry)
-        if group not in settled_groups:  # once per series: the settlement rule is a lookup
-            settled_groups[group] = _is_settled(c, now)
-        if not settled_groups[group]:  # a settled option has no quote to judge
-            problems += ck.problems
-        groups[group].append((oq, ck))
+        in_settled = settled_groups.get(group)
+        if in_settled is None:  # once per series: the settlement rule is a lookup
+            in_settled = settled_groups[group] = _is_settled(c, now)
+        if checked.problems and not in_settled:  # a settled option has no quote to judge
+            problems += checked.problems
+        groups[group].append((oq, checked))
         keys[group].append(key)
 
     options: dict[str, OptionView] = {}

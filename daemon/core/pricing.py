@@ -157,17 +157,21 @@ def implied_forward(
         raise ValueError(f"pairs must be at least 1, got {pairs}")
     if not (math.isfinite(T) and T >= 0 and math.isfinite(r)):
         raise ValueError(f"T must be finite and >= 0 and r finite, got T={T!r}, r={r!r}")
-    k_all, c, p = (np.ravel(as_f64(a)) for a in (strikes, call_mids, put_mids))
+    # Array methods rather than numpy's module-level wrappers throughout: the market view
+    # calls this once per expiry on a dozen strikes, where each wrapper's overhead counts.
+    k_all, c, p = (as_f64(a).ravel() for a in (strikes, call_mids, put_mids))
     if not k_all.shape == c.shape == p.shape:
         raise ValueError("strikes, call_mids and put_mids must have the same length")
-    with np.errstate(invalid="ignore"):
-        usable = np.isfinite(k_all) & np.isfinite(c) & np.isfinite(p)
-        usable &= (k_all > 0) & (c >= 0) & (p >= 0)
-    if not np.any(usable):
+    # (Comparisons with NaN are False without a warning: they need no errstate.)
+    usable = np.isfinite(k_all) & np.isfinite(c) & np.isfinite(p)
+    usable &= (k_all > 0) & (c >= 0) & (p >= 0)
+    if not usable.any():
         return None
-    diff_all = (c - p)[usable]
-    nearest = np.argsort(np.abs(diff_all), kind="stable")[:pairs]
-    k, diff = k_all[usable][nearest], diff_all[nearest]
+    diff_all = c - p
+    if not usable.all():  # the market view passes usable pairs only: no mask to apply
+        k_all, diff_all = k_all[usable], diff_all[usable]
+    nearest = np.abs(diff_all).argsort(kind="stable")[:pairs]
+    k, diff = k_all[nearest], diff_all[nearest]
     fit = _parity_line(k, diff, T, r, max_rate_gap_frac)
     if fit is None:
         discount = math.exp(-r * T)
@@ -184,12 +188,14 @@ def _parity_line(
     k: FloatArray, diff: FloatArray, T: float, r: float, max_rate_gap_frac: float
 ) -> tuple[float, float] | None:
     """(D, F) from the least-squares line diff = D F - D k, or None if it is not usable."""
-    if k.size < 2 or T <= 0 or np.ptp(k) == 0:
+    if k.size < 2 or T <= 0 or k.min() == k.max():  # one distinct strike: no line
         return None
-    k_dev = k - k.mean()
-    slope = float(np.dot(k_dev, diff - diff.mean()) / np.dot(k_dev, k_dev))
+    # The means as sum / size: what ``ndarray.mean`` computes, without its Python layer.
+    k_mean, diff_mean = k.sum() / k.size, diff.sum() / diff.size
+    k_dev = k - k_mean
+    slope = float(np.dot(k_dev, diff - diff_mean) / np.dot(k_dev, k_dev))
     discount = -slope
     if not (discount > 0 and abs(-math.log(discount) / T - r) <= max_rate_gap_frac):
         return None
-    intercept = float(diff.mean()) - slope * float(k.mean())
+    intercept = float(diff_mean) - slope * float(k_mean)
     return discount, intercept / discount

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from daemon.core.models import FeedKind, Quote
 from daemon.core.params import ModelParams
@@ -39,10 +40,11 @@ class DataProblem:
     detail: str
 
 
-@dataclass(frozen=True)
-class CheckedQuote:
+class CheckedQuote(NamedTuple):
     """One quote after ``check_quote``: its finite sides, the usable value, whether it is
-    stale (a stale quote's broker IV is not used either) and the problems found."""
+    stale (a stale quote's broker IV is not used either) and the problems found. A named
+    tuple: one is built per option quote (~300 a cycle), at a third of a frozen
+    dataclass's cost."""
 
     bid: float | None
     ask: float | None
@@ -60,7 +62,7 @@ def check_quote(
 ) -> CheckedQuote:
     """Validate one quote (see the module docstring); ``index`` accepts a last price."""
     v = params.validation
-    clean = _clean(q, now, v.max_quote_age_s, v.max_spread_frac, index)
+    clean = clean_quote(q, now, v.max_quote_age_s, v.max_spread_frac, index)
     return clean if clean is not None else _checked(q, instrument, now, params, index)
 
 
@@ -106,12 +108,15 @@ def _checked(
     return CheckedQuote(bid, ask, value, stale, tuple(found))
 
 
-def _clean(
+def clean_quote(
     q: Quote, now: datetime, max_age_s: float, max_spread_frac: float, index: bool
 ) -> CheckedQuote | None:
-    """The common case, decided without building any problem: finite sides (and last),
-    fresh, 0 <= bid <= ask and not wide. None when any check would flag something; the
-    full path then says what. Same result as the full path (a cycle checks ~2,000 quotes)."""
+    """The common case, decided without building any problem: a live feed, finite sides
+    (and last), fresh, 0 <= bid <= ask and not wide. None when any check would flag
+    something; the full path then says what. Same result as the full path (a cycle checks
+    ~2,000 quotes)."""
+    if q.feed is not FeedKind.LIVE:  # delayed/frozen: stale whatever its time stamp
+        return None
     bid, ask, last = q.bid, q.ask, q.last
     if bid is None or ask is None or not (math.isfinite(bid) and math.isfinite(ask)):
         return None

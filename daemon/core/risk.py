@@ -40,21 +40,29 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from daemon.core.calendar import dte_days
-from daemon.core.families import family_of
 from daemon.core.market import VIX_SYMBOL, MarketView, OptionView
-from daemon.core.models import Position, Right
+from daemon.core.models import Position
 from daemon.core.params import ModelParams, ScenarioParams
 from daemon.core.stress import (
     leg_views,
+    priced_pnls,
     scenario_pnl,
     scenario_pnl_for,
+    scenario_pnls,
     vix_future_beta,
     vol_beta,
 )
 from daemon.core.strike_distance import nearest_short_sigmas, short_strike_sigmas
-from daemon.core.structures import Book, Leg, Structure, StructureKind, leg_strikes
+from daemon.core.structure_bounds import (
+    breakevens,
+    credit_usd,
+    max_loss_usd,
+    remaining_max_loss_usd,
+)
+from daemon.core.structures import Book, Leg, Structure, StructureKind
 
 __all__ = [
     "BookRisk",
@@ -70,9 +78,11 @@ __all__ = [
     "remaining_max_loss_usd",
     "scenario_pnl",
     "scenario_pnl_for",
+    "scenario_pnls",
     "settled_value_usd",
     "short_strike_sigmas",
     "structure_risk",
+    "structure_risks",
     "vix_future_beta",
     "vol_beta",
 ]
@@ -106,8 +116,10 @@ def _d_forward_d_spot(ov: OptionView, view: MarketView) -> float | None:
 def mark_usd(legs: Sequence[Leg], view: MarketView) -> float | None:
     """Signed value of ``legs`` now, USD: usable mids, else model prices."""
     views = leg_views(legs, view)
-    if isinstance(views, str):
-        return None
+    return None if isinstance(views, str) else _mark(legs, views)
+
+
+def _mark(legs: Sequence[Leg], views: Sequence[OptionView]) -> float:
     return math.fsum(
         leg.quantity * leg.contract.multiplier * (ov.mark or 0.0)
         for leg, ov in zip(legs, views, strict=True)
@@ -117,8 +129,12 @@ def mark_usd(legs: Sequence[Leg], view: MarketView) -> float | None:
 def dollar_greeks(legs: Sequence[Leg], view: MarketView) -> DollarGreeks | None:
     """Dollar greeks of ``legs`` (module docstring); None if a leg is not priced."""
     views = leg_views(legs, view)
-    if isinstance(views, str):
-        return None
+    return None if isinstance(views, str) else _dollar_greeks(legs, views, view)
+
+
+def _dollar_greeks(
+    legs: Sequence[Leg], views: Sequence[OptionView], view: MarketView
+) -> DollarGreeks | None:
     total = DollarGreeks()
     for leg, ov in zip(legs, views, strict=True):
         dfds = _d_forward_d_spot(ov, view)
@@ -132,59 +148,6 @@ def dollar_greeks(legs: Sequence[Leg], view: MarketView) -> DollarGreeks | None:
             theta_usd_per_day=(ov.theta or 0.0) * size,
         )
     return total
-
-
-# ---- closed forms from the structure ---------------------------------------------------------
-def credit_usd(legs: Sequence[Leg]) -> float:
-    """Net cash received at entry (positive credit, negative debit), USD."""
-    return math.fsum(-leg.quantity * abs(leg.avg_cost_usd or 0.0) for leg in legs)
-
-
-def _widest_wing_usd(s: Structure) -> float:
-    """The widest wing x multiplier x quantity: the most an income structure's legs can be
-    worth against us at expiry (only one side of a condor can finish in the money)."""
-    mult = s.legs[0].contract.multiplier * s.quantity
-    put_width = call_width = 0.0
-    if s.kind in (StructureKind.IRON_CONDOR, StructureKind.PUT_CREDIT_SPREAD):
-        put_width = leg_strikes(s, Right.PUT, -1)[0] - leg_strikes(s, Right.PUT, 1)[0]
-    if s.kind in (StructureKind.IRON_CONDOR, StructureKind.CALL_CREDIT_SPREAD):
-        call_width = leg_strikes(s, Right.CALL, 1)[0] - leg_strikes(s, Right.CALL, -1)[0]
-    return max(put_width, call_width) * mult
-
-
-def max_loss_usd(s: Structure, credit: float) -> float | None:
-    """Worst loss at expiry from entry, USD >= 0: an income structure's widest wing less
-    its credit, a hedge's from its family (``None`` where it has no closed form: a
-    diagonal's legs expire apart, so its worst case depends on vol at the short expiry)."""
-    if s.kind.is_income:
-        return max(0.0, _widest_wing_usd(s) - credit)
-    return family_of(s.kind).max_loss_usd(s, credit)
-
-
-def remaining_max_loss_usd(s: Structure, mark: float) -> float | None:
-    """The most the structure can still lose from its signed ``mark`` now, USD >= 0: its
-    max loss minus what is already lost. An income structure's legs are worth at worst
-    -(widest wing x multiplier x quantity), so it can lose that plus its mark (the mark is
-    negative); a hedge's bound is its family's (a VIX call spread's worth at worst 0, so
-    it can lose its mark; ``None`` for a diagonal)."""
-    if s.kind.is_income:
-        return max(0.0, _widest_wing_usd(s) + mark)
-    return family_of(s.kind).remaining_max_loss_usd(s, mark)
-
-
-def breakevens(s: Structure, credit: float) -> tuple[float, ...]:
-    """Index levels at expiry where the structure's P&L is zero (credit per share off the
-    short strikes; a hedge's from its family, e.g. a VIX call spread's long strike plus its
-    debit per share)."""
-    if s.kind.is_hedge:
-        return family_of(s.kind).breakevens(s, credit)
-    per_share = credit / (s.legs[0].contract.multiplier * s.quantity)
-    out: list[float] = []
-    if s.kind in (StructureKind.IRON_CONDOR, StructureKind.PUT_CREDIT_SPREAD):
-        out.append(leg_strikes(s, Right.PUT, -1)[0] - per_share)
-    if s.kind in (StructureKind.IRON_CONDOR, StructureKind.CALL_CREDIT_SPREAD):
-        out.append(leg_strikes(s, Right.CALL, -1)[0] + per_share)
-    return tuple(out)
 
 
 # ---- per structure and per book -------------------------------------------------------------
@@ -236,43 +199,72 @@ def structure_risk(s: Structure, view: MarketView, scenario: ScenarioParams) -> 
     """One structure's risk. ``shock_pnl_usd``: its P&L in each move of the stress set,
     bounded by its remaining max loss; ``stress_pnl_usd`` the hedge scenario's (``book_risk``
     sets an income structure's to the move that binds for the whole book)."""
+    return structure_risks([s], view, scenario)[0]
+
+
+class _Priced(NamedTuple):
+    """A structure's legs looked up once (``leg_views``), and what needs no stress."""
+
+    legs: tuple[Leg, ...]
+    views: list[OptionView] | str
+    reason: str | None  # why it is not priced
+    greeks: DollarGreeks | None
+    mark: float | None
+
+
+def _priced(s: Structure, view: MarketView) -> _Priced:
     legs = s.position_legs
-    credit = credit_usd(legs)
-    max_loss = max_loss_usd(s, credit)
     views = leg_views(legs, view)
-    reason = views if isinstance(views, str) else None
-    greeks = dollar_greeks(legs, view) if reason is None else None
-    if reason is None and greeks is None:
-        reason = "no usable SPX spot for dollar greeks"
-    mark = mark_usd(legs, view) if reason is None else None
-    remaining = None if mark is None else remaining_max_loss_usd(s, mark)
-    shocks: dict[str, float] = {}
-    if reason is None:
-        for move in scenario.shocks:
-            pnl = scenario_pnl(legs, view, scenario, move)
+    if isinstance(views, str):
+        return _Priced(legs, views, views, None, None)
+    greeks = _dollar_greeks(legs, views, view)
+    if greeks is None:
+        return _Priced(legs, views, "no usable SPX spot for dollar greeks", None, None)
+    return _Priced(legs, views, None, greeks, _mark(legs, views))
+
+
+def structure_risks(
+    structures: Sequence[Structure], view: MarketView, scenario: ScenarioParams
+) -> list[StructureRisk]:
+    """``structure_risk`` of each structure, in order: each leg looked up once, and every
+    move of every priced structure stress-repriced in one call (``priced_pnls``)."""
+    found = [_priced(s, view) for s in structures]
+    jobs = [(p.legs, p.views, move) for p in found if p.reason is None for move in scenario.shocks]
+    pnls = iter(priced_pnls(jobs, view, scenario))
+    out = []
+    for s, p in zip(structures, found, strict=True):
+        credit = credit_usd(p.legs)
+        max_loss = max_loss_usd(s, credit)
+        remaining = None if p.mark is None else remaining_max_loss_usd(s, p.mark)
+        shocks: dict[str, float] = {}
+        for move in scenario.shocks if p.reason is None else ():
+            pnl = next(pnls)
             if pnl is None:
                 continue
             # Measured from the current mark: no more than what is left to lose.
             shocks[move.name] = pnl if remaining is None else max(pnl, -remaining)
-    return StructureRisk(
-        structure_id=s.id,
-        kind=s.kind,
-        label=s.label,
-        quantity=s.quantity,
-        credit_usd=credit,
-        max_loss_usd=max_loss,
-        breakevens=breakevens(s, credit),
-        dte_days=dte_days(s.expiry, view.now),
-        priced=reason is None,
-        missing_reason=reason,
-        mark_usd=mark,
-        greeks=greeks,
-        short_strike_sigmas=short_strike_sigmas(legs, view),
-        nearest_short_sigmas=nearest_short_sigmas(legs, view),
-        stress_pnl_usd=shocks.get(scenario.hedge_shock.name),
-        remaining_max_loss_usd=remaining,
-        shock_pnl_usd=shocks,
-    )
+        out.append(
+            StructureRisk(
+                structure_id=s.id,
+                kind=s.kind,
+                label=s.label,
+                quantity=s.quantity,
+                credit_usd=credit,
+                max_loss_usd=max_loss,
+                breakevens=breakevens(s, credit),
+                dte_days=dte_days(s.expiry, view.now),
+                priced=p.reason is None,
+                missing_reason=p.reason,
+                mark_usd=p.mark,
+                greeks=p.greeks,
+                short_strike_sigmas=short_strike_sigmas(p.legs, view),
+                nearest_short_sigmas=nearest_short_sigmas(p.legs, view),
+                stress_pnl_usd=shocks.get(scenario.hedge_shock.name),
+                remaining_max_loss_usd=remaining,
+                shock_pnl_usd=shocks,
+            )
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -378,8 +370,8 @@ def settled_value_usd(positions: Sequence[Position], view: MarketView) -> float 
 def book_risk(book: Book, view: MarketView, params: ModelParams) -> BookRisk:
     """Risk of every recognised structure and of the book, in ``params.scenario``."""
     scenario = params.scenario
-    income = tuple(structure_risk(s, view, scenario) for s in book.income)
-    hedges = tuple(structure_risk(s, view, scenario) for s in book.hedges)
+    every = structure_risks([*book.income, *book.hedges], view, scenario)
+    income, hedges = tuple(every[: len(book.income)]), tuple(every[len(book.income) :])
     losses = _shock_losses(income, scenario)
     # The worst move; on a tie the first listed (the hedge scenario).
     binding = min(losses, key=lambda name: losses[name]) if income else None

@@ -77,45 +77,87 @@ def scenario_pnl(
     docstring). ``None`` if any leg cannot be priced. Works for any leg whose option is in
     the view, held or not. Not capped: ``book_risk`` bounds each defined-risk structure by
     its remaining max loss."""
-    move = scenario.hedge_shock if shock is None else shock
-    views = leg_views(legs, view)
-    if isinstance(views, str):
-        return None
-    if not views:
-        return 0.0
-    k = np.array([ov.contract.strike for ov in views], dtype=np.float64)
-    t = np.array([ov.t_years for ov in views])
-    r = np.array([ov.rate_frac for ov in views])
-    f = np.array([ov.underlying_price for ov in views], dtype=np.float64)
-    sigma = np.array([ov.iv_sigma for ov in views], dtype=np.float64)
-    is_call = np.array([ov.contract.right is Right.CALL for ov in views])
-    f_shock, sigma_shock = f.copy(), sigma.copy()
-    for i, ov in enumerate(views):
-        assert ov.contract.expiry is not None
-        dte = dte_days(ov.contract.expiry, view.now)
-        if ov.contract.symbol == SPX_SYMBOL:
-            beta = vol_beta(dte, scenario)
-            f_shock[i] = f[i] * (1.0 + move.spx_move_frac)
-            sigma_shock[i] = max(_MIN_SIGMA, sigma[i] + beta * move.vix_spot_shock_pts / 100)
-        else:
-            future = f[i] + vix_future_beta(dte, scenario) * move.vix_spot_shock_pts
-            f_shock[i] = max(_MIN_VIX_FUTURE, future)
-            sigma_shock[i] = max(_MIN_SIGMA, sigma[i] + move.vix_option_vol_shock_pts / 100)
-    # One call on both states, element by element: identical inputs give bit-identical
-    # prices, so a move of zero is a P&L of exactly zero.
-    n = len(views)
-    prices = black76(
-        np.concatenate([f, f_shock]),
-        np.concatenate([k, k]),
-        np.concatenate([t, t]),
-        np.concatenate([r, r]),
-        np.concatenate([sigma, sigma_shock]),
-        np.concatenate([is_call, is_call]),
-    ).price
-    before = np.asarray(prices[:n], dtype=np.float64)
-    after = np.asarray(prices[n:], dtype=np.float64)
-    size = np.array([leg.quantity * leg.contract.multiplier for leg in legs], dtype=np.float64)
-    return math.fsum(size * (after - before))
+    return scenario_pnls([(legs, shock)], view, scenario)[0]
+
+
+def scenario_pnls(
+    jobs: Sequence[tuple[Sequence[Leg], ShockParams | None]],
+    view: MarketView,
+    scenario: ScenarioParams,
+) -> list[float | None]:
+    """``scenario_pnl`` of each (legs, shock) of ``jobs``, in order, every leg of every job
+    repriced in one Black-76 call: the kernel works element by element, so each P&L is
+    bit for bit the one of pricing its job alone, and the kernel's fixed cost per call
+    (most of the time for a few legs) is paid once (a cycle prices a dozen of these)."""
+    return priced_pnls(
+        [(legs, leg_views(legs, view), shock) for legs, shock in jobs], view, scenario
+    )
+
+
+def priced_pnls(
+    jobs: Sequence[tuple[Sequence[Leg], list[OptionView] | str, ShockParams | None]],
+    view: MarketView,
+    scenario: ScenarioParams,
+) -> list[float | None]:
+    """``scenario_pnls`` of jobs whose legs were already looked up (``leg_views``: the
+    views, or why a leg is not priced), for a caller that has them."""
+    # Per leg of the priceable jobs: strike, T, r, F, sigma, call, shocked F and sigma.
+    rows: list[tuple[float, float, float, float, float, bool, float, float]] = []
+    for _, views, shock in jobs:
+        if not isinstance(views, str):
+            move = scenario.hedge_shock if shock is None else shock
+            rows.extend(_shocked_row(ov, view, scenario, move) for ov in views)
+    change = np.empty(0)
+    if rows:
+        columns = zip(*rows, strict=True)
+        k, t, r, f, sigma, is_call, f_shock, sigma_shock = (np.array(c) for c in columns)
+        # One call on both states, element by element: identical inputs give bit-identical
+        # prices, so a move of zero is a P&L of exactly zero.
+        prices = black76(
+            np.concatenate([f, f_shock]),
+            np.concatenate([k, k]),
+            np.concatenate([t, t]),
+            np.concatenate([r, r]),
+            np.concatenate([sigma, sigma_shock]),
+            np.concatenate([is_call, is_call]),
+        ).price
+        n = len(rows)
+        change = np.asarray(prices[n:], dtype=np.float64) - np.asarray(prices[:n], np.float64)
+    out: list[float | None] = []
+    start = 0
+    for legs, views, _ in jobs:
+        if isinstance(views, str):
+            out.append(None)
+            continue
+        if not views:
+            out.append(0.0)
+            continue
+        stop = start + len(views)
+        size = np.array([leg.quantity * leg.contract.multiplier for leg in legs], np.float64)
+        out.append(math.fsum(size * change[start:stop]))
+        start = stop
+    return out
+
+
+def _shocked_row(
+    ov: OptionView, view: MarketView, scenario: ScenarioParams, move: ShockParams
+) -> tuple[float, float, float, float, float, bool, float, float]:
+    """One priced leg's Black-76 inputs, then its forward and vol after ``move``."""
+    c = ov.contract
+    assert c.expiry is not None and c.strike is not None
+    assert ov.underlying_price is not None and ov.iv_sigma is not None
+    f, sigma = ov.underlying_price, ov.iv_sigma
+    dte = dte_days(c.expiry, view.now)
+    if c.symbol == SPX_SYMBOL:
+        beta = vol_beta(dte, scenario)
+        f_shock = f * (1.0 + move.spx_move_frac)
+        sigma_shock = max(_MIN_SIGMA, sigma + beta * move.vix_spot_shock_pts / 100)
+    else:
+        future = f + vix_future_beta(dte, scenario) * move.vix_spot_shock_pts
+        f_shock = max(_MIN_VIX_FUTURE, future)
+        sigma_shock = max(_MIN_SIGMA, sigma + move.vix_option_vol_shock_pts / 100)
+    is_call = c.right is Right.CALL
+    return (c.strike, ov.t_years, ov.rate_frac, f, sigma, is_call, f_shock, sigma_shock)
 
 
 def scenario_pnl_for(

@@ -45,6 +45,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import ClassVar
 
 from daemon.core.models import Contract, Position, Right
@@ -137,10 +138,11 @@ class Structure:
     legs: tuple[Leg, ...]
     quantity: int
 
-    @property
+    @cached_property
     def id(self) -> str:
         """Stable id from the kind and the legs' contracts and ratios, independent of the
-        input order and of the size (adding to a condor keeps its id)."""
+        input order and of the size (adding to a condor keeps its id). Computed once per
+        object (a hash of the legs, read several times a cycle); the fields are frozen."""
         canonical = "|".join(
             f"{leg.contract.key}:{leg.quantity}" for leg in sorted(self.legs, key=_leg_sort_key)
         )

@@ -4,7 +4,7 @@ known inputs, VIX options on their future, and the validity of the cycle."""
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, fields, replace
 from datetime import timedelta
 
 import pytest
@@ -14,7 +14,14 @@ from vollib.black.greeks.analytical import theta as vollib_theta
 from vollib.black.greeks.analytical import vega as vollib_vega
 
 from daemon.core.calendar import time_to_expiry_years
-from daemon.core.market import DataProblemCode, IVSource, MarketView, build_market_view
+from daemon.core.market import (
+    DataProblemCode,
+    IVSource,
+    MarketView,
+    OptionView,
+    build_market_view,
+)
+from daemon.core.market_views import option_view
 from daemon.core.models import OptionQuote, Quote, Right
 from daemon.core.params import ModelParams
 from tests.core.factories import (
@@ -299,6 +306,28 @@ def test_chain_by_symbol_when_no_class_matches() -> None:
     )
 
 
+def test_chain_is_every_matching_option_of_the_view() -> None:
+    """``chain`` (read from an index built once per view, each chain sorted once) returns
+    exactly the options a scan of the whole view finds: by class where the class lists
+    the date, else by symbol, sorted by (strike, right); empty for an unknown class or
+    date; a fresh list each call."""
+    am = chain(strikes(4900, 5100, 50), FORWARD - 2, 0.2, trading_class="SPX")
+    pm = chain(strikes(4900, 5100, 50), FORWARD, 0.2, trading_class="SPXW")
+    view = build_market_view(snapshot(options=am + pm + vix_chain(strikes(15, 30, 5))), PARAMS)
+    asked = {(c, e.expiry) for e in view.expiry_views for c in (e.trading_class, e.symbol)}
+    asked |= {("SPXW", VIX_EXPIRY), ("NDX", SPX_EXPIRY)}
+    for name, expiry in sorted(asked):
+        scan = [o for o in view.options.values() if o.contract.expiry == expiry]
+        mine = [o for o in scan if o.contract.trading_class == name]
+        mine = mine or [o for o in scan if o.contract.symbol == name]
+        want = sorted((o.contract.strike, o.contract.right.value) for o in mine if o.contract.right)
+        got = view.chain(name, expiry)
+        assert [(o.contract.strike, o.contract.right) for o in got] == want
+        assert view.chain(name, expiry) is not got  # a fresh list each call
+        got.clear()  # a caller changing its list changes nobody else's
+        assert [(o.contract.strike, o.contract.right) for o in view.chain(name, expiry)] == want
+
+
 def test_broker_iv_ignored_when_stale() -> None:
     """A stale quote's broker IV is as old as its prices: the vol is interpolated instead."""
     c = spx_option(5000, C)
@@ -331,3 +360,19 @@ def test_wide_quote_on_the_chains_last_strike_still_prices_a_held_wing() -> None
     wing_view = view.option(wing)
     assert wing_view is not None and wing_view.iv_source is IVSource.WIDE_MID
     assert {p.code for p in view.problems if p.instrument == wing.key} == {DataProblemCode.WIDE}
+
+
+def test_option_view_helper_builds_the_same_object_as_the_dataclass() -> None:
+    """``option_view`` (the market view's constructor, bypassing the frozen ``__init__``)
+    gives an object equal to ``OptionView(...)`` field by field, frozen all the same; the
+    shortcut is only valid while OptionView computes nothing at construction."""
+    contract = spx_option(5000, P)
+    full = (contract, 1.0, 1.2, 1.1, 0.2, IVSource.MID, 5010.0, 0.1, 0.99, 0.04)
+    greeks = (1.1, -0.4, 0.001, 5.0, -0.3)
+    for values in (full, full + greeks):
+        made, want = option_view(*values), OptionView(*values)
+        assert made == want and vars(made) == vars(want)
+        assert list(vars(made)) == [f.name for f in fields(OptionView)]
+        with pytest.raises(FrozenInstanceError):
+            made.bid = 2.0  # type: ignore[misc]
+    assert not hasattr(OptionView, "__post_init__")

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.core.expiry_fit import _interpolate_iv
-from daemon.core.models import Quote
+from daemon.core.models import FeedKind, Quote
 from daemon.core.params import ModelParams
-from daemon.core.quote_checks import _checked, _clean, check_quote
+from daemon.core.quote_checks import _checked, check_quote, clean_quote
 from tests.core.factories import NOW
 
 PARAMS = ModelParams()
@@ -31,16 +31,23 @@ PRICE = st.one_of(
     last=PRICE,
     age_s=st.floats(-5.0, 600.0),
     index=st.booleans(),
+    feed=st.sampled_from(FeedKind),
 )
 def test_clean_quote_shortcut_agrees_with_the_full_checks(
-    bid: float | None, ask: float | None, last: float | None, age_s: float, index: bool
+    bid: float | None,
+    ask: float | None,
+    last: float | None,
+    age_s: float,
+    index: bool,
+    feed: FeedKind,
 ) -> None:
     """Whenever the shortcut decides a quote, the full checks decide it the same way, and
-    check_quote always returns the full checks' verdict."""
-    q = Quote(bid, ask, NOW - timedelta(seconds=age_s), last)
+    check_quote always returns the full checks' verdict (a delayed or frozen feed
+    included: a fresh-looking, tight delayed quote is still stale)."""
+    q = Quote(bid, ask, NOW - timedelta(seconds=age_s), last, feed=feed)
     v = PARAMS.validation
     full = _checked(q, "X", NOW, PARAMS, index)
-    quick = _clean(q, NOW, v.max_quote_age_s, v.max_spread_frac, index)
+    quick = clean_quote(q, NOW, v.max_quote_age_s, v.max_spread_frac, index)
     if quick is not None:
         assert quick == full
         assert full.problems == ()

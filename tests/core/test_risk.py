@@ -23,6 +23,8 @@ from daemon.core.risk import (
     dollar_greeks,
     scenario_pnl,
     scenario_pnl_for,
+    structure_risk,
+    structure_risks,
     vol_beta,
 )
 from daemon.core.structures import Leg, StructureKind
@@ -368,3 +370,24 @@ def test_crash_loss_is_capped_at_what_the_legs_can_still_lose_from_their_mark() 
     assert r.mark_usd == pytest.approx(mark, rel=1e-9)
     assert r.remaining_max_loss_usd == pytest.approx(remaining, rel=1e-6)
     assert r.stress_pnl_usd == pytest.approx(-remaining, rel=1e-6)
+
+
+def test_structures_priced_together_are_each_priced_alone() -> None:
+    """``structure_risks`` (legs looked up once, every move of every structure repriced in
+    one call) gives each structure exactly what ``structure_risk`` gives it alone, with an
+    unpriceable structure between priced ones (its moves skipped, the next aligned)."""
+    view = _view()
+    positions = [
+        *iron_condor((4800, 4900, 5150, 5250), quantity=2),
+        *iron_condor((4810, 4910, 5160, 5260)),  # 5 pts off the grid: no quote, unpriced
+        pos(vix_option(20, C), 3),
+        pos(vix_option(30, C), -3),
+    ]
+    book = recognise(positions)
+    structures = [*book.income, *book.hedges]
+    assert len(structures) >= 3
+    together = structure_risks(structures, view, PARAMS.scenario)
+    alone = [structure_risk(s, view, PARAMS.scenario) for s in structures]
+    assert together == alone
+    assert {r.priced for r in together} == {True, False}
+    assert all(len(r.shock_pnl_usd) == len(PARAMS.scenario.shocks) for r in together if r.priced)

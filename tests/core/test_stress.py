@@ -15,10 +15,23 @@ from daemon.core.calendar import time_to_expiry_years
 from daemon.core.evaluate import CycleStatus, evaluate
 from daemon.core.market import MarketView, build_market_view
 from daemon.core.models import MarketSnapshot, OptionQuote, Position, Quote, Right
-from daemon.core.params import BudgetParams, ModelParams, OverlayParams, ScenarioParams
+from daemon.core.params import (
+    BudgetParams,
+    ModelParams,
+    OverlayParams,
+    ScenarioParams,
+    ShockParams,
+)
 from daemon.core.proposal import AdjustmentAction
 from daemon.core.recognition import recognise
-from daemon.core.risk import book_risk, remaining_max_loss_usd, vix_future_beta
+from daemon.core.risk import (
+    book_risk,
+    remaining_max_loss_usd,
+    scenario_pnl,
+    scenario_pnls,
+    vix_future_beta,
+)
+from daemon.core.structures import Leg
 from tests.core.factories import (
     NOW,
     RATE,
@@ -202,3 +215,23 @@ def test_hedges_are_kept_when_the_book_is_near_max_loss() -> None:
     )
     sold = evaluate(crash, None, off, NOW)
     assert shed & {a.action for a in sold.adjustments}
+
+
+def test_batched_stress_repricing_is_each_job_priced_alone() -> None:
+    """``scenario_pnls`` (every job in one Black-76 call) gives, job by job and bit for
+    bit, what ``scenario_pnl`` gives the job alone, in order: SPX and VIX legs, every move
+    of the stress set, an empty job (0.0) and one with an unquoted leg (None)."""
+    view = _view()
+    sc = PARAMS.scenario
+    spx = [Leg(spx_option(4800, P), -2), Leg(spx_option(4700, P), 2)]
+    vix = [Leg(vix_option(20, C), 1), Leg(vix_option(30, C), -1)]
+    missing = [Leg(spx_option(4812.5, P), 1)]
+    assert view.option(missing[0].contract) is None
+    jobs: list[tuple[list[Leg], ShockParams | None]] = [
+        (legs, move) for legs in (spx, vix, spx + vix, [], missing) for move in (None, *sc.shocks)
+    ]
+    batched = scenario_pnls(jobs, view, sc)
+    alone = [scenario_pnl(legs, view, sc, move) for legs, move in jobs]
+    assert batched == alone  # floats compared exactly
+    assert all(isinstance(x, float) and x != 0.0 for x in batched[: 3 * (1 + len(sc.shocks))])
+    assert set(batched[-2 * (1 + len(sc.shocks)) :]) == {0.0, None}

@@ -77,13 +77,14 @@ def rsi_wilder(closes: npt.ArrayLike, period: int) -> FloatArray:
     losses = np.clip(-changes, 0.0, None)
     avg_gain = float(np.mean(gains[:period]))
     avg_loss = float(np.mean(losses[:period]))
-    out = np.empty(len(changes) - period + 1, dtype=np.float64)
-    out[0] = _rsi_value(avg_gain, avg_loss)
-    for j, i in enumerate(range(period, len(changes)), start=1):
-        avg_gain = (avg_gain * (period - 1) + gains[i]) / period
-        avg_loss = (avg_loss * (period - 1) + losses[i]) / period
-        out[j] = _rsi_value(avg_gain, avg_loss)
-    return out
+    out = [_rsi_value(avg_gain, avg_loss)]
+    # The recursion on Python floats (the same IEEE double arithmetic as numpy scalars,
+    # without a numpy scalar per step: ~300 closes a cycle).
+    for gain, loss in zip(gains[period:].tolist(), losses[period:].tolist(), strict=True):
+        avg_gain = (avg_gain * (period - 1) + gain) / period
+        avg_loss = (avg_loss * (period - 1) + loss) / period
+        out.append(_rsi_value(avg_gain, avg_loss))
+    return np.array(out, dtype=np.float64)
 
 
 def _rsi_value(avg_gain: float, avg_loss: float) -> float:
@@ -106,11 +107,12 @@ def ema(values: npt.ArrayLike, period: int, start: int | None = None) -> FloatAr
         raise ValueError(f"EMA({period}) cannot start before index {period - 1}, got {first}")
     _require(len(series), first + 1, f"EMA({period}) from index {first}")
     k = 2.0 / (period + 1)
-    out = np.empty(len(series) - first, dtype=np.float64)
-    out[0] = float(np.mean(series[first - period + 1 : first + 1]))
-    for j in range(1, len(out)):
-        out[j] = out[j - 1] + k * (series[first + j] - out[j - 1])
-    return out
+    value = float(np.mean(series[first - period + 1 : first + 1]))
+    out = [value]
+    for x in series[first + 1 :].tolist():  # Python floats, as in ``rsi_wilder``
+        value = value + k * (x - value)
+        out.append(value)
+    return np.array(out, dtype=np.float64)
 
 
 class Macd(NamedTuple):
