@@ -133,7 +133,7 @@ def stages(snapshot: MarketSnapshot, params: ModelParams, now: datetime) -> list
         ("market view (validate, forwards, IVs, greeks)", market),
         ("risk (structures, layer 1, stress)", risk_layer),
         ("signals and scalar (layer 2)", signals),
-        ("overlay (skew, candidates, MILP)", overlay),
+        ("overlay (skew, candidates, program)", overlay),
         ("proposal", proposal),
     ]
 
