@@ -342,15 +342,7 @@ def _witness(prog: Program, constraint_rows: list[Row]) -> bool:
         np.add.at(one, (anchored, second), 1.0)
         np.add.at(one, (anchored, first), np.maximum(beside, 0.0))
         plans.append(one)
-    every = np.minimum(np.vstack(plans), prog.upper)
-    ok = np.ones(len(every), dtype=bool)
-    for a, lo, hi in constraint_rows:
-        value = every @ a
-        slack = CHECK_REL_TOL * np.maximum(
-            np.maximum(1.0, every @ np.abs(a)), abs(lo) if np.isfinite(lo) else 0.0
-        )
-        ok &= (value >= lo - slack) & (value <= hi + slack)
-    return bool(ok.any())
+    return bool(_meets(np.minimum(np.vstack(plans), prog.upper), constraint_rows).any())
 
 
 def _highs(
@@ -440,9 +432,16 @@ def _milp(
 
 
 def _satisfies(n: IntArray, constraint_rows: Sequence[Row]) -> bool:
+    return bool(_meets(n[np.newaxis, :], constraint_rows)[0])
+
+
+def _meets(plans: FloatArray | IntArray, constraint_rows: Sequence[Row]) -> npt.NDArray[np.bool_]:
+    """Per plan (a row of ``plans``), whether it meets every row within the check slack
+    (``CHECK_REL_TOL`` of the larger of 1, |a| . n and |lo|)."""
+    ok = np.ones(len(plans), dtype=bool)
     for a, lo, hi in constraint_rows:
-        value = float(a @ n)
-        slack = CHECK_REL_TOL * max(1.0, float(np.abs(a) @ n), abs(lo) if np.isfinite(lo) else 0.0)
-        if value < lo - slack or value > hi + slack:
-            return False
-    return True
+        value = plans @ a
+        floor = abs(lo) if np.isfinite(lo) else 0.0
+        slack = CHECK_REL_TOL * np.maximum(np.maximum(1.0, plans @ np.abs(a)), floor)
+        ok &= (value >= lo - slack) & (value <= hi + slack)
+    return ok
