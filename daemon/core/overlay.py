@@ -13,11 +13,12 @@ unit with the multiplier applied. Choose integers 0 <= n_j <= U (the contract ca
                 sum c_j n_j <= B - max(held cost, window spend)                 (budget)
                 sum k_j n_j <= max_theta_fraction x |book theta| - held carry   (carry)
 
-with B = ``max_debit_fraction`` x open credit, and scipy's ``milp`` (HiGHS; the program
-itself lives in ``overlay_program.py``). The budget bounds the hedge book as a whole:
-the cost basis of the hedges that stay (``HedgeSpent``, from the positions' average
-cost) and, separately, the debit paid over the last ``budget.spend_window_sessions``
-sessions (from the journal) each leave less for new hedges. ``required`` is
+with B = ``max_debit_fraction`` x open credit, solved exactly (the program lives in
+``overlay_program.py``, its solver in ``overlay_search.py``). The budget bounds the
+hedge book as a whole: the cost basis of the hedges that stay (``HedgeSpent``, from the
+positions' average cost) and, separately, the debit paid over the last
+``budget.spend_window_sessions`` sessions (from the journal) each leave less for new
+hedges. ``required`` is
 ``coverage_frac`` x needed, clipped to the room left under the cap.
 
 The mix is a preference, not a rule. The fallback order, first that applies:

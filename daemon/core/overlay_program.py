@@ -2,13 +2,15 @@
 
 ``overlay.py`` decides which program to solve and turns a solution into a plan; this
 module holds one instance's numbers (``Program``), builds its constraint rows from the
-``Rules`` in force and solves them with scipy's ``milp`` (HiGHS). All money is USD per
+``Rules`` in force and solves them exactly by enumeration (``overlay_search``), with
+scipy's ``milp`` (HiGHS) for a program too large to enumerate. All money is USD per
 unit of a candidate with the multiplier applied; quantities are integers in
 0..``max_contracts``.
 
-The consolidation pass (``consolidate``) adds one binary y_j per candidate, linked by
-y_j <= n_j <= max_contracts x y_j so that y_j = 1 exactly when candidate j is used, and
-minimises sum y_j: the number of order lines.
+The consolidation pass (``consolidate``) minimises the number of order lines (distinct
+candidates used), then the goal among the plans with that many: one enumeration with
+tie-breaks; for HiGHS, one binary y_j per candidate, linked by y_j <= n_j <=
+max_contracts x y_j so that y_j = 1 exactly when candidate j is used.
 """
 
 from __future__ import annotations
