@@ -144,7 +144,15 @@ def test_healthz_turns_unhealthy_when_the_broker_is_held_down(tmp_path: Path) ->
             seen["metrics_down"] = (await get("/metrics"))[1]
             app.broker.set_faults(refuse_connect=False)  # type: ignore[attr-defined]
             await _until("healthy again", lambda: healthz_is(200))
-            seen["metrics_up"] = (await get("/metrics"))[1]
+
+            async def reconnect_counted() -> bool:
+                # /healthz reads the connection at once; the reconnect is counted when the
+                # status next observes it (a scheduler beat or a cycle), a moment later on
+                # a loaded machine.
+                seen["metrics_up"] = (await get("/metrics"))[1]
+                return "alvh_broker_reconnects_total 1.0" in seen["metrics_up"]
+
+            await _until("the reconnect counted", reconnect_counted)
         service.request_stop("test")
         assert await asyncio.wait_for(task, DEADLINE_S) == 0
         return seen
