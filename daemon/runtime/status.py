@@ -16,6 +16,7 @@ duration; a listener that raises is logged and dropped from that call, never the
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -130,6 +131,9 @@ class DaemonStatus:
         self.cycle_started_mono: float | None = None
         self._last_state: ConnectionState | None = None
         self._ever_connected = False
+        # The scheduler runs the beat (a plain function) on a worker thread while the loop
+        # observes at cycles and reconnects: one reconnect seen by both was counted twice.
+        self._observing = threading.Lock()
         # Since when (monotonic) the broker has been seen not connected; None = connected.
         self.disconnected_since_mono: float | None = self.started_mono
         self._listeners: list[CycleListener] = []
@@ -186,18 +190,19 @@ class DaemonStatus:
 
         Observed at every beat, cycle and reconnection attempt: a drop and a reconnect
         between two observations are not seen (they also cost nothing)."""
-        state = self.connection_state
-        if state is self._last_state:
-            return
-        if state is ConnectionState.CONNECTED:
-            if self._ever_connected:
-                self.reconnects += 1
-                log.info("broker_reconnected", reconnects=self.reconnects)
-            self._ever_connected = True
-            self.disconnected_since_mono = None
-        elif self.disconnected_since_mono is None:
-            self.disconnected_since_mono = self.monotonic()
-        self._last_state = state
+        with self._observing:
+            state = self.connection_state
+            if state is self._last_state:
+                return
+            if state is ConnectionState.CONNECTED:
+                if self._ever_connected:
+                    self.reconnects += 1
+                    log.info("broker_reconnected", reconnects=self.reconnects)
+                self._ever_connected = True
+                self.disconnected_since_mono = None
+            elif self.disconnected_since_mono is None:
+                self.disconnected_since_mono = self.monotonic()
+            self._last_state = state
 
     def cycle_started(self) -> None:
         self.cycle_started_mono = self.monotonic()

@@ -6,6 +6,8 @@ cycle staleness in market minutes from the 2026-11-24 NYSE session, 09:30-16:00 
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 
 from daemon.core.broker import ConnectionState
@@ -180,3 +182,33 @@ def test_starting_and_stopping_are_unhealthy() -> None:
     status.phase = "stopping"
     report = health.report()
     assert report.failed == ["phase"] and report.checks["phase"].detail == "stopping"
+
+
+def test_a_reconnect_seen_by_two_threads_at_once_is_counted_once() -> None:
+    """The scheduler runs the beat on a worker thread while the loop observes at cycles
+    and reconnects: eight observers reading a slow connection state at the same moment
+    count the one reconnect once, not once each."""
+    clocks = Clocks(market=datetime(2026, 11, 28, 12, 0, tzinfo=NY))
+    status = make_status(clocks)
+    status.beat()  # connected once
+    clocks.connection = ConnectionState.DISCONNECTED
+    status.beat()
+    clocks.connection = ConnectionState.CONNECTED
+    start = threading.Barrier(8)
+
+    def slow_connection() -> ConnectionState:
+        time.sleep(0.01)  # every observer inside the read at once
+        return clocks.connection
+
+    status._connection = slow_connection  # type: ignore[method-assign]
+
+    def observe() -> None:
+        start.wait()
+        status.observe_connection()
+
+    threads = [threading.Thread(target=observe) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert status.reconnects == 1
