@@ -74,7 +74,7 @@ class ReplayParams(Section):
     cycle_before_close_min: int = Field(12, ge=11, le=380)
     initial_equity_usd: float = Field(1_000_000.0, gt=0, le=1e10)
     commission_per_contract_usd: float = Field(1.0, ge=0, le=50)
-    wait_speed_x: float = Field(100_000.0, gt=1, le=1e9)
+    wait_speed_x: float = Field(1e9, gt=1, le=1e9)
     book: BookRuleParams = BookRuleParams()
     static: StaticParams = StaticParams()
     vxth: VxthParams = VxthParams()

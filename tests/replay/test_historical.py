@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,9 +15,18 @@ import pytest
 from daemon.brokers.sim import SimBroker, SimClock, SimParams
 from daemon.brokers.sim.historical import HistoricalSource
 from daemon.core.broker import ComboLeg, ComboOrder, OrderStatus
-from daemon.core.calendar import session_bounds, spx_monthly_expiry, vix_expiry
+from daemon.core.calendar import (
+    session_bounds,
+    spx_monthly_expiry,
+    time_to_expiry_years,
+    vix_expiry,
+)
 from daemon.core.models import Action, Contract, Right, SecType
+from daemon.core.pricing import implied_forward
+from daemon.replay.book import choose_condor, is_roll_day, next_standard_expiry
+from daemon.replay.chain import Strike, _quotes, _with_deltas, option, spx_expiry
 from daemon.replay.data import MarketData, load_market_data
+from daemon.replay.params import BookRuleParams
 from tests.replay.data_factory import Written, write_market_data
 
 T = TypeVar("T")
@@ -240,3 +250,51 @@ def test_missing_series_leave_a_working_market(
         assert (len(breadth) == 5) is ("nyse_unchanged_issues.csv" not in skip)
 
     run(data, day, body)
+
+
+def test_the_rolls_otm_chain_picks_the_condor_the_whole_chain_picks(
+    market_data: MarketData,
+) -> None:
+    """``spx_expiry`` quotes only OTM strikes and the pairs nearest spot; the forward and the
+    condor must be those of every strike of the band, both rights, on each roll day."""
+    days = [d for d in market_data.sessions(date(2019, 1, 2), date(2019, 12, 31)) if is_roll_day(d)]
+    assert len(days) >= 6
+
+    async def whole(
+        broker: SimBroker, expiry: date, spot: float
+    ) -> tuple[list[Strike], list[Strike]]:
+        now = broker.clock.now()
+        ks = [
+            k for k in await broker.option_strikes("SPX", "SPX", expiry) if abs(k / spot - 1) <= 0.4
+        ]
+        puts = await _quotes(broker, [option("SPX", "SPX", expiry, k, Right.PUT) for k in ks])
+        calls = await _quotes(broker, [option("SPX", "SPX", expiry, k, Right.CALL) for k in ks])
+        put_mid = {c.strike: 0.5 * (b + a) for c, b, a in puts}
+        pairs = [
+            (c.strike, 0.5 * (b + a), put_mid[c.strike]) for c, b, a in calls if c.strike in put_mid
+        ]
+        t = time_to_expiry_years(option("SPX", "SPX", expiry, spot, Right.PUT), now)
+        ks_, calls_, puts_ = (list(col) for col in zip(*pairs, strict=True))
+        fit = implied_forward(ks_, calls_, puts_, t, 0.02)
+        assert fit is not None
+        rate = -math.log(fit.discount) / t
+        return _with_deltas(puts, fit.forward, t, rate), _with_deltas(calls, fit.forward, t, rate)
+
+    async def body(broker: SimBroker, source: HistoricalSource) -> None:
+        rule = BookRuleParams()
+        for day in days:
+            broker.clock.advance_to(source.close_print_time(day))
+            expiry = next_standard_expiry(day)
+            spot = (await broker.index_quotes())["SPX"].mid
+            assert spot is not None
+            puts, calls = await spx_expiry(broker, "SPX", expiry, broker.clock.now(), 0.02, spot)
+            # OTM strikes, and the pairs nearest spot
+            assert sum(1 for p in puts if (p.contract.strike or 0.0) > spot) <= 8
+            assert sum(1 for c in calls if (c.contract.strike or 0.0) < spot) <= 8
+            all_puts, all_calls = await whole(broker, expiry, spot)
+            assert len(all_puts) > len(puts) and len(all_calls) > len(calls)
+            chosen = choose_condor(puts, calls, rule, 1_000_000.0)
+            assert chosen is not None
+            assert chosen == choose_condor(all_puts, all_calls, rule, 1_000_000.0)
+
+    run(market_data, days[0], body)

@@ -4,6 +4,7 @@ an account that the journal alone reproduces to the cent."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sqlite3
 from collections import defaultdict
@@ -156,6 +157,13 @@ def test_a_stopped_replay_keeps_what_it_did(tmp_path: Path) -> None:
     config = quick_config()
     market = sim_market(config.sim, session_bounds(FIRST)[0], ())
     calls = iter(range(100))
+    seen: list[tuple[tuple[int, int, int], int]] = []
+
+    def stop() -> bool:  # inside the replay: the collector as it runs a session
+        seen.append((gc.get_threshold(), gc.get_freeze_count()))
+        return next(calls) >= 3
+
+    before = gc.get_threshold()
     outcome = asyncio.run(
         replay_policy(
             "none",
@@ -164,10 +172,14 @@ def test_a_stopped_replay_keeps_what_it_did(tmp_path: Path) -> None:
             FIRST,
             LAST,
             tmp_path / "none.sqlite",
-            stop=lambda: next(calls) >= 3,
+            stop=stop,
         )
     )
     assert (outcome.status, outcome.sessions_done) == ("interrupted", 3)
+    # The collector was tuned while it ran (the loaded history frozen, young collections
+    # rarer) and is as it was after it, interrupted or not.
+    assert all(t[0] > before[0] and frozen > 0 for t, frozen in seen)
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)
     conn = sqlite3.connect(tmp_path / "none.sqlite")
     sessions = conn.execute("SELECT COUNT(*) FROM events WHERE kind='replay_session'").fetchone()
     reason = conn.execute("SELECT exit_reason FROM runs").fetchone()
