@@ -21,13 +21,14 @@ proposes nothing (an expiring condor and the next one are days apart); past the 
 or with no such session known, the target is zero and it proposes closing any hedge left
 over (``OK``: a hedge without a book is a bet).
 
-``UNPRICED_BOOK`` is rare but reachable: the market view already makes a held leg without
-a quote, a forward or a vol fatal (``DATA_INVALID``), but an SPX index level of 0 or below
-(a zero print, a negative last) passes the index check and leaves every SPX structure
-without dollar greeks, hence unpriced (tests/core/test_evaluate_wiring.py). Past that
-check every hedge is priced, so the overlay and the proposal never see an unpriced one;
-the record's ``unpriced_hedges`` list, once meant for hedges set aside, is always empty
-and kept only so the journal's rows keep one shape (decision of issue 11).
+``UNPRICED_BOOK`` is a guard no snapshot the market view accepts reaches today: a held leg
+without a quote, a forward or a vol, and an index level missing or at or below zero, are
+already fatal data problems (``DATA_INVALID``). It stays so that a future path to a
+structure without its stress payoff stops the cycle rather than sizing hedges on part of
+the book (tests/core/test_evaluate_wiring.py drives it with an incomplete risk). Past it
+every hedge is priced, so the overlay and the proposal never see an unpriced one; the
+record's ``unpriced_hedges`` list, once meant for hedges set aside, is always empty and
+kept only so the journal's rows keep one shape (decision of issue 11).
 
 ``history`` (``BookHistory``) is what the runtime reads from its journal for the budget:
 the debit paid for hedges over the last ``budget.spend_window_sessions`` sessions, which

@@ -227,6 +227,11 @@ def _index(
     if q is None:
         return None, (DataProblem(DataProblemCode.MISSING, name, "no quote"),)
     ck = check_quote(q, name, now, params, index=True)
+    if ck.value is not None and ck.value <= 0:
+        # A zero or negative print (a feed's placeholder, a bad tick) is not a level: every
+        # SPX structure would lose its dollar greeks and the cycle would blame the book.
+        bad = DataProblem(DataProblemCode.MISSING, name, f"level {ck.value:g} is not a price")
+        return None, (*ck.problems, bad)
     return ck.value, ck.problems
 
 

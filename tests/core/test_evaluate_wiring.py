@@ -112,12 +112,39 @@ def test_the_neutral_share_follows_the_configured_map() -> None:
     assert result.vix_share_target == pytest.approx(0.5, abs=1e-12)
 
 
-@pytest.mark.parametrize("spx", [Quote(None, None, NOW, last=0.0), Quote(0.0, 0.0, NOW)])
-def test_an_spx_level_of_zero_is_an_unpriced_book(spx: Quote) -> None:
-    """SPX printing 0 passes the index check but leaves the condors without dollar greeks:
-    the cycle stops as ``unpriced_book``, naming the structure and why, and proposes
-    nothing (the branch ``evaluate`` keeps for it)."""
-    result = evaluate(replace(base_snapshot(), spx=spx), None, _params(), NOW)
+@pytest.mark.parametrize(
+    ("index", "quote", "shown"),
+    [
+        ("spx", Quote(None, None, NOW, last=0.0), "0"),
+        ("spx", Quote(0.0, 0.0, NOW), "0"),
+        ("spx", Quote(None, None, NOW, last=-5.0), "-5"),
+        ("vix", Quote(None, None, NOW, last=0.0), "0"),
+    ],
+)
+def test_an_index_level_at_or_below_zero_is_bad_data(index: str, quote: Quote, shown: str) -> None:
+    """A zero or negative index print is not a level: the cycle stops as invalid data,
+    naming the index and the value, and proposes nothing (it once passed the index check
+    and the cycle blamed the book: every condor unpriced)."""
+    result = evaluate(replace(base_snapshot(), **{index: quote}), None, _params(), NOW)
+    assert result.status is CycleStatus.DATA_INVALID
+    name = index.upper()
+    assert f"MISSING {name}: level {shown} is not a price" in result.reason
+    assert result.plan is None and result.proposal is None and result.adjustments == ()
+
+
+def test_an_incomplete_book_risk_stops_the_cycle_as_unpriced_book(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The guard no accepted snapshot reaches today (evaluate's docstring): a book risk
+    with a structure unpriced stops the cycle as ``unpriced_book``, naming the structure
+    and why, and proposes nothing. The risk is the real one, computed without a spot."""
+    import daemon.core.evaluate as evaluate_module
+
+    def without_spot(book: Any, view: Any, params: ModelParams) -> Any:
+        return book_risk(book, replace(view, spot=None), params)
+
+    monkeypatch.setattr(evaluate_module, "book_risk", without_spot)
+    result = evaluate(base_snapshot(), None, _params(), NOW)
     assert result.status is CycleStatus.UNPRICED_BOOK
     assert result.risk is not None and not result.risk.complete
     label = result.risk.income[0].label
