@@ -29,7 +29,7 @@ from typing import Any
 from daemon.config import AppConfig
 from daemon.core.calendar import session_bounds
 from daemon.events_file import load_events
-from daemon.logs import configure_logging
+from daemon.logs import configure_logging, set_market_clock
 from daemon.replay.runner import PolicyReplay
 from daemon.replay.source import (
     ReplayMarket,
@@ -99,6 +99,7 @@ async def replay_policy(
     run = PolicyReplay(policy, config, market, journal_path)
     await run.open(first, last)
     done, equity, reason = 0, None, "done"
+    set_market_clock(run.clock.now)  # log lines carry the replay's market time
     try:
         with _replay_collector():
             for i, day in enumerate(days):
@@ -114,6 +115,7 @@ async def replay_policy(
         raise
     finally:
         await run.close(reason)
+        set_market_clock(None)
     return PolicyOutcome(policy, done, len(days), equity, reason)
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from daemon.core.calendar import session_bounds, settlement_time
 from daemon.core.models import Contract
+from daemon.logs import _add_market_time
 from daemon.replay.parallel import replay_policy
 from daemon.replay.source import calendar_sessions as sessions_between
 from daemon.replay.source import sim_market
@@ -159,8 +160,11 @@ def test_a_stopped_replay_keeps_what_it_did(tmp_path: Path) -> None:
     calls = iter(range(100))
     seen: list[tuple[tuple[int, int, int], int]] = []
 
-    def stop() -> bool:  # inside the replay: the collector as it runs a session
+    stamps: list[str] = []
+
+    def stop() -> bool:  # inside the replay: the collector and the log's market time
         seen.append((gc.get_threshold(), gc.get_freeze_count()))
+        stamps.append(_add_market_time(None, "warning", {})["market_time"])
         return next(calls) >= 3
 
     before = gc.get_threshold()
@@ -180,6 +184,12 @@ def test_a_stopped_replay_keeps_what_it_did(tmp_path: Path) -> None:
     # rarer) and is as it was after it, interrupted or not.
     assert all(t[0] > before[0] and frozen > 0 for t, frozen in seen)
     assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)
+    # Log lines were stamped with the replay's market time, and are with the wall clock's
+    # again after it.
+    days = [date.fromisoformat(stamp[:10]) for stamp in stamps]
+    assert days[0] == FIRST and days == sorted(days) and days[-1] <= LAST
+    after = date.fromisoformat(_add_market_time(None, "warning", {})["market_time"][:10])
+    assert after > LAST
     conn = sqlite3.connect(tmp_path / "none.sqlite")
     sessions = conn.execute("SELECT COUNT(*) FROM events WHERE kind='replay_session'").fetchone()
     reason = conn.execute("SELECT exit_reason FROM runs").fetchone()

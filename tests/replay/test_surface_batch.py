@@ -9,6 +9,7 @@ time, in its expiry's priced grid."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -110,6 +111,20 @@ def test_a_grid_needing_the_hull_is_repaired_alone(wild: list[tuple[float, int, 
         want.append(_alone(grid, 100.0, t, smile_sigma(grid, smile, P)))
     for got, alone in zip(price_expiries(grids, smiles, tenors, RATE, P), want, strict=True):
         _same(got, alone)
+
+
+def test_one_strike_grids_meeting_at_a_strike_price_quietly() -> None:
+    """Expiries of one strike each, all at the same strike (held legs of several expiries):
+    the slopes across the grids are infinite and masked out; no numpy warning reaches the
+    terminal (``alvh replay`` printed one), and each grid is priced as alone."""
+    grids = [np.array([4000.0]) for _ in range(3)]
+    tenors = [0.05, 0.2, 0.6]
+    smiles = [spx_smile_terms(4000.0, t, 0.2, 130.0, P) for t in tenors]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = price_expiries(grids, smiles, tenors, RATE, P)
+    for prices, grid, t, smile in zip(got, grids, tenors, smiles, strict=True):
+        _same(prices, _alone(grid, 4000.0, t, smile_sigma(grid, smile, P)))
 
 
 def _by_hand(source: HistoricalSource, contract: Contract) -> tuple[float, float, float, float]:

@@ -264,11 +264,14 @@ def _arbitrage_free_each(
     """``is_arbitrage_free`` of each grid laid end to end; ``lowest_slope`` = -D - tol."""
     grid = np.repeat(np.arange(len(sizes)), sizes)
     within = grid[1:] == grid[:-1]  # a slope between two strikes of one grid
-    with np.errstate(divide="ignore", invalid="ignore"):  # across grids: masked out
+    # Across grids a slope (and a change of slope) can be inf or nan (two grids meet at
+    # one strike): masked out by ``within``, so numpy's warning is noise on the terminal.
+    with np.errstate(divide="ignore", invalid="ignore"):
         slopes = np.diff(calls) / np.diff(strikes)
+        curvature = np.diff(slopes)
     floor = np.repeat(np.asarray(lowest_slope, dtype=np.float64), sizes)[:-1]
     bad = within & ~((slopes <= _ARB_TOL) & (slopes >= floor))
-    bent = within[1:] & within[:-1] & ~(np.diff(slopes) >= -_ARB_TOL)
+    bent = within[1:] & within[:-1] & ~(curvature >= -_ARB_TOL)
     broken = np.zeros(len(sizes), dtype=bool)
     broken[grid[:-1][bad]] = True
     broken[grid[:-2][bent]] = True
