@@ -69,16 +69,20 @@ _REPLAY_GC_YOUNG = 10_000
 def _replay_collector() -> Iterator[None]:
     """The cyclic collector tuned for a replay, restored after it: the loaded history
     (immutable for the run: ~130,000 tracked objects) is frozen out of the collector's
-    walks, and young collections run less often. Cyclic garbage is still collected."""
+    walks, and young collections run less often. Cyclic garbage is still collected. A
+    process that froze objects itself keeps its own freeze (it is not undone here)."""
     before = gc.get_threshold()
-    gc.collect()
-    gc.freeze()
+    ours = gc.get_freeze_count() == 0
+    if ours:
+        gc.collect()
+        gc.freeze()
     gc.set_threshold(_REPLAY_GC_YOUNG, before[1], before[2])
     try:
         yield
     finally:
         gc.set_threshold(*before)
-        gc.unfreeze()
+        if ours:
+            gc.unfreeze()
 
 
 async def replay_policy(
