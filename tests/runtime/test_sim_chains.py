@@ -5,6 +5,7 @@ the listing rules (an expiry resolves while listed, a strike only on its grid)."
 
 from __future__ import annotations
 
+import zlib
 from datetime import date, datetime, timedelta
 
 from hypothesis import given, settings
@@ -93,3 +94,35 @@ def test_a_resolved_daily_is_unknown_once_settled() -> None:
     assert chains.resolve(asked, MONDAY + timedelta(hours=7)) is None  # after the 16:00 close
     off_grid = Contract(SPX, SecType.OPTION, SPXW, date(2026, 3, 3), 5801.0, Right.PUT)
     assert chains.resolve(off_grid, MONDAY) is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(batch=st.lists(contracts, max_size=20), times=st.lists(st.sampled_from(TIMES), max_size=4))
+def test_the_same_objects_asked_again_answer_as_fresh_lookups(
+    batch: list[Contract], times: list[datetime]
+) -> None:
+    """The very same objects asked cycle after cycle (the by-identity cache) still answer
+    as a fresh chain at each time, expiries settling in between included."""
+    chains = Chains(PARAMS)
+    for now in sorted([MONDAY, *times]):
+        assert chains.resolve_all(batch, now) == [Chains(PARAMS).resolve(c, now) for c in batch]
+        assert chains.resolve_all(batch, now) == [Chains(PARAMS).resolve(c, now) for c in batch]
+
+
+def test_a_resolved_option_id_is_the_checksum_of_its_key() -> None:
+    """A resolved option's con_id is CRC-32 of its ``Contract.key`` (stable across runs)."""
+    asked = Contract(SPX, SecType.OPTION, SPXW, date(2026, 3, 6), 5800.0000000001, Right.CALL)
+    known = Chains(PARAMS).resolve(asked, MONDAY)
+    assert known is not None and known.key == "SPXW 2026-03-06 5800 C"
+    assert known.con_id == zlib.crc32(b"SPXW 2026-03-06 5800 C") & 0x7FFFFFFF
+
+
+def test_a_strike_listing_is_the_callers_own() -> None:
+    """A listing handed out is a copy: changing it does not change the next answer."""
+    chains = Chains(PARAMS)
+    first = chains.strikes(SPXW, date(2026, 3, 6), 5800.0)
+    expected = list(first)
+    first.clear()
+    assert chains.strikes(SPXW, date(2026, 3, 6), 5800.0) == expected
+    assert chains.strikes(SPX, date(2026, 3, 20), 5800.0) == expected  # one grid, one band
+    assert chains.strikes(SPXW, date(2026, 3, 6), 5900.0) != expected  # the band follows spot
