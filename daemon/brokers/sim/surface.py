@@ -307,3 +307,42 @@ def ticked_bid_ask(
     ask = np.maximum(np.where(ask >= rule.threshold_usd, above, ask), rule.below_usd)
     out_bid = np.asarray(np.round(bid, 6) + 0.0, dtype=np.float64)
     return out_bid, np.asarray(np.round(ask, 6) + 0.0, dtype=np.float64)
+
+
+def bid_ask_one(
+    price_usd: float,
+    vix_pts: float,
+    is_vix: bool,
+    q: HistoricalQuoteParams,
+    rule: TickRule,
+    min_ticks: int,
+) -> tuple[float, float] | None:
+    """``ticked_bid_ask`` of ``spread_usd`` for one finite price, in Python floats: the
+    same IEEE operations in the same order, so the very same bid and ask (a quote of a
+    few legs pays numpy's fixed cost a dozen times over otherwise). None for a price
+    that is not finite or absurdly large (the array path decides what that quotes)."""
+    if not abs(price_usd) < 1e12:  # NaN fails this too
+        return None
+    if is_vix:
+        frac, floor, cap = q.vix_spread_frac, q.vix_spread_min_usd, q.vix_spread_max_usd
+    else:
+        frac, floor, cap = q.spx_spread_frac, q.spx_spread_min_usd, q.spx_spread_max_usd
+    stress = (max(vix_pts, 1.0) / q.spread_ref_vix_pts) ** q.spread_vix_exponent
+    width = min((frac * price_usd + floor) * stress, cap * stress)
+    below, above, threshold = rule.below_usd, rule.at_or_above_usd, rule.threshold_usd
+    width = max(width, min_ticks * (below if abs(price_usd) < threshold else above))
+    low, high = price_usd - width / 2.0, price_usd + width / 2.0
+    low_tick = below if abs(low) < threshold else above
+    bid = max(0.0, float(math.floor(low / low_tick + 1e-9)) * low_tick)
+    ask = float(math.ceil(high / below - 1e-9)) * below
+    if ask >= threshold:
+        ask = float(math.ceil(high / above - 1e-9)) * above
+    return _round6(bid) + 0.0, _round6(max(ask, below)) + 0.0
+
+
+def _round6(x: float) -> float:
+    """``np.round(x, 6)`` of one float: numpy scales by 1e6, rounds half to even (``rint``;
+    Python's ``round`` of a float does the same, to an int: the sign of a zero comes back
+    from the scaled value, as rint keeps it) and scales back."""
+    y = x * 1e6
+    return math.copysign(float(round(y)), y) / 1e6
