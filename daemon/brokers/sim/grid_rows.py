@@ -19,7 +19,7 @@ from daemon.brokers.sim.chains import Theo
 from daemon.brokers.sim.surface import ExpiryPrices
 from daemon.core.models import Contract, Right
 
-SMALL_REQUEST = 8  # contracts: up to this many, read from priced grids one by one
+SMALL_REQUEST = 16  # contracts: up to this many, read from priced grids one by one
 
 
 def priced_rows(
