@@ -46,9 +46,10 @@ def theo_rows(contracts: Sequence[Contract], rows: Sequence[tuple[ExpiryPrices, 
     """The request's ``Theo`` read row by row: the very floats the array path gathers (a
     put's delta is ``call_delta - discount`` in float64 either way)."""
     price, delta, sigma, forward = [], [], [], []
+    call = Right.CALL  # a local: an enum member read from its class is a slow lookup
     for c, (g, i) in zip(contracts, rows, strict=True):
         call_delta = float(g.call_delta[i])
-        if c.right is Right.CALL:
+        if c.right is call:
             price.append(float(g.calls[i]))
             delta.append(call_delta)
         else:
