@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from daemon.brokers.sim import SimParams
 from daemon.brokers.sim.chains import SPX, SPXW, VIX, Chains
-from daemon.core.calendar import NY
+from daemon.core.calendar import NY, spx_monthly_expiry, vix_expiries
 from daemon.core.models import Contract, Right, SecType
 
 PARAMS = SimParams.model_validate({"seed": 5})
@@ -126,3 +126,20 @@ def test_a_strike_listing_is_the_callers_own() -> None:
     assert chains.strikes(SPXW, date(2026, 3, 6), 5800.0) == expected
     assert chains.strikes(SPX, date(2026, 3, 20), 5800.0) == expected  # one grid, one band
     assert chains.strikes(SPXW, date(2026, 3, 6), 5900.0) != expected  # the band follows spot
+
+
+@settings(max_examples=60, deadline=None)
+@given(today=st.dates(date(2007, 1, 1), date(2030, 12, 31)))
+def test_monthly_listings_are_the_calendars_expiries(today: date) -> None:
+    """The monthly SPX and VIX candidates (worked out once per month) are the calendar's
+    expiries from today on: the next SPX third Fridays, the VIX expiries in the window."""
+    chains, c = Chains(PARAMS), PARAMS.chains
+    end = today + timedelta(days=31 * (c.vix_expiry_count + 2))
+    want_vix = vix_expiries(today, end)[: c.vix_expiry_count + 1]
+    assert chains._candidate_expiries(VIX, today) == want_vix
+    months = [
+        (today.year + (today.month - 1 + i) // 12, (today.month - 1 + i) % 12 + 1)
+        for i in range(c.spx_monthly_count + 1)
+    ]
+    want_spx = [d for d in (spx_monthly_expiry(y, m) for y, m in months) if d >= today]
+    assert chains._candidate_expiries(SPX, today) == want_spx[: c.spx_monthly_count + 1]

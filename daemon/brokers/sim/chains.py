@@ -29,6 +29,7 @@ above for SPX). Futures: the bid is the tick at or below the fair value, the ask
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from collections.abc import Sequence
@@ -48,7 +49,7 @@ from daemon.core.calendar import (
     settlement_time,
     spx_monthly_expiry,
     time_to_expiry_years,
-    vix_expiries,
+    vix_expiry,
 )
 from daemon.core.models import Contract, Right, SecType
 from daemon.core.pricing import black76
@@ -78,6 +79,13 @@ def _months_from(day: date, count: int) -> list[tuple[int, int]]:
         months.append((year, month))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
+
+
+@functools.lru_cache(maxsize=4096)
+def _monthly_expiry(trading_class: str, year: int, month: int) -> date:
+    """A month's standard SPX or VIX expiry: fixed by the calendar, so worked out once
+    (a replay lists them again every session, a dozen months each)."""
+    return vix_expiry(year, month) if trading_class == VIX else spx_monthly_expiry(year, month)
 
 
 def option_contract(
@@ -159,7 +167,7 @@ class Chains:
         c = self._p.chains
         if trading_class == SPX:
             months = _months_from(today, c.spx_monthly_count + 1)
-            found = [spx_monthly_expiry(y, m) for y, m in months]
+            found = [_monthly_expiry(SPX, y, m) for y, m in months]
             return [d for d in found if d >= today][: c.spx_monthly_count + 1]
         if trading_class == SPXW:
             days: set[date] = set()
@@ -173,8 +181,12 @@ class Chains:
                 friday += timedelta(days=7)
             return sorted(d for d in days if d >= today)
         if trading_class == VIX:
+            # ``vix_expiries(today, end)``: a month's expiry falls inside its month, so the
+            # months from today's to end's hold every one in [today, end].
             end = today + timedelta(days=31 * (c.vix_expiry_count + 2))
-            return vix_expiries(today, end)[: c.vix_expiry_count + 1]
+            months = _months_from(today, 12 * (end.year - today.year) + end.month - today.month + 1)
+            found = [_monthly_expiry(VIX, y, m) for y, m in months]
+            return [d for d in found if today <= d <= end][: c.vix_expiry_count + 1]
         return []
 
     def strike_step(self, trading_class: str) -> float:
