@@ -7,9 +7,6 @@ for bit; ``np.round`` for the rounding of one float."""
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +14,6 @@ from daemon.brokers.sim import SimParams
 from daemon.brokers.sim.chains import option_contract
 from daemon.brokers.sim.grid_rows import SMALL_REQUEST, priced_rows
 from daemon.brokers.sim.historical import HistoricalSource
-from daemon.brokers.sim.surface import _round6, bid_ask_one, spread_usd, ticked_bid_ask
 from daemon.core.models import Right
 from daemon.replay.data import MarketData
 
@@ -81,40 +77,3 @@ def test_a_strike_not_priced_goes_to_the_array_path(market_data: MarketData) -> 
     assert (
         priced_rows(source._cache, [option_contract("SPXW", later, strikes[10], Right.PUT)]) is None
     )
-
-
-prices = st.one_of(
-    st.floats(0.0, 2000.0),
-    st.floats(-1.0, 1.0),
-    # On and next to the tick grid and the 3.00 threshold, where rounding decides.
-    st.builds(
-        lambda n, e: n * 0.05 + e, st.integers(0, 200), st.sampled_from([0.0, 1e-12, -1e-12, 1e-9])
-    ),
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(price=prices, vix=st.floats(0.0, 120.0), is_vix=st.booleans())
-def test_one_bid_ask_is_the_array_bid_ask(price: float, vix: float, is_vix: bool) -> None:
-    """``bid_ask_one`` of a price is bit for bit the array path's bid and ask of it."""
-    q, h = PARAMS.quotes, PARAMS.historical.quotes
-    rule = q.vix_ticks if is_vix else q.spx_ticks
-    array = np.array([price])
-    bid, ask = ticked_bid_ask(array, spread_usd(array, vix, is_vix, h), rule, q.min_spread_ticks)
-    got = bid_ask_one(price, vix, is_vix, h, rule, q.min_spread_ticks)
-    assert got is not None
-    assert (got[0].hex(), got[1].hex()) == (float(bid[0]).hex(), float(ask[0]).hex())
-
-
-def test_a_price_not_finite_has_no_one_by_one_quote() -> None:
-    """NaN and infinite prices are left to the array path."""
-    q, h = PARAMS.quotes, PARAMS.historical.quotes
-    for price in (math.nan, math.inf, -math.inf):
-        assert bid_ask_one(price, 20.0, False, h, q.spx_ticks, q.min_spread_ticks) is None
-
-
-@given(n=st.integers(-(10**9), 10**9), frac=st.sampled_from([0.5, 0.25, 0.0, 0.4999999]))
-def test_round6_is_numpys_round(n: int, frac: float) -> None:
-    """One float rounded to 6 decimals as ``np.round`` does: halves to even, zero's sign."""
-    for x in ((n + frac) / 1e6, -0.5e-6, 0.5e-6, 1.5e-6, -2.5e-6):
-        assert _round6(x).hex() == float(np.round(np.float64(x), 6)).hex()

@@ -45,7 +45,6 @@ from daemon.brokers.sim.source import StepListener
 from daemon.brokers.sim.surface import (
     ExpiryPrices,
     Smile,
-    bid_ask_one,
     price_expiries,
     spread_usd,
     spx_atm_sigma,
@@ -291,22 +290,6 @@ class HistoricalSource:
         rule = q.vix_ticks if is_vix else q.spx_ticks
         return ticked_bid_ask(price, width, rule, q.min_spread_ticks)
 
-    def _sides_each(
-        self, contracts: Sequence[Contract], prices: list[float]
-    ) -> list[tuple[float, float]] | None:
-        """``_sides`` of a few prices one by one (``bid_ask_one``: the same floats); None
-        when one is not finite (the array path quotes what that gives)."""
-        q, h, vix = self._p.quotes, self._h.quotes, self._levels["VIX"]
-        out = []
-        for c, price in zip(contracts, prices, strict=True):
-            is_vix = c.symbol == VIX
-            rule = q.vix_ticks if is_vix else q.spx_ticks
-            sides = bid_ask_one(price, vix, is_vix, h, rule, q.min_spread_ticks)
-            if sides is None:
-                return None
-            out.append(sides)
-        return out
-
     def option_bid_ask(self, contract: Contract, theo_usd: float) -> tuple[float, float]:
         """Bid and ask around a model price: a VIX-scaled spread, on the contract's ticks."""
         bid, ask = self._sides(contract.symbol == VIX, np.array([theo_usd]))
@@ -315,14 +298,7 @@ class HistoricalSource:
     def quotes(
         self, contracts: Sequence[Contract], now: datetime
     ) -> tuple[Theo, list[tuple[float, float]]]:
-        rows = priced_rows(self._cache, contracts)
-        if rows is not None:  # a few contracts, all priced: no numpy call per quote
-            theo = theo_rows(contracts, rows)
-            sides = self._sides_each(contracts, theo.price.tolist())
-            if sides is not None:
-                return theo, sides
-        else:
-            theo = self.theo(contracts, now)
+        theo = self.theo(contracts, now)
         is_vix = np.array([c.symbol == VIX for c in contracts], dtype=bool)
         bid, ask = np.zeros(len(contracts)), np.zeros(len(contracts))
         for flag in (True, False):
