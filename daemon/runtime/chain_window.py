@@ -30,6 +30,7 @@ own spread of outcomes instead of a fixed band of index points:
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -82,6 +83,13 @@ def on_grid(strikes: Iterable[float], step: float) -> list[float]:
     return on
 
 
+@functools.lru_cache(maxsize=16)
+def _grid_of(strikes: tuple[float, ...], step: float) -> list[float]:
+    """``on_grid``, remembered: a listing is the same for every SPX expiry of a cycle (the
+    band follows spot), and hashing it costs a fraction of filtering it again."""
+    return on_grid(strikes, step)
+
+
 def nearest(strikes: Iterable[float], level: float, count: int) -> list[float]:
     """The ``count`` listed strikes either side of ``level`` (2 x count in all): those at
     or below it nearest first, then those above it nearest first."""
@@ -98,7 +106,7 @@ def spx_window(
     """(put strikes, call strikes) to quote for one SPX/SPXW expiry, each ascending."""
     if math.isnan(spot):
         return [], []
-    grid = on_grid(strikes, p.spx_strike_step_pts)
+    grid = _grid_of(tuple(strikes), p.spx_strike_step_pts)  # shared: only read below
     t = years(expiry, today)
     vol = max(vix, 1.0) / 100.0 * p.spx_window_vol_mult
     low = min(

@@ -277,3 +277,14 @@ def test_window_contracts_are_made_once_and_forgotten_after_expiry() -> None:
     made.forget_expired(date(2026, 12, 19))
     later = made.window("SPX", "SPXW", expiry, [5950.0], [])[0]
     assert later == first[0] and later is not first[0]
+
+
+def test_a_listing_windowed_again_gives_the_same_fresh_lists() -> None:
+    """The same listing windowed again (every SPX expiry of a cycle shares one) answers as
+    the first time, with lists of its own: changing one answer leaves the next intact."""
+    strikes = [float(k) for k in range(5000, 7001, 5)]
+    first = spx_window(strikes, 6010.0, 16.0, date(2027, 1, 15), TODAY, P)
+    expected = (list(first[0]), list(first[1]))
+    first[0].clear()
+    first[1].clear()
+    assert spx_window(list(strikes), 6010.0, 16.0, date(2027, 1, 15), TODAY, P) == expected

@@ -8,6 +8,7 @@ the quotes' own mids for the book's costs, and the clock for quote times.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,7 @@ from vollib.black.greeks.analytical import delta as vollib_delta
 from daemon.brokers.sim import SimBroker, SimClock, SimParams
 from daemon.core.broker import Broker, ComboLeg, ComboOrder, ConnectionState, OrderStatus
 from daemon.core.calendar import NY, is_session, time_to_expiry_years
-from daemon.core.models import Action, Contract, Right, SecType
+from daemon.core.models import Action, Contract, FeedKind, OptionQuote, Quote, Right, SecType
 from daemon.errors import BrokerDisconnected, BrokerTimeout
 from tests.runtime.sim_rig import run_with_broker
 
@@ -318,3 +319,27 @@ def test_close_ends_open_event_streams() -> None:
         return [event async for event in stream]
 
     assert with_broker(body) == []
+
+
+def test_option_quotes_are_the_constructors_values() -> None:
+    """The quotes the broker makes without calling the constructors equal, hash and stay
+    frozen as the constructors' own; which holds while neither class gains a
+    ``__post_init__`` or slots (the shortcut's premise, checked here)."""
+    for cls in (Quote, OptionQuote):
+        assert "__post_init__" not in vars(cls) and "__slots__" not in vars(cls)
+
+    async def body(broker: SimBroker) -> None:
+        asked = await some_options(broker)
+        got = await broker.option_quotes(asked)
+        assert len(got) == len(asked)
+        for contract, oq in zip(asked, got, strict=True):
+            q = oq.quote
+            rebuilt = Quote(q.bid, q.ask, q.time, None, q.model_iv_sigma)
+            assert type(q) is Quote and q == rebuilt and hash(q) == hash(rebuilt)
+            assert q.feed is FeedKind.LIVE and q.last is None
+            assert q.bid is not None and q.ask is not None and q.bid < q.ask
+            assert oq == OptionQuote(contract, rebuilt) and oq.contract is contract
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                q.bid = 0.0  # type: ignore[misc]
+
+    with_broker(body)

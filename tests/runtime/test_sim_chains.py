@@ -5,6 +5,7 @@ the listing rules (an expiry resolves while listed, a strike only on its grid)."
 
 from __future__ import annotations
 
+import zlib
 from datetime import date, datetime, timedelta
 
 from hypothesis import given, settings
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from daemon.brokers.sim import SimParams
 from daemon.brokers.sim.chains import SPX, SPXW, VIX, Chains
-from daemon.core.calendar import NY
+from daemon.core.calendar import NY, spx_monthly_expiry, vix_expiries
 from daemon.core.models import Contract, Right, SecType
 
 PARAMS = SimParams.model_validate({"seed": 5})
@@ -93,3 +94,52 @@ def test_a_resolved_daily_is_unknown_once_settled() -> None:
     assert chains.resolve(asked, MONDAY + timedelta(hours=7)) is None  # after the 16:00 close
     off_grid = Contract(SPX, SecType.OPTION, SPXW, date(2026, 3, 3), 5801.0, Right.PUT)
     assert chains.resolve(off_grid, MONDAY) is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(batch=st.lists(contracts, max_size=20), times=st.lists(st.sampled_from(TIMES), max_size=4))
+def test_the_same_objects_asked_again_answer_as_fresh_lookups(
+    batch: list[Contract], times: list[datetime]
+) -> None:
+    """The very same objects asked cycle after cycle (the by-identity cache) still answer
+    as a fresh chain at each time, expiries settling in between included."""
+    chains = Chains(PARAMS)
+    for now in sorted([MONDAY, *times]):
+        assert chains.resolve_all(batch, now) == [Chains(PARAMS).resolve(c, now) for c in batch]
+        assert chains.resolve_all(batch, now) == [Chains(PARAMS).resolve(c, now) for c in batch]
+
+
+def test_a_resolved_option_id_is_the_checksum_of_its_key() -> None:
+    """A resolved option's con_id is CRC-32 of its ``Contract.key`` (stable across runs)."""
+    asked = Contract(SPX, SecType.OPTION, SPXW, date(2026, 3, 6), 5800.0000000001, Right.CALL)
+    known = Chains(PARAMS).resolve(asked, MONDAY)
+    assert known is not None and known.key == "SPXW 2026-03-06 5800 C"
+    assert known.con_id == zlib.crc32(b"SPXW 2026-03-06 5800 C") & 0x7FFFFFFF
+
+
+def test_a_strike_listing_is_the_callers_own() -> None:
+    """A listing handed out is a copy: changing it does not change the next answer."""
+    chains = Chains(PARAMS)
+    first = chains.strikes(SPXW, date(2026, 3, 6), 5800.0)
+    expected = list(first)
+    first.clear()
+    assert chains.strikes(SPXW, date(2026, 3, 6), 5800.0) == expected
+    assert chains.strikes(SPX, date(2026, 3, 20), 5800.0) == expected  # one grid, one band
+    assert chains.strikes(SPXW, date(2026, 3, 6), 5900.0) != expected  # the band follows spot
+
+
+@settings(max_examples=60, deadline=None)
+@given(today=st.dates(date(2007, 1, 1), date(2030, 12, 31)))
+def test_monthly_listings_are_the_calendars_expiries(today: date) -> None:
+    """The monthly SPX and VIX candidates (worked out once per month) are the calendar's
+    expiries from today on: the next SPX third Fridays, the VIX expiries in the window."""
+    chains, c = Chains(PARAMS), PARAMS.chains
+    end = today + timedelta(days=31 * (c.vix_expiry_count + 2))
+    want_vix = vix_expiries(today, end)[: c.vix_expiry_count + 1]
+    assert chains._candidate_expiries(VIX, today) == want_vix
+    months = [
+        (today.year + (today.month - 1 + i) // 12, (today.month - 1 + i) % 12 + 1)
+        for i in range(c.spx_monthly_count + 1)
+    ]
+    want_spx = [d for d in (spx_monthly_expiry(y, m) for y, m in months) if d >= today]
+    assert chains._candidate_expiries(SPX, today) == want_spx[: c.spx_monthly_count + 1]

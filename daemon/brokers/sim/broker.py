@@ -46,6 +46,7 @@ from daemon.core.models import (
     BreadthDay,
     Contract,
     DailyBar,
+    FeedKind,
     OptionQuote,
     Position,
     Quote,
@@ -54,6 +55,33 @@ from daemon.core.models import (
 from daemon.errors import BrokerDisconnected, BrokerTimeout, OrderRejected
 
 _CLASSES = {SPX: (SPX, SPXW), VIX: (VIX,)}
+
+
+# ``Quote`` and ``OptionQuote`` are frozen dataclasses with no ``__post_init__`` and no
+# slots: an instance made as pickle and copy remake one (``object.__new__``, then its
+# ``__dict__``) equals the constructor's, field for field, at half the cost (a frozen
+# constructor sets each field through ``object.__setattr__``); a cycle quotes ~300
+# options. tests/runtime/test_sim_broker.py checks both stay so.
+_new, _set = object.__new__, object.__setattr__
+_LIVE = FeedKind.LIVE
+
+
+def _quote(bid: float, ask: float, now: datetime, sigma: float) -> Quote:
+    """``Quote(bid, ask, now, None, sigma)``, live, made without the constructor."""
+    quote: Quote = _new(Quote)
+    _set(
+        quote,
+        "__dict__",
+        {"bid": bid, "ask": ask, "time": now, "last": None, "model_iv_sigma": sigma, "feed": _LIVE},
+    )
+    return quote
+
+
+def _option_quote(contract: Contract, quote: Quote) -> OptionQuote:
+    """``OptionQuote(contract, quote)``, made without the constructor."""
+    made: OptionQuote = _new(OptionQuote)
+    _set(made, "__dict__", {"contract": contract, "quote": quote})
+    return made
 
 
 class SimBroker:
@@ -275,12 +303,12 @@ class SimBroker:
         theo, sides = self.source.quotes(priced, now)
         # Comprehensions, not a loop of appends: this runs for every quote of every cycle.
         quotes = [
-            Quote(b, a, now, None, s) for s, (b, a) in zip(theo.sigma.tolist(), sides, strict=True)
+            _quote(b, a, now, s) for s, (b, a) in zip(theo.sigma.tolist(), sides, strict=True)
         ]
         if self._quote_faults_on():
             quotes = [self._faulty(q, k) for q, k in zip(quotes, priced, strict=True)]
         if len(quotes) == len(contracts):  # every contract a listed option: the usual case
-            return [OptionQuote(c, q) for c, q in zip(contracts, quotes, strict=True)]
+            return [_option_quote(c, q) for c, q in zip(contracts, quotes, strict=True)]
         none = Quote(bid=None, ask=None, time=now)
         # The priced quotes line up, in order, with the known options among the contracts.
         found = iter(quotes)

@@ -29,6 +29,7 @@ above for SPX). Futures: the bid is the tick at or below the fair value, the ask
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from collections.abc import Sequence
@@ -48,7 +49,7 @@ from daemon.core.calendar import (
     settlement_time,
     spx_monthly_expiry,
     time_to_expiry_years,
-    vix_expiries,
+    vix_expiry,
 )
 from daemon.core.models import Contract, Right, SecType
 from daemon.core.pricing import black76
@@ -59,6 +60,7 @@ VIX_FUTURE_CLASS = "VX"
 VIX_FUTURE_MULTIPLIER = 1000
 _FloatArray = npt.NDArray[np.float64]
 _RESOLVED_MAX = 200_000  # contracts remembered by ``Chains.resolve`` before it starts over
+_STRIKE_LISTINGS_MAX = 64  # strike listings remembered (one per class and spot level)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,13 @@ def _months_from(day: date, count: int) -> list[tuple[int, int]]:
         months.append((year, month))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
+
+
+@functools.lru_cache(maxsize=4096)
+def _monthly_expiry(trading_class: str, year: int, month: int) -> date:
+    """A month's standard SPX or VIX expiry: fixed by the calendar, so worked out once
+    (a replay lists them again every session, a dozen months each)."""
+    return vix_expiry(year, month) if trading_class == VIX else spx_monthly_expiry(year, month)
 
 
 def option_contract(
@@ -115,6 +124,13 @@ class Chains:
         # hashing and comparing the 9-field frozen ``Contract``); with each, the class whose
         # listing it needs. An entry is used only while its expiry is listed.
         self._resolved: dict[tuple[object, ...], tuple[Contract, str]] = {}
+        # The same answers by the asked object's id, checked by identity (the snapshot
+        # hands out the same ``Contract`` objects cycle after cycle): no key to build or
+        # hash (an enum's hash is a Python call). The entry holds the object, so its id
+        # is not reused while the entry lives.
+        self._by_id: dict[int, tuple[Contract, Contract, str]] = {}
+        # The last strike listing per class and band: every SPX expiry of a step has the same.
+        self._strikes: dict[tuple[str, float, float], list[float]] = {}
 
     # ---- listings --------------------------------------------------------------------------
     def expiries(self, trading_class: str, now: datetime) -> list[date]:
@@ -151,7 +167,7 @@ class Chains:
         c = self._p.chains
         if trading_class == SPX:
             months = _months_from(today, c.spx_monthly_count + 1)
-            found = [spx_monthly_expiry(y, m) for y, m in months]
+            found = [_monthly_expiry(SPX, y, m) for y, m in months]
             return [d for d in found if d >= today][: c.spx_monthly_count + 1]
         if trading_class == SPXW:
             days: set[date] = set()
@@ -165,8 +181,12 @@ class Chains:
                 friday += timedelta(days=7)
             return sorted(d for d in days if d >= today)
         if trading_class == VIX:
+            # ``vix_expiries(today, end)``: a month's expiry falls inside its month, so the
+            # months from today's to end's hold every one in [today, end].
             end = today + timedelta(days=31 * (c.vix_expiry_count + 2))
-            return vix_expiries(today, end)[: c.vix_expiry_count + 1]
+            months = _months_from(today, 12 * (end.year - today.year) + end.month - today.month + 1)
+            found = [_monthly_expiry(VIX, y, m) for y, m in months]
+            return [d for d in found if today <= d <= end][: c.vix_expiry_count + 1]
         return []
 
     def strike_step(self, trading_class: str) -> float:
@@ -176,7 +196,6 @@ class Chains:
     def strikes(self, trading_class: str, expiry: date, spx_pts: float) -> list[float]:
         """Listed strikes of an expiry (the SPX band follows spot), ascending."""
         c = self._p.chains
-        step = self.strike_step(trading_class)
         if trading_class == VIX:
             lo, hi = c.vix_strike_min_pts, c.vix_strike_max_pts
         elif trading_class in (SPX, SPXW):
@@ -184,9 +203,17 @@ class Chains:
             hi = spx_pts * (1.0 + c.spx_strike_band_frac)
         else:
             return []
-        first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
-        grid = np.arange(max(first, 1), last + 1, dtype=np.float64) * step
-        return list(np.round(grid, 6).tolist())  # the same Python floats, without a loop
+        key = (trading_class, lo, hi)
+        listing = self._strikes.get(key)
+        if listing is None:
+            step = self.strike_step(trading_class)
+            first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+            grid = np.arange(max(first, 1), last + 1, dtype=np.float64) * step
+            listing = np.round(grid, 6).tolist()  # the same Python floats, without a loop
+            if len(self._strikes) >= _STRIKE_LISTINGS_MAX:
+                self._strikes = {}
+            self._strikes[key] = listing
+        return list(listing)  # a copy: the caller owns its list
 
     def _listed_set(self, trading_class: str, now: datetime) -> frozenset[date]:
         last = self._listed_sets.get(trading_class)
@@ -201,35 +228,38 @@ class Chains:
     def resolve_all(self, contracts: Sequence[Contract], now: datetime) -> list[Contract | None]:
         """``resolve`` of each contract: the same answers, with the cache hits (nearly all
         of a cycle's) checked in comprehensions against each class's listing fetched once."""
-        hits = self._resolved
-        found = [
-            hits.get((c.sec_type, c.symbol, c.trading_class, c.expiry, c.strike, c.right))
-            for c in contracts
-        ]
-        classes = {hit[1] for hit in found if hit is not None}
+        by_id = self._by_id
+        found = [by_id.get(id(c)) for c in contracts]
+        classes = {hit[2] for hit in found if hit is not None}
         listed = {tc: self._listed_set(tc, now) for tc in classes}
         return [
             self.resolve(c, now)
-            if hit is None
-            else (hit[0] if hit[0].expiry in listed[hit[1]] else None)
+            if hit is None or hit[0] is not c
+            else (hit[1] if hit[1].expiry in listed[hit[2]] else None)
             for c, hit in zip(contracts, found, strict=True)
         ]
 
     def resolve(self, contract: Contract, now: datetime) -> Contract | None:
         """The sim's own contract for ``contract`` (con_id filled), or None when unknown."""
         c = contract
-        key = (c.sec_type, c.symbol, c.trading_class, c.expiry, c.strike, c.right)  # as resolve_all
+        key = (c.sec_type, c.symbol, c.trading_class, c.expiry, c.strike, c.right)
         hit = self._resolved.get(key)
-        if hit is not None:
-            known, listing = hit
-            return known if self._is_listed(listing, known.expiry, now) else None
-        found = self._resolve(contract, now)
-        if found is not None:
-            if len(self._resolved) >= _RESOLVED_MAX:
-                self._resolved = {}
+        if hit is None:
+            found = self._resolve(contract, now)
+            if found is None:
+                return None
             listing = VIX if found.sec_type is SecType.FUTURE else found.trading_class
-            self._resolved[key] = (found, listing)
-        return found
+            hit = (found, listing)
+            if len(self._resolved) >= _RESOLVED_MAX:
+                self._resolved, self._by_id = {}, {}
+            self._resolved[key] = hit
+            self._by_id[id(c)] = (c, *hit)
+            return found  # ``_resolve`` checked the listing
+        known, listing = hit
+        if len(self._by_id) >= _RESOLVED_MAX:
+            self._by_id = {}
+        self._by_id[id(c)] = (c, known, listing)
+        return known if self._is_listed(listing, known.expiry, now) else None
 
     def _resolve(self, contract: Contract, now: datetime) -> Contract | None:
         if contract.sec_type is SecType.FUTURE:
@@ -250,9 +280,10 @@ class Chains:
         if not _on_grid(strike, step) or not self._is_listed(tc, expiry, now):
             return None
         strike = round(round(strike / step) * step, 6)
-        # Built again with its id rather than copied with dataclasses.replace (slower).
+        # Built once, with its id, rather than copied with dataclasses.replace (slower);
+        # the id hashes the key ``Contract.key`` gives, formatted here without a Contract.
         right = contract.right
-        con_id = _con_id(option_contract(tc, expiry, strike, right))
+        con_id = zlib.crc32(f"{tc} {expiry} {strike:g} {right}".encode()) & 0x7FFFFFFF
         return option_contract(tc, expiry, strike, right, con_id)
 
     # ---- model values ----------------------------------------------------------------------

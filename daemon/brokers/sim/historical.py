@@ -33,6 +33,13 @@ from typing import cast
 import numpy as np
 
 from daemon.brokers.sim.chains import VIX, Chains, Theo, option_contract
+from daemon.brokers.sim.grid_rows import (
+    covers,
+    priced_rows,
+    table_rows,
+    theo_rows,
+    unique_per_group,
+)
 from daemon.brokers.sim.params import SimParams
 from daemon.brokers.sim.source import StepListener
 from daemon.brokers.sim.surface import (
@@ -211,7 +218,7 @@ class HistoricalSource:
         grids: list[np.ndarray] = []
         for key, strikes in wanted.items():
             cached = self._cache.get(key)
-            if cached is not None and _covers(cached.strikes, strikes):
+            if cached is not None and covers(cached.strikes, strikes):
                 found[key] = cached
                 continue
             keys.append(key)
@@ -245,6 +252,9 @@ class HistoricalSource:
 
     def theo(self, contracts: Sequence[Contract], now: datetime) -> Theo:
         """Model price, delta, vol and forward of each option, from its expiry's grid."""
+        rows = priced_rows(self._cache, contracts)
+        if rows is not None:
+            return theo_rows(contracts, rows)
         if not contracts:
             return Theo(*(np.zeros(0) for _ in range(4)))
         asked: dict[tuple[str, date | None], int] = {}  # expiry -> index, in order of asking
@@ -254,12 +264,13 @@ class HistoricalSource:
         assert all(expiry is not None for _, expiry in asked)  # options: each has an expiry
         groups = cast(dict[tuple[str, date], int], asked)
         strikes = np.array([c.strike for c in contracts], dtype=np.float64)
-        is_call = np.array([c.right is Right.CALL for c in contracts], dtype=bool)
-        row, unique, bounds = _unique_per_group(gid, strikes, len(groups))
+        call = Right.CALL  # a local: an enum member read from its class is a slow lookup
+        is_call = np.array([c.right is call for c in contracts], dtype=bool)
+        row, unique, bounds = unique_per_group(gid, strikes, len(groups))
         wanted = [unique[bounds[g] : bounds[g + 1]] for g in range(len(groups))]
         grids = self._grids(dict(zip(groups, wanted, strict=True)), now)
         table = [grids[key] for key in groups]
-        pos = _table_rows(row, gid, strikes, bounds, [g.strikes for g in table], wanted)
+        pos = table_rows(row, gid, strikes, bounds, [g.strikes for g in table], wanted)
         call_delta = np.concatenate([g.call_delta for g in table])[pos]
         discount = np.array([g.discount for g in table])[gid]
         return Theo(
@@ -345,47 +356,3 @@ class HistoricalSource:
     def breadth_days(self, sessions: int) -> list[BreadthDay]:
         end = int(np.searchsorted(self._breadth_index, self._completed()))
         return self._breadth[max(0, end - sessions) : end] if sessions > 0 else []
-
-
-def _covers(grid: np.ndarray, wanted: np.ndarray) -> bool:
-    pos = np.searchsorted(grid, wanted)
-    return bool(np.all(pos < grid.size) and np.all(grid[np.minimum(pos, grid.size - 1)] == wanted))
-
-
-def _unique_per_group(
-    gid: np.ndarray, strikes: np.ndarray, groups: int
-) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Each group's strikes ascending without repeats, laid end to end (np.unique of each
-    group at once: a few array operations whatever the number of groups); each element's
-    row among them; and where each group's run begins and ends (``groups + 1`` bounds)."""
-    order = np.lexsort((strikes, gid))
-    s_gid, s_strike = gid[order], strikes[order]
-    first = np.ones(gid.size, dtype=bool)
-    first[1:] = (s_gid[1:] != s_gid[:-1]) | (s_strike[1:] != s_strike[:-1])
-    row = np.empty(gid.size, dtype=np.intp)
-    row[order] = np.cumsum(first) - 1
-    bounds = np.searchsorted(s_gid[first], np.arange(groups + 1)).tolist()
-    return row, s_strike[first], bounds
-
-
-def _table_rows(
-    row: np.ndarray,
-    gid: np.ndarray,
-    strikes: np.ndarray,
-    bounds: list[int],
-    grids: list[np.ndarray],
-    wanted: list[np.ndarray],
-) -> np.ndarray:
-    """Each element's row in the groups' grids laid end to end: its row among the wanted
-    strikes where its grid is exactly them (a grid priced for this request), else searched
-    in its grid (one priced earlier in the step, with more strikes)."""
-    pos = row.copy()
-    start = 0
-    for g, (grid, mine_wanted) in enumerate(zip(grids, wanted, strict=True)):
-        if grid is not mine_wanted:
-            mine = gid == g
-            pos[mine] = start + np.searchsorted(grid, strikes[mine])
-        elif start != bounds[g]:
-            pos[gid == g] += start - bounds[g]
-        start += grid.size
-    return pos
