@@ -16,6 +16,7 @@ from daemon.brokers.sim.grid_rows import SMALL_REQUEST, priced_rows
 from daemon.brokers.sim.historical import HistoricalSource
 from daemon.core.models import Right
 from daemon.replay.data import MarketData
+from tests.replay.option_menu import option_menu
 
 PARAMS = SimParams(book=())
 
@@ -38,14 +39,7 @@ def test_a_small_request_quotes_as_the_array_path(
     day = data.draw(st.sampled_from(market_data.days[5:-5]))
     now = source.close_print_time(day)
     source.advance_to(now)
-    chains = source.chains
-    menu = [
-        option_contract(tc, expiry, k, right)
-        for tc in ("SPX", "SPXW", "VIX")
-        for expiry in chains.expiries(tc, now)[:3]
-        for k in chains.strikes(tc, expiry, source.spx_pts())[::5][:8]
-        for right in (Right.CALL, Right.PUT)
-    ]
+    menu = option_menu(source, now, every=5, count=8)
     source.quotes(menu, now)  # the snapshot's request: every grid priced
     asked = data.draw(st.lists(st.sampled_from(menu), min_size=1, max_size=SMALL_REQUEST))
     assert priced_rows(source._cache, asked) is not None  # the one-by-one reading is taken

@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from daemon.brokers.sim import SimParams
-from daemon.brokers.sim.chains import option_contract
 from daemon.brokers.sim.historical import HistoricalSource
 from daemon.brokers.sim.historical_params import HistoricalSurfaceParams
 from daemon.brokers.sim.surface import (
@@ -30,6 +29,7 @@ from daemon.brokers.sim.surface import (
 from daemon.core.models import Contract, Right
 from daemon.core.pricing import black76
 from daemon.replay.data import MarketData
+from tests.replay.option_menu import option_menu
 
 P = HistoricalSurfaceParams()
 RATE = 0.03
@@ -150,14 +150,7 @@ def test_theo_reads_each_contract_off_its_expiry_grid(
     source = HistoricalSource(market_data, params)
     now = source.close_print_time(market_data.days[-5])
     source.advance_to(now)
-    chains = source.chains
-    menu = [
-        option_contract(tc, expiry, k, right)
-        for tc in ("SPX", "SPXW", "VIX")
-        for expiry in chains.expiries(tc, now)[:3]
-        for k in chains.strikes(tc, expiry, source.spx_pts())[::7][:6]
-        for right in (Right.CALL, Right.PUT)
-    ]
+    menu = option_menu(source, now, every=7, count=6)
     for _ in range(3):  # the later requests find grids priced by the earlier ones
         asked = data.draw(st.lists(st.sampled_from(menu), min_size=1, max_size=60))
         theo = source.theo(asked, now)
