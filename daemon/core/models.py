@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 
@@ -54,9 +55,16 @@ class Contract:
     def is_option(self) -> bool:
         return self.sec_type is SecType.OPTION
 
-    @property
+    @cached_property
     def key(self) -> str:
-        """A stable human-readable identity, e.g. ``SPXW 2026-12-18 5800 P``."""
+        """A stable human-readable identity, e.g. ``SPXW 2026-12-18 5800 P``.
+
+        Formatted once per object and kept in its ``__dict__`` (``cached_property``
+        writes there directly, so a frozen instance can keep it): a cycle asks ~450
+        times, mostly of the same contracts, which the broker adapters reuse from cycle
+        to cycle. Not a field, so equality, hashing, ordering, ``dataclasses.replace``
+        and ``to_plain`` see the fields only; it is a function of them, so a copy or an
+        unpickled instance that carries it carries the right one."""
         if self.sec_type is SecType.OPTION:
             strike = "?" if self.strike is None else f"{self.strike:g}"
             return f"{self.trading_class} {self.expiry} {strike} {self.right}"
