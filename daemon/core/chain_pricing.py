@@ -15,13 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 
 from daemon.core.arrays import FloatArray
-from daemon.core.calendar import time_to_expiry_years
 from daemon.core.expiry_fit import (
     ExpiryForward,
     ExpiryVols,
@@ -61,16 +60,17 @@ def prepare_expiry(
     trading_class: str,
     expiry: date,
     rows: Rows,
+    years_left: float | str,
     futures: Mapping[date, float],
-    now: datetime,
     params: ModelParams,
 ) -> LiveExpiry | DataProblem:
-    """The expiry's forward and rate, or NO_FORWARD for a class without a settlement rule."""
+    """The expiry's forward and rate, or NO_FORWARD for a class without a settlement rule.
+    ``years_left``: ACT/365 years to settlement (``calendar.time_to_expiry_years``), or
+    why the series has none (the ``ValueError``'s text): the caller asks once per series."""
     name = series_name(trading_class, expiry)
-    try:
-        t_years = time_to_expiry_years(rows[0][0].contract, now)
-    except ValueError as err:
-        return DataProblem(DataProblemCode.NO_FORWARD, name, str(err))
+    if isinstance(years_left, str):
+        return DataProblem(DataProblemCode.NO_FORWARD, name, years_left)
+    t_years = years_left
     is_vix = symbol == "VIX"
     columns = row_columns(rows)
     fwd = fit_forward(is_vix, name, expiry, t_years, parity_arrays(*columns), futures, params)

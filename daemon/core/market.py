@@ -192,11 +192,18 @@ def settled_option(contract: Contract, value: float | None) -> OptionView:
     )
 
 
-def _is_settled(contract: Contract, now: datetime) -> bool:
+def _years_left(contract: Contract, now: datetime) -> float | str:
+    """ACT/365 years to the series' settlement (0.0 once settled), or why it has no
+    settlement rule (``prepare_expiry`` reports that; such a series is never "settled").
+    Asked once per series: every option of a (symbol, class, expiry) settles together."""
     try:
-        return time_to_expiry_years(contract, now) <= 0.0
-    except ValueError:  # no settlement rule: reported by _build_expiry, never "settled"
-        return False
+        return time_to_expiry_years(contract, now)
+    except ValueError as err:
+        return str(err)
+
+
+def _is_settled(years_left: float | str) -> bool:
+    return not isinstance(years_left, str) and years_left <= 0.0
 
 
 def _settled_expiry(
@@ -265,7 +272,7 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
 
     groups: dict[tuple[str, str, date], list[tuple[OptionQuote, CheckedQuote]]] = defaultdict(list)
     keys: dict[tuple[str, str, date], list[str]] = defaultdict(list)
-    settled_groups: dict[tuple[str, str, date], bool] = {}
+    years: dict[tuple[str, str | None, date | None], float | str] = {}  # ``_years_left``
     # The loop runs once per option quote (~300 a cycle): the checks' settings are read
     # once, a clean quote is decided by the shortcut directly (``check_quote``'s own
     # order), and the contract's key is built once.
@@ -279,10 +286,10 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
         if checked is None:
             checked = check_quote(oq.quote, key, now, params)
         group = (c.symbol, c.trading_class, c.expiry)
-        in_settled = settled_groups.get(group)
-        if in_settled is None:  # once per series: the settlement rule is a lookup
-            in_settled = settled_groups[group] = _is_settled(c, now)
-        if checked.problems and not in_settled:  # a settled option has no quote to judge
+        left = years.get(group)
+        if left is None:  # once per series: the settlement rule is a lookup
+            left = years[group] = _years_left(c, now)
+        if checked.problems and not _is_settled(left):  # a settled option has no quote
             problems += checked.problems
         groups[group].append((oq, checked))
         keys[group].append(key)
@@ -297,10 +304,11 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
     slots: list[tuple[tuple[str, str, date], LiveExpiry | DataProblem | None]] = []
     for group, rows in sorted(groups.items()):
         symbol, trading_class, expiry = group
-        if settled_groups[group]:
+        left = years[group]
+        if _is_settled(left):
             slots.append((group, None))
             continue
-        ready = prepare_expiry(symbol, trading_class, expiry, rows, futures, now, params)
+        ready = prepare_expiry(symbol, trading_class, expiry, rows, left, futures, params)
         if isinstance(ready, LiveExpiry):
             live.append(ready)
         slots.append((group, ready))
@@ -323,7 +331,12 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
     model_legs = [
         p.contract for p in snapshot.positions if p.quantity and _is_model_option(p.contract)
     ]
-    settled_legs = [c for c in model_legs if _is_settled(c, now)]
+    for c in model_legs:  # a held series with no quote in the snapshot: asked here
+        if (series := (c.symbol, c.trading_class, c.expiry)) not in years:
+            years[series] = _years_left(c, now)
+    settled_legs = [
+        c for c in model_legs if _is_settled(years[c.symbol, c.trading_class, c.expiry])
+    ]
     for c in settled_legs:  # listed by the broker but no longer quoted: valued all the same
         if c.key not in options:
             value = proxies.get(c.symbol)

@@ -376,3 +376,22 @@ def test_option_view_helper_builds_the_same_object_as_the_dataclass() -> None:
         with pytest.raises(FrozenInstanceError):
             made.bid = 2.0  # type: ignore[misc]
     assert not hasattr(OptionView, "__post_init__")
+
+
+def test_class_without_settlement_rule_is_no_forward_not_settled() -> None:
+    """A series whose trading class has no settlement rule is NO_FORWARD, saying the
+    calendar's reason, its options unpriced; it is never "settled", so a held leg of it
+    stays held and stops the cycle."""
+    odd = [replace(o, contract=replace(o.contract, trading_class="XSP")) for o in _spx_options()]
+    leg = odd[0].contract
+    with pytest.raises(ValueError) as rule:
+        time_to_expiry_years(leg, NOW)
+    for positions in ((), (pos(leg, -1),)):
+        view = build_market_view(snapshot(options=odd, positions=positions), PARAMS)
+        (problem,) = (p for p in view.problems if p.instrument == f"XSP {SPX_EXPIRY}")
+        assert problem.code is DataProblemCode.NO_FORWARD
+        assert problem.detail == str(rule.value)
+        assert view.option(leg) is None and view.chain("XSP", SPX_EXPIRY) == []
+        assert view.expiries("SPX") == [] and view.settled_keys == frozenset()
+        assert view.is_valid is not positions
+        assert view.held_keys == frozenset(p.contract.key for p in positions)
