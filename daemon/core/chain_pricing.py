@@ -7,7 +7,9 @@ interpolation in strike, a wide quote's own mid: ``expiry_fit.finish_vols``), an
 ``black76`` call for the greeks of all. The kernels work element by element, so each
 option's numbers are those of pricing its expiry alone; what batching saves is the
 kernels' fixed cost per call, paid once per cycle instead of once per expiry (a dozen
-expiries a cycle: docs/benchmarks.md).
+expiries a cycle: docs/benchmarks.md). For the same reason the kernels' inputs are built
+once for all expiries, one array per column from the rows' Python values (``_batch``),
+and each expiry's fallbacks read slices of them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +31,6 @@ from daemon.core.expiry_fit import (
     fit_forward,
     parity_arrays,
     row_columns,
-    vol_inputs,
 )
 from daemon.core.implied_vol import IVResult, implied_vol
 from daemon.core.market_views import ExpiryView, OptionView, option_view, series_name
@@ -38,7 +40,8 @@ from daemon.core.pricing import black76
 from daemon.core.quote_checks import CheckedQuote, DataProblem, DataProblemCode
 
 Rows = Sequence[tuple[OptionQuote, CheckedQuote]]
-VolInputs = tuple[FloatArray, npt.NDArray[np.bool_], FloatArray]  # strikes, calls, mids
+# One expiry's strikes, call flags and usable mids (None where none): ``row_columns``.
+Columns = tuple[list[float], list[bool], list[float | None]]
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class LiveExpiry:
     t_years: float
     fwd: ExpiryForward
     rate: float
-    inputs: VolInputs  # the rows' strikes, call flags and mids (``vol_inputs``)
+    columns: Columns  # the rows' strikes, call flags and usable mids
 
 
 def prepare_expiry(
@@ -76,8 +79,7 @@ def prepare_expiry(
     fwd = fit_forward(is_vix, name, expiry, t_years, parity_arrays(*columns), futures, params)
     r = params.pricing.risk_free_rate_frac
     rate = -math.log(fwd.discount) / t_years if t_years > 0 else r
-    inputs = vol_inputs(*columns)
-    return LiveExpiry(symbol, trading_class, expiry, rows, t_years, fwd, rate, inputs)
+    return LiveExpiry(symbol, trading_class, expiry, rows, t_years, fwd, rate, columns)
 
 
 def price_expiries(
@@ -85,9 +87,9 @@ def price_expiries(
 ) -> list[tuple[ExpiryView, list[OptionView], list[DataProblem]]]:
     """Each expiry's view, its options' views (row order) and its problems, in order."""
     forwarded = [e for e in live if e.fwd.forward is not None]
-    inputs = [e.inputs for e in forwarded]
-    vols = dict(zip(map(id, forwarded), _vols(forwarded, inputs, params), strict=True))
-    greeks = _greeks(forwarded, inputs, vols)
+    batch = _batch(forwarded)
+    vols = dict(zip(map(id, forwarded), _vols(forwarded, batch, params), strict=True))
+    greeks = _greeks(forwarded, batch, vols)
     out = []
     for e in live:
         sigma = vols.get(id(e))
@@ -106,55 +108,70 @@ def price_expiries(
     return out
 
 
-def _spread(live: Sequence[LiveExpiry], per_expiry: Sequence[float]) -> FloatArray:
-    """One value per expiry repeated over its rows."""
-    return np.repeat(np.asarray(per_expiry, dtype=np.float64), [len(e.rows) for e in live])
+class _Batch(NamedTuple):
+    """The rows of every priced expiry end to end, one array per kernel input: built
+    once and read by both kernels (numpy's fixed cost per array, not the rows, was most
+    of building one per expiry and column)."""
+
+    strikes: FloatArray
+    calls: npt.NDArray[np.bool_]
+    mids: FloatArray  # NaN where no usable mid
+    forwards: FloatArray
+    t_years: FloatArray
+    rates: FloatArray
 
 
-def _vols(
-    live: Sequence[LiveExpiry], inputs: Sequence[VolInputs], params: ModelParams
-) -> list[ExpiryVols]:
+def _batch(live: Sequence[LiveExpiry]) -> _Batch:
+    strikes: list[float] = []
+    calls: list[bool] = []
+    mids: list[float] = []
+    for e in live:
+        k, c, values = e.columns
+        strikes += k
+        calls += c
+        mids += [math.nan if v is None else v for v in values]
+    counts = [len(e.rows) for e in live]
+
+    def spread(per_expiry: list[float]) -> FloatArray:  # one value per expiry, over its rows
+        return np.repeat(np.asarray(per_expiry, dtype=np.float64), counts)
+
+    return _Batch(
+        np.array(strikes, dtype=np.float64),
+        np.array(calls, dtype=np.bool_),
+        np.array(mids, dtype=np.float64),
+        spread([e.fwd.forward or math.nan for e in live]),
+        spread([e.t_years for e in live]),
+        spread([e.rate for e in live]),
+    )
+
+
+def _vols(live: Sequence[LiveExpiry], b: _Batch, params: ModelParams) -> list[ExpiryVols]:
     """The vols of every expiry: one implied-vol call, then each expiry's fallbacks."""
     if not live:
         return []
-    strikes = np.concatenate([k for k, _, _ in inputs])
-    calls = np.concatenate([c for _, c, _ in inputs])
-    mids = np.concatenate([m for _, _, m in inputs])
-    forwards = _spread(live, [e.fwd.forward or math.nan for e in live])
     fit = implied_vol(
-        mids,
-        forwards,
-        strikes,
-        _spread(live, [e.t_years for e in live]),
-        _spread(live, [e.rate for e in live]),
-        calls,
-        params.pricing.iv_max_sigma,
+        b.mids, b.forwards, b.strikes, b.t_years, b.rates, b.calls, params.pricing.iv_max_sigma
     )
     out, start = [], 0
-    for e, (k, c, _) in zip(live, inputs, strict=True):
+    for e in live:
         part = slice(start, start + len(e.rows))
         start = part.stop
         mine = IVResult(fit.sigma[part], fit.reason[part])
         forward = e.fwd.forward or math.nan
-        out.append(finish_vols(e.rows, mine, (k, c, forward, e.t_years, e.rate), params))
+        inputs = (b.strikes[part], b.calls[part], forward, e.t_years, e.rate)
+        out.append(finish_vols(e.rows, mine, inputs, params))
     return out
 
 
 def _greeks(
-    live: Sequence[LiveExpiry], inputs: Sequence[VolInputs], vols: Mapping[int, ExpiryVols]
+    live: Sequence[LiveExpiry], b: _Batch, vols: Mapping[int, ExpiryVols]
 ) -> dict[int, list[list[float]]]:
     """Per expiry, Black-76 price and greeks columns (lists of floats, row order); NaN
     where an option has no vol. One ``black76`` call for every expiry."""
     if not live:
         return {}
-    g = black76(
-        _spread(live, [e.fwd.forward or math.nan for e in live]),
-        np.concatenate([k for k, _, _ in inputs]),
-        _spread(live, [e.t_years for e in live]),
-        _spread(live, [e.rate for e in live]),
-        np.concatenate([vols[id(e)].sigma for e in live]),
-        np.concatenate([c for _, c, _ in inputs]),
-    )
+    sigma = np.concatenate([vols[id(e)].sigma for e in live])
+    g = black76(b.forwards, b.strikes, b.t_years, b.rates, sigma, b.calls)
     # Python floats once per array (``tolist``), not one numpy scalar per option and field.
     columns = [a.tolist() for a in g]
     out, start = {}, 0

@@ -171,29 +171,15 @@ class ExpiryVols:
 _MID_SAID = {int(r): f"mid: {r.name}" for r in IVReason}
 
 
-def vol_inputs(
-    strikes: Sequence[float], calls: Sequence[bool], values: Sequence[float | None]
-) -> tuple[FloatArray, npt.NDArray[np.bool_], FloatArray]:
-    """One expiry's strikes, call flags and usable mids (NaN where none) as arrays, from
-    ``row_columns``: what the implied vol from the mid needs (``implied_vol``, for many
-    expiries at once)."""
-    mids = [math.nan if v is None else v for v in values]
-    return (
-        np.array(strikes, dtype=np.float64),
-        np.array(calls, dtype=np.bool_),
-        np.array(mids, dtype=np.float64),
-    )
-
-
 def finish_vols(
     rows: Sequence[tuple[OptionQuote, CheckedQuote]],
     fit: IVResult,
     inputs: tuple[FloatArray, npt.NDArray[np.bool_], float, float, float],
     params: ModelParams,
 ) -> ExpiryVols:
-    """One expiry's vols given ``fit``, the implied vols of its mids (``vol_inputs``):
-    the mid's, else the broker's, else interpolated. ``inputs``: strikes, call flags,
-    forward, t_years, rate."""
+    """One expiry's vols given ``fit``, the implied vols of its mids (NaN where no usable
+    mid): the mid's, else the broker's, else interpolated. ``inputs``: strikes, call
+    flags, forward, t_years, rate."""
     strikes, is_call, forward, t_years, rate = inputs
     max_sigma = params.pricing.iv_max_sigma
     reasons = np.asarray(fit.reason)
@@ -201,6 +187,8 @@ def finish_vols(
     # (NaN compares False, as nan_to_num's 0 would.)
     ok = (reasons == int(IVReason.OK)) & (fit.sigma > 0)
     iv = np.where(ok, fit.sigma, np.nan)
+    if ok.all():  # most expiries: every mid gave a vol, no fallback has anything to do
+        return ExpiryVols(iv, [IVSource.MID] * len(rows), reasons.tolist())
     ok_rows = ok.tolist()  # Python bools: one conversion, not one numpy scalar per row
     source: list[IVSource | None] = [IVSource.MID if o else None for o in ok_rows]
     for i, o in enumerate(ok_rows):  # the broker's vol only where the mid gave none
