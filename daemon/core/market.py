@@ -107,29 +107,36 @@ class MarketView:
         """The options of ``expiry`` sorted by (strike, right). A trading class wins: "SPX"
         is the AM monthly class when it lists that date; otherwise a symbol ("SPX", "VIX")
         returns every class of that symbol at the date."""
-        by_class, by_symbol, asked = self._chains
+        by_class, asked = self._chains
         name = trading_class_or_symbol
         found = asked.get((name, expiry))
         if found is None:  # sorted once per view and question; each caller gets a copy
-            views = by_class.get((name, expiry)) or by_symbol.get((name, expiry), [])
+            views = by_class.get((name, expiry)) or self._by_symbol.get((name, expiry), [])
             found = sorted(views, key=lambda v: (v.contract.strike or 0.0, str(v.contract.right)))
             asked[name, expiry] = found
         return list(found)
 
     @cached_property
-    def _chains(self) -> tuple[_ChainIndex, _ChainIndex, _ChainIndex]:
-        """The options by (trading class, expiry) and by (symbol, expiry), each list in
-        ``options`` order, and the chains already asked for (sorted): one pass per view
-        instead of a scan and a sort of every option per ``chain`` call (a cycle asks
-        for several chains, some twice). ``options`` is read-only, so the index cannot
-        go stale."""
+    def _chains(self) -> tuple[_ChainIndex, _ChainIndex]:
+        """The options by (trading class, expiry), each list in ``options`` order, and the
+        chains already asked for (sorted): one pass per view instead of a scan and a sort
+        of every option per ``chain`` call (a cycle asks for several chains, some twice).
+        ``options`` is read-only, so the index cannot go stale."""
         by_class: _ChainIndex = defaultdict(list)
-        by_symbol: _ChainIndex = defaultdict(list)
         for v in self.options.values():
             c = v.contract
             by_class[c.trading_class, c.expiry].append(v)
+        return dict(by_class), {}
+
+    @cached_property
+    def _by_symbol(self) -> _ChainIndex:
+        """The options by (symbol, expiry), in ``options`` order: built only when a
+        question names no trading class listing that date (callers mostly name one)."""
+        by_symbol: _ChainIndex = defaultdict(list)
+        for v in self.options.values():
+            c = v.contract
             by_symbol[c.symbol, c.expiry].append(v)
-        return dict(by_class), dict(by_symbol), {}
+        return dict(by_symbol)
 
     def expiries(self, symbol: str) -> list[ExpiryView]:
         """The expiries of ``symbol`` ("SPX" or "VIX", every class), by date then class."""
