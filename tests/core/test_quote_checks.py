@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from daemon.core.expiry_fit import _interpolate_iv
 from daemon.core.models import FeedKind, Quote
 from daemon.core.params import ModelParams
-from daemon.core.quote_checks import _checked, check_quote, clean_quote
+from daemon.core.quote_checks import CheckedQuote, _checked, check_quote, clean_quote
 from tests.core.factories import NOW
 
 PARAMS = ModelParams()
@@ -50,6 +50,7 @@ def test_clean_quote_shortcut_agrees_with_the_full_checks(
     quick = clean_quote(q, NOW, v.max_quote_age_s, v.max_spread_frac, index)
     if quick is not None:
         assert quick == full
+        assert type(quick) is CheckedQuote and quick._asdict() == full._asdict()
         assert full.problems == ()
     assert check_quote(q, "X", NOW, PARAMS, index) == full
 
