@@ -45,7 +45,15 @@ from daemon.core.calendar import time_to_expiry_years
 from daemon.core.chain_pricing import LiveExpiry, prepare_expiry, price_expiries
 from daemon.core.expiry_fit import IVSource
 from daemon.core.market_views import ExpiryView, OptionView, series_name
-from daemon.core.models import Contract, MarketSnapshot, OptionQuote, Quote, Right, SecType
+from daemon.core.models import (
+    Contract,
+    MarketSnapshot,
+    OptionQuote,
+    Position,
+    Quote,
+    Right,
+    SecType,
+)
 from daemon.core.params import ModelParams
 from daemon.core.quote_checks import (
     CheckedQuote,
@@ -259,6 +267,23 @@ def _is_model_option(c: Contract) -> bool:
     )
 
 
+_Series = tuple[str, str, date | None]  # (symbol, trading class, expiry)
+
+
+def _held_legs(
+    positions: Sequence[Position], years: dict[_Series, float | str], now: datetime
+) -> tuple[list[Contract], list[Contract]]:
+    """The held SPX/VIX option legs whose series has settled, and the others. ``years``
+    (``_years_left`` by series) gains the held series the snapshot did not quote."""
+    legs = [p.contract for p in positions if p.quantity and _is_model_option(p.contract)]
+    for c in legs:
+        if (series := (c.symbol, c.trading_class, c.expiry)) not in years:
+            years[series] = _years_left(c, now)
+    settled = [c for c in legs if _is_settled(years[c.symbol, c.trading_class, c.expiry])]
+    settled_keys = {c.key for c in settled}
+    return settled, [c for c in legs if c.key not in settled_keys]
+
+
 def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketView:
     """Validate ``snapshot`` and price every SPX/SPXW/VIX option in it (module docstring)."""
     now = snapshot.now
@@ -279,7 +304,7 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
 
     groups: dict[tuple[str, str, date], list[tuple[OptionQuote, CheckedQuote]]] = defaultdict(list)
     keys: dict[tuple[str, str, date], list[str]] = defaultdict(list)
-    years: dict[tuple[str, str | None, date | None], float | str] = {}  # ``_years_left``
+    years: dict[_Series, float | str] = {}  # ``_years_left`` by series
     # The loop runs once per option quote (~300 a cycle): the checks' settings are read
     # once, a clean quote is decided by the shortcut directly (``check_quote``'s own
     # order), and the contract's key is built once.
@@ -335,21 +360,12 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
             expiry_views.append(ev)
             options.update(zip(keys[group], views, strict=True))
 
-    model_legs = [
-        p.contract for p in snapshot.positions if p.quantity and _is_model_option(p.contract)
-    ]
-    for c in model_legs:  # a held series with no quote in the snapshot: asked here
-        if (series := (c.symbol, c.trading_class, c.expiry)) not in years:
-            years[series] = _years_left(c, now)
-    settled_legs = [
-        c for c in model_legs if _is_settled(years[c.symbol, c.trading_class, c.expiry])
-    ]
+    settled_legs, held_legs = _held_legs(snapshot.positions, years, now)
     for c in settled_legs:  # listed by the broker but no longer quoted: valued all the same
         if c.key not in options:
             value = proxies.get(c.symbol)
             options[c.key] = settled_option(c, value)
     settled = frozenset(c.key for c in settled_legs)
-    held_legs = [c for c in model_legs if c.key not in settled]
     held = frozenset(c.key for c in held_legs)
     for key in sorted(held - options.keys()):
         problems.append(DataProblem(DataProblemCode.MISSING, key, "held leg has no quote"))
