@@ -229,7 +229,10 @@ def structure_risks(
     """``structure_risk`` of each structure, in order: each leg looked up once, and every
     move of every priced structure stress-repriced in one call (``priced_pnls``)."""
     found = [_priced(s, view) for s in structures]
-    jobs = [(p.legs, p.views, move) for p in found if p.reason is None for move in scenario.shocks]
+    # Built once: each ``scenario.shocks`` builds (and validates) its moves afresh.
+    moves = scenario.shocks
+    hedge_name = moves[0].name  # the hedge scenario comes first
+    jobs = [(p.legs, p.views, move) for p in found if p.reason is None for move in moves]
     pnls = iter(priced_pnls(jobs, view, scenario))
     out = []
     for s, p in zip(structures, found, strict=True):
@@ -237,7 +240,7 @@ def structure_risks(
         max_loss = max_loss_usd(s, credit)
         remaining = None if p.mark is None else remaining_max_loss_usd(s, p.mark)
         shocks: dict[str, float] = {}
-        for move in scenario.shocks if p.reason is None else ():
+        for move in moves if p.reason is None else ():
             pnl = next(pnls)
             if pnl is None:
                 continue
@@ -259,7 +262,7 @@ def structure_risks(
                 greeks=p.greeks,
                 short_strike_sigmas=short_strike_sigmas(p.legs, view),
                 nearest_short_sigmas=nearest_short_sigmas(p.legs, view),
-                stress_pnl_usd=shocks.get(scenario.hedge_shock.name),
+                stress_pnl_usd=shocks.get(hedge_name),
                 remaining_max_loss_usd=remaining,
                 shock_pnl_usd=shocks,
             )

@@ -105,9 +105,13 @@ def priced_pnls(
     # Per leg of the priceable jobs: strike, T, r, F, sigma, call, shocked F and sigma.
     rows: list[tuple[float, float, float, float, float, bool, float, float]] = []
     betas: dict[tuple[str, date], float] = {}  # this call's legs share a few expiries
+    hedge: ShockParams | None = None  # built once: ``hedge_shock`` validates a new model
     for _, views, shock in jobs:
         if not isinstance(views, str):
-            move = scenario.hedge_shock if shock is None else shock
+            move = shock
+            if move is None:
+                hedge = scenario.hedge_shock if hedge is None else hedge
+                move = hedge
             rows.extend(_shocked_row(ov, view, scenario, move, betas) for ov in views)
     change: list[float] = []
     if rows:
