@@ -217,7 +217,7 @@ def _propagate(
 ) -> tuple[IntArray, IntArray] | None:
     """Tighten each variable's [low, high] from each row, twice (enough for these rows:
     the budget rows bound every variable at once). None when a row cannot be met."""
-    nonzero = a != 0
+    nonzero, positive = a != 0, a > 0
     safe = np.where(nonzero, a, 1.0)
     for _ in range(2):
         at_low, at_high = a * low, a * high
@@ -229,8 +229,8 @@ def _propagate(
             # a_ij n_j <= hi_i - (what the others add at least), >= lo_i - (at most).
             top = (hi - least)[:, None] + own_least
             bottom = (lo - most)[:, None] + own_most
-        upper_side = np.where(a > 0, top, bottom) / safe
-        lower_side = np.where(a > 0, bottom, top) / safe
+        upper_side = np.where(positive, top, bottom) / safe
+        lower_side = np.where(positive, bottom, top) / safe
         caps = np.where(nonzero & np.isfinite(upper_side), np.floor(upper_side), np.inf)
         floors = np.where(nonzero & np.isfinite(lower_side), np.ceil(lower_side), -np.inf)
         high = np.minimum(high, caps.min(axis=0, initial=np.inf)).astype(np.int64)
@@ -272,6 +272,11 @@ class _Frontier:
         total = int(counts.sum())
         if total > limit:
             return False
+        if len(counts) == 1:  # one point (most often): its values, without the bookkeeping
+            value = first[0] + np.arange(total)
+            self.values = np.column_stack([np.repeat(self.values, total, axis=0), value])
+            self.sums = self.sums[0] + np.outer(value, a[:, j])
+            return True
         parent = np.repeat(np.arange(len(counts)), counts)
         starts = np.cumsum(counts) - counts
         value = first[parent] + (np.arange(total) - starts[parent])
@@ -318,9 +323,10 @@ def _interval_many(
     """``_interval`` in numpy, for any number of points."""
     moving = coef != 0
     c = np.where(moving, coef, 1.0)
+    positive = c > 0
     with np.errstate(invalid="ignore"):
-        up = np.where(c > 0, top, bottom) / c
-        down = np.where(c > 0, bottom, top) / c
+        up = np.where(positive, top, bottom) / c
+        down = np.where(positive, bottom, top) / c
         # A row n_j does not move is met or not whatever its value.
         still_bad = (~moving) & ((top < 0) | (bottom > 0))
     last = np.where(moving, np.floor(up), np.inf).min(axis=1, initial=float(high))

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from daemon.core.overlay_search import (
     Problem,
     _budget_bound,
+    _Frontier,
     _interval,
     _interval_many,
     _interval_one,
@@ -127,3 +128,47 @@ def test_the_out_of_reach_test_is_the_numpy_one_on_finite_rows(problem: Problem)
     with np.errstate(all="ignore"):
         want = _numpy_out_of_reach(problem.a, problem.lo, problem.hi)
         assert _out_of_reach(problem.a, problem.lo, problem.hi) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 4).flatmap(
+        lambda size: st.tuples(
+            st.lists(
+                st.lists(
+                    st.floats(-3000, 3000, allow_nan=False, width=64),
+                    min_size=size,
+                    max_size=size,
+                ),
+                min_size=1,
+                max_size=4,
+            ),
+            st.lists(st.integers(0, 6), min_size=size, max_size=size),
+        )
+    ),
+    st.lists(st.floats(-5000, 5000, allow_nan=False, width=64), min_size=4, max_size=4),
+)
+def test_placing_a_variable_at_one_point_is_the_general_placement(
+    case: tuple[list[list[float]], list[int]], sums: list[float]
+) -> None:
+    """A one-point frontier's placement (its own short path) gives the values and row
+    sums the general placement gives the same point, bit for bit: the general path run
+    on two copies of the point, its first copy's children compared."""
+    rows, highs = case
+    a = np.array(rows, dtype=np.float64)
+    n_rows, size = a.shape
+    lo, hi = np.full(n_rows, -np.inf), np.full(n_rows, np.inf)
+    hi[0] = abs(sums[0]) + 1000.0  # one bounded row, so the range depends on the point
+    low, high = np.zeros(size, dtype=np.int64), np.array(highs, dtype=np.int64)
+    point = np.array([sums[:n_rows]], dtype=np.float64)
+    one = _Frontier(np.zeros((1, 0), dtype=np.int64), point.copy())
+    two = _Frontier(np.zeros((2, 0), dtype=np.int64), np.vstack([point, point]))
+    rest = np.arange(1, size)
+    with np.errstate(all="ignore"):
+        assert one.place(a, lo, hi, 0, low, high, rest, 10_000)
+        assert two.place(a, lo, hi, 0, low, high, rest, 10_000)
+    k = one.values.shape[0]
+    assert two.values.shape[0] == 2 * k
+    assert one.values.dtype == two.values.dtype and one.sums.dtype == two.sums.dtype
+    assert one.values.tolist() == two.values[:k].tolist()
+    assert one.sums.tolist() == two.sums[:k].tolist()
