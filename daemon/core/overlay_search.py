@@ -15,7 +15,9 @@ point, its row sums carried along), each variable's range at each point cut agai
 every row given what the variables still free can add at most and at least; the widest
 variable comes last and is set in closed form (the end of its feasible interval the
 objective prefers). A partial point no completion can make feasible is dropped, so the
-frontier holds only points that can still be completed.
+frontier holds only points that can still be completed. A one-point frontier and the
+tests on the rows run in plain floats (numpy's cost per call was the time); every sum
+over variables stays in numpy, whose order of additions is its own.
 
 Exactness: every integer point inside the bounds that meets every row (within
 ``slack``) is considered, none is skipped; among the optima the first in enumeration
