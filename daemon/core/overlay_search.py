@@ -345,11 +345,11 @@ def _interval_one(
     have one value at the origin), in plain floats, where numpy's cost per call would be
     all the time: the same quotients, floors and ceilings; a NaN in the least (most)
     makes it NaN as numpy's ``min`` (``max``) does; the same cast to integers.
-    ``tests/core/test_overlay_search_paths.py`` holds it to ``_interval`` bit for bit."""
+    ``tests/core/test_overlay_search_paths.py`` holds it to ``_interval_many`` bit for bit."""
     last, first = float(high), float(low)
     still_bad = False
     for c, b, t in zip(coef.tolist(), bottom.tolist(), top.tolist(), strict=True):
-        if c != 0:  # NaN too, as in ``_interval``
+        if c != 0:  # NaN too, as in ``_interval_many``
             up, down = (t / c, b / c) if c > 0 else (b / c, t / c)
             up, down = _floor(up), _ceil(down)
             # Once NaN, stays NaN: nothing compares below (above) it.
