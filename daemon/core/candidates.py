@@ -117,6 +117,16 @@ def priced(chain: Sequence[OptionView], right: Right) -> list[OptionView]:
     return sorted(found, key=lambda v: v.contract.strike or 0.0)
 
 
+def priced_chain(
+    view: MarketView, trading_class: str, expiry: date, right: Right
+) -> list[OptionView]:
+    """``priced(view.chain(trading_class, expiry), right)`` without its sort:
+    ``MarketView.chain`` is in (strike, right) order, so the options of one right are in
+    strike order already and the stable sort would leave them as they are."""
+    chain = view.chain(trading_class, expiry)
+    return [v for v in chain if v.contract.right is right and v.delta is not None]
+
+
 def view_strike(v: OptionView) -> float:
     return v.contract.strike or 0.0
 

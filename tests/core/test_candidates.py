@@ -14,7 +14,7 @@ from vollib.black.greeks.analytical import delta as vollib_delta
 from vollib.black.greeks.analytical import theta as vollib_theta
 
 from daemon.core.calendar import time_to_expiry_years
-from daemon.core.candidates import Candidate, LegSpec
+from daemon.core.candidates import Candidate, LegSpec, priced, priced_chain
 from daemon.core.families.spx_put_diagonal import (
     SPX_PUT_DIAGONAL,
     _not_held,
@@ -350,3 +350,19 @@ def test_skipping_held_contracts_is_the_plain_key_filter(
     )
     want = [v for v in views if v.contract.key not in avoid]
     assert _not_held(views, avoid) == want
+
+
+def test_a_chains_priced_options_need_no_second_sort() -> None:
+    """``priced_chain`` (no sort) lists what ``priced`` (sorted by strike) lists, in the
+    same order, for every chain of the view and both rights: the chain is already in
+    (strike, right) order. A shuffled chain shows the sort ``priced`` keeps is real."""
+    view = view_of()
+    seen = 0
+    for e in view.expiry_views:
+        for right in (Right.PUT, Right.CALL):
+            want = priced(view.chain(e.trading_class, e.expiry), right)
+            assert priced_chain(view, e.trading_class, e.expiry, right) == want
+            seen += len(want)
+    assert seen > 100
+    chain = view.chain("SPXW", SPX_EXPIRY)
+    assert priced(chain[::-1], Right.PUT) == priced(chain, Right.PUT)

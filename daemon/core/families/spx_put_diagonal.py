@@ -31,7 +31,7 @@ from daemon.core.candidates import (
     class_rank,
     collect,
     nearest_index,
-    priced,
+    priced_chain,
     view_strike,
 )
 from daemon.core.families.base import (
@@ -133,7 +133,7 @@ def find_spx_put_diagonals(
     long_exp, short_exp = picked
     p = params.diagonal
     longs, shorts = (
-        _not_held(priced(view.chain(e.trading_class, e.expiry), Right.PUT), avoid_keys)
+        _not_held(priced_chain(view, e.trading_class, e.expiry, Right.PUT), avoid_keys)
         for e in (long_exp, short_exp)
     )
     if not longs or not shorts:
