@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from daemon.core.calendar import dte_days
@@ -117,6 +117,16 @@ def priced(chain: Sequence[OptionView], right: Right) -> list[OptionView]:
     return sorted(found, key=lambda v: v.contract.strike or 0.0)
 
 
+def priced_chain(
+    view: MarketView, trading_class: str, expiry: date, right: Right
+) -> list[OptionView]:
+    """``priced(view.chain(trading_class, expiry), right)`` without its sort:
+    ``MarketView.chain`` is in (strike, right) order, so the options of one right are in
+    strike order already and the stable sort would leave them as they are."""
+    chain = view.chain(trading_class, expiry)
+    return [v for v in chain if v.contract.right is right and v.delta is not None]
+
+
 def view_strike(v: OptionView) -> float:
     return v.contract.strike or 0.0
 
@@ -127,9 +137,11 @@ def _candidate(
     payoff: float | None,
     now: datetime,
     is_vix: bool,
+    dte: dict[date | None, int],
 ) -> Candidate | str:
     """One unit (every ratio 1) of ``legs`` whose stress payoff is ``payoff`` (``_specs``
-    and ``scenario_pnls``); a reason string when it cannot be priced."""
+    and ``scenario_pnls``); a reason string when it cannot be priced. ``dte``: the
+    expiries' ``dte_days`` already worked out (``_days``)."""
     if payoff is None:
         return "stress repricing failed"
     specs = _specs(legs)
@@ -149,7 +161,7 @@ def _candidate(
         natural_debit_usd=natural,
         payoff_usd=payoff,
         theta_usd_per_day=theta,
-        dte_days=min(dte_days(v.contract, now) for v, _ in legs),
+        dte_days=min(_days(v.contract, now, dte) for v, _ in legs),
         is_vix=is_vix,
     )
 
@@ -179,6 +191,7 @@ def collect(
         if not no
     ]
     payoffs = iter(scenario_pnls(jobs, view, params.scenario))
+    dte: dict[date | None, int] = {}  # the pairs share two or three expiries
     found: list[Candidate] = []
     notes: list[str] = []
     seen: set[str] = set()
@@ -187,13 +200,22 @@ def collect(
         if no:
             made = f"no usable quote for {', '.join(no)}"
         else:
-            made = _candidate(kind, pair, next(payoffs), now, is_vix)
+            made = _candidate(kind, pair, next(payoffs), now, is_vix, dte)
         if isinstance(made, str):
             notes.append(f"{kind.value} {long.contract.key} / {short.contract.key}: {made}")
         elif made.key not in seen:
             seen.add(made.key)
             found.append(made)
     return CandidateSearch(tuple(found), tuple(notes))
+
+
+def _days(contract: Contract, now: datetime, known: dict[date | None, int]) -> int:
+    """``dte_days(contract, now)``, worked out once per expiry in ``known`` (a contract
+    without an expiry raises as before: nothing is stored for it)."""
+    days = known.get(contract.expiry)
+    if days is None:
+        days = known[contract.expiry] = dte_days(contract, now)
+    return days
 
 
 def class_rank(trading_class: str) -> int:

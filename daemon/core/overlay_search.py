@@ -15,7 +15,9 @@ point, its row sums carried along), each variable's range at each point cut agai
 every row given what the variables still free can add at most and at least; the widest
 variable comes last and is set in closed form (the end of its feasible interval the
 objective prefers). A partial point no completion can make feasible is dropped, so the
-frontier holds only points that can still be completed.
+frontier holds only points that can still be completed. A one-point frontier and the
+tests on the rows run in plain floats (numpy's cost per call was the time); every sum
+over variables stays in numpy, whose order of additions is its own.
 
 Exactness: every integer point inside the bounds that meets every row (within
 ``slack``) is considered, none is skipped; among the optima the first in enumeration
@@ -27,6 +29,7 @@ checked against ``scipy.optimize.milp`` on random programs in
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -121,15 +124,31 @@ def search(problem: Problem, limit: int = DEFAULT_LIMIT) -> Search:
 def _budget_bound(problem: Problem) -> bool:
     """Whether some row caps the cost directly: an upper bound on a row proportional to
     the cost (a debit budget when the cost is the debit). The cover cap bounds the
-    points too, but loosely: hundreds of VIX spreads."""
+    points too, but loosely: hundreds of VIX spreads.
+
+    In plain floats (a handful of rows and variables: numpy's cost per call would be most
+    of the time): the same quotients, and ``_all_close`` is ``np.allclose`` term for term."""
     assert problem.cost is not None
-    cost = problem.cost
-    for row, hi in zip(problem.a, problem.hi, strict=True):
-        ratio = row[cost > 0] / cost[cost > 0]
-        same_zeros = np.array_equal(row == 0, cost == 0)
-        if np.isfinite(hi) and same_zeros and ratio.min() > 0 and np.allclose(ratio, ratio[0]):
+    cost = problem.cost.tolist()
+    zeros = [c == 0 for c in cost]
+    paid = [i for i, c in enumerate(cost) if c > 0]
+    for row, hi in zip(problem.a.tolist(), problem.hi.tolist(), strict=True):
+        if not math.isfinite(hi) or [x == 0 for x in row] != zeros:
+            continue
+        ratio = [row[i] / cost[i] for i in paid]
+        # all(> 0) is np.min(ratio) > 0, NaN included (a NaN fails both).
+        if all(x > 0 for x in ratio) and _all_close(ratio):
             return True
     return False
+
+
+def _all_close(values: list[float]) -> bool:
+    """``np.allclose(values, values[0])`` (default tolerances, numpy 2's ``isclose``:
+    ``|x - y| <= atol + rtol |y|`` with y finite, or x == y)."""
+    y = values[0]
+    tol = 1e-08 + 1e-05 * abs(y)
+    finite = math.isfinite(y)
+    return all((abs(x - y) <= tol and finite) or x == y for x in values)
 
 
 def _cost_floor(problem: Problem) -> float:
@@ -173,15 +192,23 @@ def _out_of_reach(a: FloatArray, lo: FloatArray, hi: FloatArray) -> bool:
     """Whether a budget row proves a cover row unreachable: with both of non-negative
     coefficients, the cover row is at most (budget) x (its best rate per unit of budget)
     (Dantzig's bound for the fractional knapsack); below its least value, no point, even
-    a fractional one, meets both. The budget-bound programs are infeasible this way."""
-    nonneg = np.all(a >= 0, axis=1)
-    for c in np.flatnonzero(nonneg & (lo > 0)):
-        for b in np.flatnonzero(nonneg & np.isfinite(hi)):
-            used = a[c] > 0
+    a fractional one, meets both. The budget-bound programs are infeasible this way.
+
+    In plain floats: a handful of rows and variables, where numpy's cost per call is most
+    of the time; each quotient, maximum and product is the same IEEE operation."""
+    rows = a.tolist()
+    nonneg = [all(x >= 0 for x in row) for row in rows]
+    lows, highs = lo.tolist(), hi.tolist()
+    budgets = [b for b, ok in enumerate(nonneg) if ok and math.isfinite(highs[b])]
+    for c, ok in enumerate(nonneg):
+        if not ok or not lows[c] > 0:
+            continue
+        used = [i for i, x in enumerate(rows[c]) if x > 0]
+        for b in budgets:
             if (
-                used.any()
-                and np.all(a[b][used] > 0)
-                and hi[b] * float(np.max(a[c][used] / a[b][used])) < lo[c]
+                used
+                and all(rows[b][i] > 0 for i in used)
+                and highs[b] * max(rows[c][i] / rows[b][i] for i in used) < lows[c]
             ):
                 return True
     return False
@@ -192,7 +219,7 @@ def _propagate(
 ) -> tuple[IntArray, IntArray] | None:
     """Tighten each variable's [low, high] from each row, twice (enough for these rows:
     the budget rows bound every variable at once). None when a row cannot be met."""
-    nonzero = a != 0
+    nonzero, positive = a != 0, a > 0
     safe = np.where(nonzero, a, 1.0)
     for _ in range(2):
         at_low, at_high = a * low, a * high
@@ -204,8 +231,8 @@ def _propagate(
             # a_ij n_j <= hi_i - (what the others add at least), >= lo_i - (at most).
             top = (hi - least)[:, None] + own_least
             bottom = (lo - most)[:, None] + own_most
-        upper_side = np.where(a > 0, top, bottom) / safe
-        lower_side = np.where(a > 0, bottom, top) / safe
+        upper_side = np.where(positive, top, bottom) / safe
+        lower_side = np.where(positive, bottom, top) / safe
         caps = np.where(nonzero & np.isfinite(upper_side), np.floor(upper_side), np.inf)
         floors = np.where(nonzero & np.isfinite(lower_side), np.ceil(lower_side), -np.inf)
         high = np.minimum(high, caps.min(axis=0, initial=np.inf)).astype(np.int64)
@@ -247,6 +274,11 @@ class _Frontier:
         total = int(counts.sum())
         if total > limit:
             return False
+        if len(counts) == 1:  # one point (most often): its values, without the bookkeeping
+            value = first[0] + np.arange(total)
+            self.values = np.column_stack([np.repeat(self.values, total, axis=0), value])
+            self.sums = self.sums[0] + np.outer(value, a[:, j])
+            return True
         parent = np.repeat(np.arange(len(counts)), counts)
         starts = np.cumsum(counts) - counts
         value = first[parent] + (np.arange(total) - starts[parent])
@@ -282,11 +314,21 @@ def _interval(
 ) -> tuple[IntArray, IntArray]:
     """Per point, the integers x in [low, high] with bottom_i <= coef_i x <= top_i for
     every row i (points in rows of ``bottom`` and ``top``, rows in columns)."""
+    if bottom.shape[0] == 1:
+        return _interval_one(coef, bottom[0], top[0], low, high)
+    return _interval_many(coef, bottom, top, low, high)
+
+
+def _interval_many(
+    coef: FloatArray, bottom: FloatArray, top: FloatArray, low: int, high: int
+) -> tuple[IntArray, IntArray]:
+    """``_interval`` in numpy, for any number of points."""
     moving = coef != 0
     c = np.where(moving, coef, 1.0)
+    positive = c > 0
     with np.errstate(invalid="ignore"):
-        up = np.where(c > 0, top, bottom) / c
-        down = np.where(c > 0, bottom, top) / c
+        up = np.where(positive, top, bottom) / c
+        down = np.where(positive, bottom, top) / c
         # A row n_j does not move is met or not whatever its value.
         still_bad = (~moving) & ((top < 0) | (bottom > 0))
     last = np.where(moving, np.floor(up), np.inf).min(axis=1, initial=float(high))
@@ -294,6 +336,45 @@ def _interval(
     last = np.where(still_bad.any(axis=1) | np.isnan(last), -1.0, last)
     first = np.where(np.isnan(first), high + 1.0, first)
     return first.astype(np.int64), last.astype(np.int64)
+
+
+def _interval_one(
+    coef: FloatArray, bottom: FloatArray, top: FloatArray, low: int, high: int
+) -> tuple[IntArray, IntArray]:
+    """``_interval`` of a one-point frontier (most of them: the first variables placed
+    have one value at the origin), in plain floats, where numpy's cost per call would be
+    all the time: the same quotients, floors and ceilings; a NaN in the least (most)
+    makes it NaN as numpy's ``min`` (``max``) does; the same cast to integers.
+    ``tests/core/test_overlay_search_paths.py`` holds it to ``_interval_many`` bit for bit."""
+    last, first = float(high), float(low)
+    still_bad = False
+    for c, b, t in zip(coef.tolist(), bottom.tolist(), top.tolist(), strict=True):
+        if c != 0:  # NaN too, as in ``_interval_many``
+            up, down = (t / c, b / c) if c > 0 else (b / c, t / c)
+            up, down = _floor(up), _ceil(down)
+            # Once NaN, stays NaN: nothing compares below (above) it.
+            if up < last or math.isnan(up):
+                last = up
+            if down > first or math.isnan(down):
+                first = down
+        elif t < 0 or b > 0:
+            still_bad = True
+    if still_bad or math.isnan(last):
+        last = -1.0
+    if math.isnan(first):
+        first = high + 1.0
+    both = np.array([first, last]).astype(np.int64)
+    return both[:1], both[1:]
+
+
+def _floor(x: float) -> float:
+    """``np.floor`` of a float: infinities and NaN as they are."""
+    return float(math.floor(x)) if math.isfinite(x) else x
+
+
+def _ceil(x: float) -> float:
+    """``np.ceil`` of a float: infinities and NaN as they are."""
+    return float(math.ceil(x)) if math.isfinite(x) else x
 
 
 def _finish(

@@ -54,10 +54,13 @@ def recognise(positions: Sequence[Position], settled_keys: frozenset[str] = froz
     registered = families()
     symbols = frozenset({SPX_SYMBOL, *(f.symbol for f in registered)})
     merged, others = _merge(positions, symbols)
-    settled = sorted(
-        (p for p in merged if p.contract.key in settled_keys), key=lambda p: p.contract.key
-    )
-    options = [p for p in merged if p.contract.key not in settled_keys]
+    settled: list[Position] = []
+    options = merged
+    if settled_keys:  # most sessions settle nothing: no key to format then
+        settled = sorted(
+            (p for p in merged if p.contract.key in settled_keys), key=lambda p: p.contract.key
+        )
+        options = [p for p in merged if p.contract.key not in settled_keys]
     pool = Pool(options)
     structures: list[Structure] = match_income(pool)
     for family in registered:

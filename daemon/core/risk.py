@@ -55,7 +55,11 @@ from daemon.core.stress import (
     vix_future_beta,
     vol_beta,
 )
-from daemon.core.strike_distance import nearest_short_sigmas, short_strike_sigmas
+from daemon.core.strike_distance import (
+    nearest_short_sigmas,
+    short_sigma_figures,
+    short_strike_sigmas,
+)
 from daemon.core.structure_bounds import (
     breakevens,
     credit_usd,
@@ -135,19 +139,19 @@ def dollar_greeks(legs: Sequence[Leg], view: MarketView) -> DollarGreeks | None:
 def _dollar_greeks(
     legs: Sequence[Leg], views: Sequence[OptionView], view: MarketView
 ) -> DollarGreeks | None:
-    total = DollarGreeks()
+    # Summed leg by leg from 0.0, the additions ``DollarGreeks.__add__`` would make, in
+    # plain floats: no greeks object per leg.
+    delta = gamma = vega = theta = 0.0
     for leg, ov in zip(legs, views, strict=True):
         dfds = _d_forward_d_spot(ov, view)
         if dfds is None:
             return None
         size = leg.quantity * leg.contract.multiplier
-        total += DollarGreeks(
-            delta_usd_per_pt=(ov.delta or 0.0) * dfds * size,
-            gamma_usd_per_pt2=(ov.gamma or 0.0) * dfds * dfds * size,
-            vega_usd_per_vol_pt=(ov.vega or 0.0) * size,
-            theta_usd_per_day=(ov.theta or 0.0) * size,
-        )
-    return total
+        delta += (ov.delta or 0.0) * dfds * size
+        gamma += (ov.gamma or 0.0) * dfds * dfds * size
+        vega += (ov.vega or 0.0) * size
+        theta += (ov.theta or 0.0) * size
+    return DollarGreeks(delta, gamma, vega, theta)
 
 
 # ---- per structure and per book -------------------------------------------------------------
@@ -229,15 +233,19 @@ def structure_risks(
     """``structure_risk`` of each structure, in order: each leg looked up once, and every
     move of every priced structure stress-repriced in one call (``priced_pnls``)."""
     found = [_priced(s, view) for s in structures]
-    jobs = [(p.legs, p.views, move) for p in found if p.reason is None for move in scenario.shocks]
+    # Built once: each ``scenario.shocks`` builds (and validates) its moves afresh.
+    moves = scenario.shocks
+    hedge_name = moves[0].name  # the hedge scenario comes first
+    jobs = [(p.legs, p.views, move) for p in found if p.reason is None for move in moves]
     pnls = iter(priced_pnls(jobs, view, scenario))
     out = []
     for s, p in zip(structures, found, strict=True):
         credit = credit_usd(p.legs)
         max_loss = max_loss_usd(s, credit)
         remaining = None if p.mark is None else remaining_max_loss_usd(s, p.mark)
+        sigmas, nearest = short_sigma_figures(p.legs, view)
         shocks: dict[str, float] = {}
-        for move in scenario.shocks if p.reason is None else ():
+        for move in moves if p.reason is None else ():
             pnl = next(pnls)
             if pnl is None:
                 continue
@@ -257,9 +265,9 @@ def structure_risks(
                 missing_reason=p.reason,
                 mark_usd=p.mark,
                 greeks=p.greeks,
-                short_strike_sigmas=short_strike_sigmas(p.legs, view),
-                nearest_short_sigmas=nearest_short_sigmas(p.legs, view),
-                stress_pnl_usd=shocks.get(scenario.hedge_shock.name),
+                short_strike_sigmas=sigmas,
+                nearest_short_sigmas=nearest,
+                stress_pnl_usd=shocks.get(hedge_name),
                 remaining_max_loss_usd=remaining,
                 shock_pnl_usd=shocks,
             )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from datetime import date
 
 import numpy as np
 
@@ -103,11 +104,16 @@ def priced_pnls(
     views, or why a leg is not priced), for a caller that has them."""
     # Per leg of the priceable jobs: strike, T, r, F, sigma, call, shocked F and sigma.
     rows: list[tuple[float, float, float, float, float, bool, float, float]] = []
+    betas: dict[tuple[str, date], float] = {}  # this call's legs share a few expiries
+    hedge: ShockParams | None = None  # built once: ``hedge_shock`` validates a new model
     for _, views, shock in jobs:
         if not isinstance(views, str):
-            move = scenario.hedge_shock if shock is None else shock
-            rows.extend(_shocked_row(ov, view, scenario, move) for ov in views)
-    change = np.empty(0)
+            move = shock
+            if move is None:
+                hedge = scenario.hedge_shock if hedge is None else hedge
+                move = hedge
+            rows.extend(_shocked_row(ov, view, scenario, move, betas) for ov in views)
+    change: list[float] = []
     if rows:
         columns = zip(*rows, strict=True)
         k, t, r, f, sigma, is_call, f_shock, sigma_shock = (np.array(c) for c in columns)
@@ -122,7 +128,8 @@ def priced_pnls(
             np.concatenate([is_call, is_call]),
         ).price
         n = len(rows)
-        change = np.asarray(prices[n:], dtype=np.float64) - np.asarray(prices[:n], np.float64)
+        moved = np.asarray(prices[n:], dtype=np.float64) - np.asarray(prices[:n], np.float64)
+        change = moved.tolist()
     out: list[float | None] = []
     start = 0
     for legs, views, _ in jobs:
@@ -133,27 +140,39 @@ def priced_pnls(
             out.append(0.0)
             continue
         stop = start + len(views)
-        size = np.array([leg.quantity * leg.contract.multiplier for leg in legs], np.float64)
-        out.append(math.fsum(size * change[start:stop]))
+        # Each term the float64 product numpy would form; fsum is exact in any order.
+        sizes = [float(leg.quantity * leg.contract.multiplier) for leg in legs]
+        out.append(math.fsum(q * x for q, x in zip(sizes, change[start:stop], strict=True)))
         start = stop
     return out
 
 
 def _shocked_row(
-    ov: OptionView, view: MarketView, scenario: ScenarioParams, move: ShockParams
+    ov: OptionView,
+    view: MarketView,
+    scenario: ScenarioParams,
+    move: ShockParams,
+    betas: dict[tuple[str, date], float],
 ) -> tuple[float, float, float, float, float, bool, float, float]:
-    """One priced leg's Black-76 inputs, then its forward and vol after ``move``."""
+    """One priced leg's Black-76 inputs, then its forward and vol after ``move``.
+    ``betas``: the (symbol, expiry) -> beta (``vol_beta`` for SPX, ``vix_future_beta``
+    for VIX, at the expiry's DTE) already worked out this call: the same function of the
+    same arguments, and a pair's legs share their expiries."""
     c = ov.contract
     assert c.expiry is not None and c.strike is not None
     assert ov.underlying_price is not None and ov.iv_sigma is not None
     f, sigma = ov.underlying_price, ov.iv_sigma
-    dte = dte_days(c.expiry, view.now)
+    beta = betas.get((c.symbol, c.expiry))
+    if beta is None:
+        dte = dte_days(c.expiry, view.now)
+        spx = c.symbol == SPX_SYMBOL
+        beta = vol_beta(dte, scenario) if spx else vix_future_beta(dte, scenario)
+        betas[c.symbol, c.expiry] = beta
     if c.symbol == SPX_SYMBOL:
-        beta = vol_beta(dte, scenario)
         f_shock = f * (1.0 + move.spx_move_frac)
         sigma_shock = max(_MIN_SIGMA, sigma + beta * move.vix_spot_shock_pts / 100)
     else:
-        future = f + vix_future_beta(dte, scenario) * move.vix_spot_shock_pts
+        future = f + beta * move.vix_spot_shock_pts
         f_shock = max(_MIN_VIX_FUTURE, future)
         sigma_shock = max(_MIN_SIGMA, sigma + move.vix_option_vol_shock_pts / 100)
     is_call = c.right is Right.CALL

@@ -38,3 +38,13 @@ def nearest_short_sigmas(legs: Sequence[Leg], view: MarketView) -> float | None:
     out of the money, negative once breached (a put's -x, a call's x)."""
     signed = [-x if right is Right.PUT else x for right, x in _short_sigmas(legs, view)]
     return min(signed, default=None)
+
+
+def short_sigma_figures(
+    legs: Sequence[Leg], view: MarketView
+) -> tuple[tuple[float, ...], float | None]:
+    """``(short_strike_sigmas, nearest_short_sigmas)`` of ``legs`` from one pass over
+    them (each leg's view looked up and its distance worked out once, not twice)."""
+    found = _short_sigmas(legs, view)
+    signed = [-x if right is Right.PUT else x for right, x in found]
+    return tuple(x for _, x in found), min(signed, default=None)

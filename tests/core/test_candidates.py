@@ -7,21 +7,24 @@ from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from vollib.black import black
 from vollib.black.greeks.analytical import delta as vollib_delta
 from vollib.black.greeks.analytical import theta as vollib_theta
 
 from daemon.core.calendar import time_to_expiry_years
-from daemon.core.candidates import Candidate, LegSpec
+from daemon.core.candidates import Candidate, LegSpec, priced, priced_chain
 from daemon.core.families.spx_put_diagonal import (
     SPX_PUT_DIAGONAL,
+    _not_held,
     find_spx_put_diagonals,
 )
 from daemon.core.families.vix_call_spread import (
     VIX_CALL_SPREAD,
     find_vix_call_spreads,
 )
-from daemon.core.market import MarketView, build_market_view
+from daemon.core.market import MarketView, OptionView, build_market_view
 from daemon.core.models import Action, Contract, OptionQuote, Right
 from daemon.core.params import DiagonalParams, ModelParams, VixSpreadParams
 from tests.core.factories import (
@@ -307,3 +310,59 @@ def test_now_is_an_argument() -> None:
     snap = standard_snapshot(now=later)
     cands = vix_call_spread_candidates(build_market_view(snap, PARAMS), later, PARAMS)
     assert cands and all(c.dte_days == (VIX_EXPIRY - later.date()).days for c in cands)
+
+
+def _bare_view(contract: Contract) -> OptionView:
+    """A view that carries only its contract (the filter reads nothing else)."""
+    return OptionView(contract, None, None, None, None, None, None, 0.1, 1.0, 0.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["SPX", "SPXW"]),
+            st.sampled_from([SPX_EXPIRY, SPX_FAR_EXPIRY]),
+            st.sampled_from([4800.0, 4812.5, 4900.0, 5000.0]),
+            st.sampled_from([Right.PUT, Right.CALL]),
+        ),
+        max_size=8,
+    ),
+    st.lists(st.integers(0, 7), max_size=3),
+    st.lists(
+        st.tuples(st.sampled_from(["SPX", "SPXW"]), st.sampled_from([4800.0, 4850.0])),
+        max_size=2,
+    ),
+)
+def test_skipping_held_contracts_is_the_plain_key_filter(
+    legs: list[tuple[str, date, float, Right]],
+    held: list[int],
+    elsewhere: list[tuple[str, float]],
+) -> None:
+    """``_not_held`` (which formats no key when no avoided key shares a chain's class and
+    expiry) keeps exactly the views whose ``Contract.key`` is not avoided, in order:
+    avoided keys from the chain itself, from another expiry, or none."""
+    views = [_bare_view(spx_option(k, r, e, tc)) for tc, e, k, r in legs]
+    other = date(2026, 6, 18)
+    avoid = frozenset(
+        [views[i].contract.key for i in held if i < len(views)]
+        + [spx_option(k, Right.PUT, other, tc).key for tc, k in elsewhere]
+    )
+    want = [v for v in views if v.contract.key not in avoid]
+    assert _not_held(views, avoid) == want
+
+
+def test_a_chains_priced_options_need_no_second_sort() -> None:
+    """``priced_chain`` (no sort) lists what ``priced`` (sorted by strike) lists, in the
+    same order, for every chain of the view and both rights: the chain is already in
+    (strike, right) order. A shuffled chain shows the sort ``priced`` keeps is real."""
+    view = view_of()
+    seen = 0
+    for e in view.expiry_views:
+        for right in (Right.PUT, Right.CALL):
+            want = priced(view.chain(e.trading_class, e.expiry), right)
+            assert priced_chain(view, e.trading_class, e.expiry, right) == want
+            seen += len(want)
+    assert seen > 100
+    chain = view.chain("SPXW", SPX_EXPIRY)
+    assert priced(chain[::-1], Right.PUT) == priced(chain, Right.PUT)

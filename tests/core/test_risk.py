@@ -19,6 +19,7 @@ from daemon.core.models import OptionQuote, Position, Quote, Right
 from daemon.core.params import ModelParams, ScenarioParams
 from daemon.core.recognition import recognise
 from daemon.core.risk import (
+    DollarGreeks,
     book_risk,
     dollar_greeks,
     scenario_pnl,
@@ -26,6 +27,11 @@ from daemon.core.risk import (
     structure_risk,
     structure_risks,
     vol_beta,
+)
+from daemon.core.strike_distance import (
+    nearest_short_sigmas,
+    short_sigma_figures,
+    short_strike_sigmas,
 )
 from daemon.core.structures import Leg, StructureKind
 from tests.core.factories import (
@@ -391,3 +397,26 @@ def test_structures_priced_together_are_each_priced_alone() -> None:
     assert together == alone
     assert {r.priced for r in together} == {True, False}
     assert all(len(r.shock_pnl_usd) == len(PARAMS.scenario.shocks) for r in together if r.priced)
+
+
+def test_a_structures_greeks_and_sigmas_are_its_legs_summed_one_by_one() -> None:
+    """A condor's dollar greeks are its legs' (``dollar_greeks`` of each leg alone) added
+    one after another from zero with ``DollarGreeks.__add__``, bit for bit; its short
+    strikes' sigmas and the nearest are those of ``short_strike_sigmas`` and
+    ``nearest_short_sigmas``, from one pass over the legs."""
+    view = _view()
+    (condor,) = recognise(iron_condor((4800, 4900, 5150, 5250), quantity=3)).income
+    risk = structure_risk(condor, view, PARAMS.scenario)
+    legs = condor.position_legs
+    total = DollarGreeks()
+    for leg in legs:
+        one = dollar_greeks([leg], view)
+        assert one is not None
+        total = total + one
+    assert risk.greeks == total
+    assert short_sigma_figures(legs, view) == (
+        short_strike_sigmas(legs, view),
+        nearest_short_sigmas(legs, view),
+    )
+    assert (risk.short_strike_sigmas, risk.nearest_short_sigmas) == short_sigma_figures(legs, view)
+    assert len(risk.short_strike_sigmas) == 2 and risk.nearest_short_sigmas is not None

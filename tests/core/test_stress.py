@@ -22,6 +22,7 @@ from daemon.core.params import (
     ScenarioParams,
     ShockParams,
 )
+from daemon.core.pricing import black76
 from daemon.core.proposal import AdjustmentAction
 from daemon.core.recognition import recognise
 from daemon.core.risk import (
@@ -31,11 +32,13 @@ from daemon.core.risk import (
     scenario_pnls,
     vix_future_beta,
 )
+from daemon.core.stress import leg_views, priced_pnls, vol_beta
 from daemon.core.structures import Leg
 from tests.core.factories import (
     NOW,
     RATE,
     SPX_EXPIRY,
+    SPX_FAR_EXPIRY,
     pos,
     skew,
     spx_forward,
@@ -235,3 +238,45 @@ def test_batched_stress_repricing_is_each_job_priced_alone() -> None:
     assert batched == alone  # floats compared exactly
     assert all(isinstance(x, float) and x != 0.0 for x in batched[: 3 * (1 + len(sc.shocks))])
     assert set(batched[-2 * (1 + len(sc.shocks)) :]) == {0.0, None}
+
+
+def test_a_batch_sharing_expiries_is_each_leg_repriced_alone() -> None:
+    """``priced_pnls`` on legs at two SPX expiries and the VIX one, interleaved (each leg
+    takes its expiry's beta once worked out for the call), equals, bit for bit, each leg
+    repriced on its own by one-element Black-76 calls with the beta of its own DTE and
+    the per-leg P&L summed exactly (``math.fsum``)."""
+    view = _view()
+    sc = PARAMS.scenario
+    legs = [
+        Leg(spx_option(4800, P), -2),
+        Leg(spx_option(4700, P, SPX_FAR_EXPIRY), 3),
+        Leg(vix_option(20, C), 1),
+        Leg(spx_option(4750, P), 1),
+        Leg(spx_option(4900, C, SPX_FAR_EXPIRY), -1),
+        Leg(vix_option(30, C), -1),
+    ]
+    jobs = [(legs[:3], None), (legs[3:], None), (legs, sc.shocks[-1])]
+    got = priced_pnls([(j, leg_views(j, view), m) for j, m in jobs], view, sc)
+
+    def alone(leg: Leg, move: ShockParams) -> float:
+        ov = view.option(leg.contract)
+        assert ov is not None and ov.underlying_price is not None and ov.iv_sigma is not None
+        f, sigma, c = ov.underlying_price, ov.iv_sigma, leg.contract
+        assert c.expiry is not None
+        dte = (c.expiry - NOW.date()).days
+        if c.symbol == "SPX":
+            f2 = f * (1.0 + move.spx_move_frac)
+            s2 = max(0.01, sigma + vol_beta(dte, sc) * move.vix_spot_shock_pts / 100)
+        else:
+            f2 = max(0.01, f + vix_future_beta(dte, sc) * move.vix_spot_shock_pts)
+            s2 = max(0.01, sigma + move.vix_option_vol_shock_pts / 100)
+        args = (c.strike, ov.t_years, ov.rate_frac)
+
+        def px(fwd: float, vol: float) -> float:
+            return float(black76([fwd], [args[0]], [args[1]], [args[2]], [vol], [c.right]).price[0])
+
+        return float(leg.quantity * c.multiplier) * (px(f2, s2) - px(f, sigma))
+
+    want = [math.fsum(alone(leg, sc.hedge_shock if m is None else m) for leg in j) for j, m in jobs]
+    assert got == want  # floats compared exactly
+    assert all(x != 0.0 for x in got)

@@ -31,7 +31,7 @@ from daemon.core.candidates import (
     class_rank,
     collect,
     nearest_index,
-    priced,
+    priced_chain,
     view_strike,
 )
 from daemon.core.families.base import (
@@ -42,7 +42,7 @@ from daemon.core.families.base import (
     window_middle,
 )
 from daemon.core.market import SPX_SYMBOL, ExpiryView, MarketView, OptionView
-from daemon.core.models import Contract, Right
+from daemon.core.models import Contract, Right, SecType
 from daemon.core.params import ModelParams, RollParams
 from daemon.core.structures import Pool, Structure, StructureKind, option_of, strike_of
 
@@ -132,15 +132,10 @@ def find_spx_put_diagonals(
         return CandidateSearch((), (picked,))
     long_exp, short_exp = picked
     p = params.diagonal
-    free = [
-        [
-            v
-            for v in priced(view.chain(e.trading_class, e.expiry), Right.PUT)
-            if v.contract.key not in avoid_keys
-        ]
+    longs, shorts = (
+        _not_held(priced_chain(view, e.trading_class, e.expiry, Right.PUT), avoid_keys)
         for e in (long_exp, short_exp)
-    ]
-    longs, shorts = free
+    )
     if not longs or not shorts:
         return CandidateSearch((), (f"no priced puts at {long_exp.name} or {short_exp.name}",))
     if view.spot is None or view.spot <= 0:
@@ -164,6 +159,21 @@ def find_spx_put_diagonals(
             (), (f"no short put at or below the long strikes at {short_exp.name}",)
         )
     return collect(SPX_PUT_DIAGONAL, pairs, view, now, params, is_vix=False)
+
+
+def _not_held(views: list[OptionView], avoid_keys: frozenset[str]) -> list[OptionView]:
+    """``views`` less those on a contract of ``avoid_keys``. An option's key begins with
+    its class and expiry (``Contract.key``), so when no avoided key begins like any of
+    the chain's, none is avoided and no key need be formatted (the long leg's chain, far
+    from the condor's expiry, most of all)."""
+    if not avoid_keys:
+        return views
+    series = {(v.contract.trading_class, v.contract.expiry, v.contract.sec_type) for v in views}
+    if all(kind is SecType.OPTION for _, _, kind in series):
+        heads = tuple(f"{tc} {expiry} " for tc, expiry, _ in series)
+        if not any(key.startswith(heads) for key in avoid_keys):
+            return views
+    return [v for v in views if v.contract.key not in avoid_keys]
 
 
 def by_date(pair: tuple[str, date]) -> tuple[date, int]:

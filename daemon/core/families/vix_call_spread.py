@@ -26,7 +26,7 @@ from daemon.core.candidates import (
     class_rank,
     collect,
     nearest_index,
-    priced,
+    priced_chain,
     view_strike,
 )
 from daemon.core.families.base import CandidateContext, HedgeFamily, HeldHedge, QuoteContext
@@ -53,7 +53,7 @@ def find_vix_call_spreads(view: MarketView, now: datetime, params: ModelParams) 
     if not expiries:
         return CandidateSearch((), (f"no reliable VIX expiry with DTE >= {p.min_dte_days}",))
     first = min(expiries, key=lambda e: (e.expiry, class_rank(e.trading_class)))
-    calls = priced(view.chain(first.trading_class, first.expiry), Right.CALL)
+    calls = priced_chain(view, first.trading_class, first.expiry, Right.CALL)
     if len(calls) < 2:
         return CandidateSearch((), (f"VIX {first.name}: fewer than 2 priced calls",))
     deltas = [v.delta or 0.0 for v in calls]
