@@ -275,13 +275,12 @@ class _Frontier:
         if total > limit:
             return False
         if len(counts) == 1:  # one point (most often): its values, without the bookkeeping
+            parent = np.zeros(total, dtype=np.intp)
             value = first[0] + np.arange(total)
-            self.values = np.column_stack([np.repeat(self.values, total, axis=0), value])
-            self.sums = self.sums[0] + np.outer(value, a[:, j])
-            return True
-        parent = np.repeat(np.arange(len(counts)), counts)
-        starts = np.cumsum(counts) - counts
-        value = first[parent] + (np.arange(total) - starts[parent])
+        else:
+            parent = np.repeat(np.arange(len(counts)), counts)
+            starts = np.cumsum(counts) - counts
+            value = first[parent] + (np.arange(total) - starts[parent])
         self.values = np.column_stack([self.values[parent], value])
         self.sums = self.sums[parent] + np.outer(value, a[:, j])
         return True

@@ -90,6 +90,17 @@ async def until_state(broker: IbBroker, state: ConnectionState) -> None:
         await asyncio.sleep(0.01)
 
 
+async def reconnects_after_a_lost_socket(broker: IbBroker, gw: FakeGateway) -> None:
+    """A broker whose socket was lost refuses calls until it connects again, then reads
+    the book again over a second handshake."""
+    with pytest.raises(BrokerDisconnected):
+        await broker.positions()
+    await broker.connect()
+    assert broker.connection_state is ConnectionState.CONNECTED
+    assert len(gw.handshakes) == 2
+    assert len(await broker.positions()) == 4
+
+
 async def until_terminal(stream: OrderEventStream, order_id: int) -> list[OrderEvent]:
     events: list[OrderEvent] = []
     async for event in stream:
@@ -165,12 +176,7 @@ def test_drop_after_1100_then_reconnect(library: str) -> None:
     async def body(broker: IbBroker, gw: FakeGateway) -> None:
         await gw.drop_with_1100()
         await until_state(broker, ConnectionState.DISCONNECTED)
-        with pytest.raises(BrokerDisconnected):
-            await broker.positions()
-        await broker.connect()
-        assert broker.connection_state is ConnectionState.CONNECTED
-        assert len(gw.handshakes) == 2
-        assert len(await broker.positions()) == 4
+        await reconnects_after_a_lost_socket(broker, gw)
 
     run(library, body)
 

@@ -12,9 +12,13 @@ import structlog
 
 from daemon.brokers.ib import IbBroker
 from daemon.core.broker import ConnectionState
-from daemon.errors import BrokerDisconnected
 from tests.ib.fake_gateway import FakeGateway
-from tests.ib.test_ib_adapter import LIBRARIES, run, until_state
+from tests.ib.test_ib_adapter import (
+    LIBRARIES,
+    reconnects_after_a_lost_socket,
+    run,
+    until_state,
+)
 
 pytestmark = pytest.mark.skipif(not LIBRARIES, reason="no IB client library is installed")
 
@@ -41,12 +45,7 @@ def test_a_lost_socket_is_dropped_and_reconnects(library: str, code: int) -> Non
             await gw.broadcast_error(code, "the socket is no longer usable")
             await until_state(broker, ConnectionState.DISCONNECTED)
         assert [e["code"] for e in logs if e["event"] == "ib_socket_lost"] == [code]
-        with pytest.raises(BrokerDisconnected):
-            await broker.positions()
-        await broker.connect()
-        assert broker.connection_state is ConnectionState.CONNECTED
-        assert len(gw.handshakes) == 2
-        assert len(await broker.positions()) == 4
+        await reconnects_after_a_lost_socket(broker, gw)
 
     run(library, body)
 
