@@ -60,7 +60,7 @@ from daemon.core.quote_checks import (
     DataProblem,
     DataProblemCode,
     check_quote,
-    clean_quote,
+    quick_check,
 )
 
 __all__ = [
@@ -306,15 +306,15 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
     keys: dict[tuple[str, str, date], list[str]] = defaultdict(list)
     years: dict[_Series, float | str] = {}  # ``_years_left`` by series
     # The loop runs once per option quote (~300 a cycle): the checks' settings are read
-    # once, a clean quote is decided by the shortcut directly (``check_quote``'s own
-    # order), and the contract's key is built once.
+    # once, a clean or merely wide quote is decided by the shortcut directly
+    # (``check_quote``'s own order), and the contract's key is built once.
     max_age_s, max_spread = params.validation.max_quote_age_s, params.validation.max_spread_frac
     for oq in snapshot.options:
         c = oq.contract
         if not _is_model_option(c) or c.expiry is None:
             continue
         key = c.key
-        checked = clean_quote(oq.quote, now, max_age_s, max_spread, False)
+        checked = quick_check(oq.quote, key, now, max_age_s, max_spread, False)
         if checked is None:
             checked = check_quote(oq.quote, key, now, params)
         group = (c.symbol, c.trading_class, c.expiry)

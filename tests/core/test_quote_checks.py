@@ -1,5 +1,5 @@
-"""The market view's fast paths give what the plain code gives: a clean quote decided
-without the full checks, and the per-strike mean vol used for interpolation."""
+"""The market view's fast paths give what the plain code gives: a clean or merely wide
+quote decided without the full checks, and the per-strike mean vol used for interpolation."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 from daemon.core.expiry_fit import _interpolate_iv
 from daemon.core.models import FeedKind, Quote
 from daemon.core.params import ModelParams
-from daemon.core.quote_checks import CheckedQuote, _checked, check_quote, clean_quote
+from daemon.core.quote_checks import (
+    CheckedQuote,
+    DataProblemCode,
+    _checked,
+    check_quote,
+    quick_check,
+)
 from tests.core.factories import NOW
 
 PARAMS = ModelParams()
@@ -33,7 +39,7 @@ PRICE = st.one_of(
     index=st.booleans(),
     feed=st.sampled_from(FeedKind),
 )
-def test_clean_quote_shortcut_agrees_with_the_full_checks(
+def test_quick_check_agrees_with_the_full_checks(
     bid: float | None,
     ask: float | None,
     last: float | None,
@@ -41,18 +47,31 @@ def test_clean_quote_shortcut_agrees_with_the_full_checks(
     index: bool,
     feed: FeedKind,
 ) -> None:
-    """Whenever the shortcut decides a quote, the full checks decide it the same way, and
-    check_quote always returns the full checks' verdict (a delayed or frozen feed
-    included: a fresh-looking, tight delayed quote is still stale)."""
+    """Whenever the shortcut decides a quote, the full checks decide it the same way (the
+    WIDE problem's text included), and check_quote always returns the full checks'
+    verdict (a delayed or frozen feed included: a fresh-looking, tight delayed quote is
+    still stale)."""
     q = Quote(bid, ask, NOW - timedelta(seconds=age_s), last, feed=feed)
     v = PARAMS.validation
     full = _checked(q, "X", NOW, PARAMS, index)
-    quick = clean_quote(q, NOW, v.max_quote_age_s, v.max_spread_frac, index)
+    quick = quick_check(q, "X", NOW, v.max_quote_age_s, v.max_spread_frac, index)
     if quick is not None:
         assert quick == full
         assert type(quick) is CheckedQuote and quick._asdict() == full._asdict()
-        assert full.problems == ()
+        assert all(p.code is DataProblemCode.WIDE for p in full.problems)
     assert check_quote(q, "X", NOW, PARAMS, index) == full
+
+
+def test_quick_check_decides_clean_and_wide_quotes() -> None:
+    """The shortcut does decide the two common cases (so the property above is not
+    vacuous): a tight quote with no problem, a wide one with its WIDE problem alone."""
+    v = PARAMS.validation
+    tight = Quote(10.0, 10.2, NOW)
+    wide = Quote(0.05, 0.60, NOW)
+    for q, codes in ((tight, []), (wide, [DataProblemCode.WIDE])):
+        quick = quick_check(q, "X", NOW, v.max_quote_age_s, v.max_spread_frac, False)
+        assert quick is not None and [p.code for p in quick.problems] == codes
+        assert quick == _checked(q, "X", NOW, PARAMS, False)
 
 
 @settings(max_examples=200, deadline=None)
