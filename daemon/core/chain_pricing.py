@@ -29,7 +29,7 @@ from daemon.core.expiry_fit import (
     ExpiryVols,
     finish_vols,
     fit_forward,
-    parity_arrays,
+    parity_pairs,
     row_columns,
 )
 from daemon.core.implied_vol import IVResult, implied_vol
@@ -76,7 +76,7 @@ def prepare_expiry(
     t_years = years_left
     is_vix = symbol == "VIX"
     columns = row_columns(rows)
-    fwd = fit_forward(is_vix, name, expiry, t_years, parity_arrays(*columns), futures, params)
+    fwd = fit_forward(is_vix, name, expiry, t_years, parity_pairs(*columns), futures, params)
     r = params.pricing.risk_free_rate_frac
     rate = -math.log(fwd.discount) / t_years if t_years > 0 else r
     return LiveExpiry(symbol, trading_class, expiry, rows, t_years, fwd, rate, columns)

@@ -33,7 +33,7 @@ from daemon.core.arrays import FloatArray
 from daemon.core.implied_vol import IVReason, IVResult, implied_vol
 from daemon.core.models import OptionQuote, Right
 from daemon.core.params import ModelParams
-from daemon.core.pricing import implied_forward
+from daemon.core.pricing import implied_forward_of_floats
 from daemon.core.quote_checks import CheckedQuote, DataProblem, DataProblemCode, finite_or_none
 
 
@@ -66,22 +66,18 @@ def row_columns(
     return strikes, calls, values
 
 
-def parity_arrays(
+def parity_pairs(
     strikes: Sequence[float], calls: Sequence[bool], values: Sequence[float | None]
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Strikes with a usable mid on both the call and the put, and those mids (a strike
-    listed twice on one side keeps its last mid). Inputs as ``row_columns``."""
+) -> tuple[list[float], list[float], list[float]]:
+    """Strikes with a usable mid on both the call and the put, ascending, and those mids
+    (a strike listed twice on one side keeps its last mid). Inputs as ``row_columns``."""
     call_mid: dict[float, float] = {}
     put_mid: dict[float, float] = {}
     for k, is_call, value in zip(strikes, calls, values, strict=True):
         if value is not None and k == k:  # NaN: a contract without a strike
             (call_mid if is_call else put_mid)[k] = value
     both = sorted(call_mid.keys() & put_mid.keys())
-    return (
-        np.array(both, dtype=np.float64),
-        np.array([call_mid[k] for k in both], dtype=np.float64),
-        np.array([put_mid[k] for k in both], dtype=np.float64),
-    )
+    return both, [call_mid[k] for k in both], [put_mid[k] for k in both]
 
 
 def _no_forward(name: str, discount: float, detail: str) -> ExpiryForward:
@@ -95,7 +91,7 @@ def fit_forward(
     name: str,
     expiry: date,
     t_years: float,
-    parity: tuple[FloatArray, FloatArray, FloatArray],
+    parity: tuple[list[float], list[float], list[float]],
     futures: Mapping[date, float],
     params: ModelParams,
 ) -> ExpiryForward:
@@ -107,7 +103,7 @@ def fit_forward(
         return _no_forward(name, 1.0, "settled")
     discount = math.exp(-r * t_years)
     k, c, p = parity
-    fit = implied_forward(
+    fit = implied_forward_of_floats(
         k,
         c,
         p,

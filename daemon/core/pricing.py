@@ -18,6 +18,7 @@ The implied-vol solver lives in ``implied_vol.py``; ``implied_vol``, ``IVReason`
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -36,6 +37,7 @@ __all__ = [
     "IVResult",
     "black76",
     "implied_forward",
+    "implied_forward_of_floats",
     "implied_vol",
 ]
 
@@ -182,6 +184,56 @@ def implied_forward(
     if fit is None:
         deviations[0] = 0.0  # F solves this pair's parity: 0 but for rounding
     return ForwardFit(forward, discount, float(deviations.max()), float(k[0]), int(k.size))
+
+
+def implied_forward_of_floats(
+    strikes: Sequence[float],
+    call_mids: Sequence[float],
+    put_mids: Sequence[float],
+    T: float,
+    r: float,
+    pairs: int = 3,
+    max_rate_gap_frac: float = _MAX_RATE_GAP_FRAC,
+) -> ForwardFit | None:
+    """``implied_forward`` of Python floats, the same result bit for bit: the market view
+    fits a dozen expiries of a dozen pairs a cycle, where numpy's fixed cost per call was
+    most of the time. The selection, the fallback forward and the residuals are the same
+    IEEE operations on floats; the least-squares line (numpy's sums and dot) is the
+    general path's own ``_parity_line``. A discount factor that underflows to 0 (numpy
+    divides by it, Python raises) takes the general path."""
+    if pairs < 1:
+        raise ValueError(f"pairs must be at least 1, got {pairs}")
+    if not (math.isfinite(T) and T >= 0 and math.isfinite(r)):
+        raise ValueError(f"T must be finite and >= 0 and r finite, got T={T!r}, r={r!r}")
+    if not len(strikes) == len(call_mids) == len(put_mids):
+        raise ValueError("strikes, call_mids and put_mids must have the same length")
+    finite = math.isfinite
+    usable = [
+        (k, c - p)
+        for k, c, p in zip(strikes, call_mids, put_mids, strict=True)
+        if finite(k) and finite(c) and finite(p) and k > 0 and c >= 0 and p >= 0
+    ]
+    if not usable:
+        return None
+    usable.sort(key=lambda pair: abs(pair[1]))  # stable, as the stable argsort
+    k = [pair[0] for pair in usable[:pairs]]
+    diff = [pair[1] for pair in usable[:pairs]]
+    fit = None
+    if len(k) >= 2 and T > 0 and min(k) != max(k):  # else ``_parity_line`` has no line
+        fit = _parity_line(np.array(k), np.array(diff), T, r, max_rate_gap_frac)
+    if fit is None:
+        discount = math.exp(-r * T)
+        if discount == 0.0:
+            return implied_forward(strikes, call_mids, put_mids, T, r, pairs, max_rate_gap_frac)
+        forward = k[0] + diff[0] / discount
+    else:
+        discount, forward = fit
+    deviations = [abs(d - discount * (forward - s)) for s, d in zip(k, diff, strict=True)]
+    if fit is None:
+        deviations[0] = 0.0  # F solves this pair's parity: 0 but for rounding
+    # ``ndarray.max`` says NaN if any is NaN; Python's ``max`` depends on where it is.
+    residual = math.nan if any(v != v for v in deviations) else max(deviations)
+    return ForwardFit(forward, discount, residual, k[0], len(k))
 
 
 def _parity_line(

@@ -1,0 +1,99 @@
+"""The market view's float paths give the general numpy paths' results bit for bit: the
+parity forward of Python floats (``implied_forward_of_floats``) against
+``implied_forward``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from daemon.core.pricing import ForwardFit, implied_forward, implied_forward_of_floats
+
+ODD = st.sampled_from([math.nan, math.inf, -math.inf, -1.0, 0.0, -0.0])
+
+
+def _same(a: ForwardFit | None, b: ForwardFit | None) -> bool:
+    """Equal field by field as floats are stored (``repr``: -0.0 and NaN told apart),
+    and of the same Python types."""
+    if a is None or b is None:
+        return a is b
+    return repr(tuple(a)) == repr(tuple(b)) and [type(v) for v in a] == [type(v) for v in b]
+
+
+@st.composite
+def parity_quotes(draw: st.DrawFn) -> tuple[list[float], list[float], list[float]]:
+    """Strikes and call/put mids near parity C - P = D (F - K) (so the least-squares line
+    is often accepted), with noise, repeated strikes, ties and odd values mixed in."""
+    forward = draw(st.floats(50.0, 6000.0))
+    discount = draw(st.floats(0.9, 1.0))
+    n = draw(st.integers(0, 12))
+    step = draw(st.sampled_from([0.5, 5.0, 25.0]))
+    strikes, calls, puts = [], [], []
+    for _ in range(n):
+        k = round(forward / step + draw(st.integers(-8, 8))) * step
+        diff = discount * (forward - k) + draw(st.sampled_from([0.0, 0.05, -0.1, 0.3]))
+        put = draw(st.floats(0.0, 80.0))
+        call = put + diff
+        strikes.append(draw(st.one_of(st.just(k), ODD)) if draw(st.booleans()) else k)
+        calls.append(draw(ODD) if draw(st.integers(0, 9)) == 0 else call)
+        puts.append(draw(ODD) if draw(st.integers(0, 9)) == 0 else put)
+    return strikes, calls, puts
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    quotes=parity_quotes(),
+    t_years=st.one_of(st.just(0.0), st.floats(1e-4, 2.0)),
+    rate=st.one_of(st.floats(-0.05, 0.2), st.just(800.0)),
+    pairs=st.integers(1, 4),
+    gap=st.sampled_from([0.01, 0.2, 50.0]),
+)
+@example(
+    quotes=([4900.0, 5000.0, 5100.0], [150.0, 80.0, 30.0], [52.0, 80.5, 129.0]),
+    t_years=0.25,
+    rate=0.04,
+    pairs=3,
+    gap=50.0,
+)
+def test_parity_forward_of_floats_is_the_general_path(
+    quotes: tuple[list[float], list[float], list[float]],
+    t_years: float,
+    rate: float,
+    pairs: int,
+    gap: float,
+) -> None:
+    """Same forward, discount, residual, ATM strike and pair count as ``implied_forward``
+    on arrays (None alike), whatever the quotes hold: a rate of 800 underflows the
+    discount factor to 0, where the float path hands over to the general one."""
+    strikes, calls, puts = quotes
+    with np.errstate(all="ignore"):  # the general path divides by a discount of 0
+        general = implied_forward(
+            np.array(strikes), np.array(calls), np.array(puts), t_years, rate, pairs, gap
+        )
+        floats = implied_forward_of_floats(strikes, calls, puts, t_years, rate, pairs, gap)
+    assert _same(floats, general), (floats, general)
+
+
+def test_parity_forward_of_floats_takes_the_line_and_refuses_what_the_general_path_does() -> None:
+    """The least-squares line is used when its rate is acceptable (exact parity quotes: the
+    known forward and discount back), and bad arguments raise as in the general path."""
+    strikes = [4900.0, 5000.0, 5100.0]
+    d, f = math.exp(-0.04 * 0.25), 5012.5
+    puts = [40.0, 70.0, 110.0]
+    calls = [p + d * (f - k) for p, k in zip(puts, strikes, strict=True)]
+    fit = implied_forward_of_floats(strikes, calls, puts, 0.25, 0.04)
+    assert fit is not None and fit.pairs_used == 3
+    assert fit.forward == pytest.approx(f, abs=1e-9) and fit.discount == pytest.approx(d)
+    assert _same(fit, implied_forward(strikes, calls, puts, 0.25, 0.04))
+    for bad in ({"pairs": 0}, {"T": -1.0}, {"r": math.nan}):
+        args = {"T": 0.25, "r": 0.04, "pairs": 3} | bad
+        with pytest.raises(ValueError):
+            implied_forward_of_floats(strikes, calls, puts, **args)  # type: ignore[arg-type]
+        with pytest.raises(ValueError):
+            implied_forward(strikes, calls, puts, **args)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        implied_forward_of_floats(strikes, calls, puts[:2], 0.25, 0.04)
