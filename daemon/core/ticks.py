@@ -17,8 +17,10 @@ from __future__ import annotations
 import math
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from daemon.core.arrays import FloatArray
 from daemon.core.models import Contract
@@ -60,8 +62,28 @@ def rule_tick(price_usd: float, rule: TickRule) -> float:
     return rule.below_usd if abs(price_usd) < rule.threshold_usd else rule.at_or_above_usd
 
 
-def rule_ticks(prices_usd: FloatArray, rule: TickRule) -> FloatArray:
-    """``rule_tick`` of each price, vectorised (the same comparison, elementwise)."""
+class TickRules(NamedTuple):
+    """A ``TickRule``'s three numbers per price (a quote request mixing SPX and VIX
+    options is ticked in one pass, each price under its own rule)."""
+
+    threshold_usd: FloatArray
+    below_usd: FloatArray
+    at_or_above_usd: FloatArray
+
+    @classmethod
+    def pick(cls, first: npt.NDArray[np.bool_], rule: TickRule, other: TickRule) -> TickRules:
+        """``rule``'s numbers where ``first``, else ``other``'s."""
+        return cls(
+            *(
+                np.where(first, getattr(rule, name), getattr(other, name))
+                for name in ("threshold_usd", "below_usd", "at_or_above_usd")
+            )
+        )
+
+
+def rule_ticks(prices_usd: FloatArray, rule: TickRule | TickRules) -> FloatArray:
+    """``rule_tick`` of each price, vectorised (the same comparison, elementwise); with
+    ``TickRules`` each price is compared with its own rule's numbers."""
     below = np.abs(prices_usd) < rule.threshold_usd
     return np.asarray(np.where(below, rule.below_usd, rule.at_or_above_usd), dtype=np.float64)
 

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.brokers.sim import SimBroker, SimClock, SimParams
+from daemon.brokers.sim.chains import Chains
 from daemon.brokers.sim.historical import HistoricalSource
 from daemon.brokers.sim.historical_params import HistoricalQuoteParams, HistoricalSurfaceParams
 from daemon.brokers.sim.surface import (
@@ -26,7 +27,7 @@ from daemon.brokers.sim.surface import (
 )
 from daemon.core.calendar import time_to_expiry_years
 from daemon.core.models import Contract, Right, SecType
-from daemon.core.ticks import RoundMode, round_to_tick
+from daemon.core.ticks import RoundMode, TickRules, round_to_tick
 from daemon.replay.data import MarketData
 
 
@@ -170,3 +171,44 @@ def test_the_hull_repairs_a_chain_with_arbitrage() -> None:
     assert fixed[0] == pytest.approx(99 + (10.2 - 99) * 80 / 90)
     assert fixed[3] == pytest.approx(3.25)
     assert fixed[5] < 0.5
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.floats(0.0, 400.0), st.booleans()), min_size=1, max_size=20),
+    vix_pts=st.floats(5.0, 90.0),
+)
+def test_a_mixed_request_is_quoted_as_each_class_alone(
+    rows: list[tuple[float, bool]], vix_pts: float
+) -> None:
+    """A request mixing SPX and VIX prices, quoted in one pass with per-price rules
+    (``TickRules``, per-price spread flags), gets the very floats each class's own pass
+    gives (oracle: the one-class path, as the request was quoted before)."""
+    q, hq = SimParams().quotes, SimParams().historical.quotes
+    price = np.array([p for p, _ in rows])
+    flags = np.array([v for _, v in rows])
+    width = spread_usd(price, vix_pts, flags, hq)
+    bid, ask = ticked_bid_ask(
+        price, width, TickRules.pick(flags, q.vix_ticks, q.spx_ticks), q.min_spread_ticks
+    )
+    for is_vix in (True, False):
+        mine = flags == is_vix
+        alone = spread_usd(price[mine], vix_pts, is_vix, hq)
+        assert alone.tolist() == width[mine].tolist()
+        rule = q.vix_ticks if is_vix else q.spx_ticks
+        want_bid, want_ask = ticked_bid_ask(price[mine], alone, rule, q.min_spread_ticks)
+        assert [b.hex() for b in bid[mine].tolist()] == [b.hex() for b in want_bid.tolist()]
+        assert [a.hex() for a in ask[mine].tolist()] == [a.hex() for a in want_ask.tolist()]
+
+
+def test_a_future_quote_is_kept_by_fair_value() -> None:
+    """The futures' bid/ask kept by fair value are what a fresh computation gives: the
+    tick at or below the value, the ask the configured ticks above (hand-checked)."""
+    chains = Chains(SimParams())
+    tick = SimParams().quotes.vix_future_tick_usd
+    spread = SimParams().quotes.future_spread_ticks * tick
+    for fair in (18.43, 18.43, 20.0, 18.43):
+        bid, ask = chains.future_bid_ask(fair)
+        fresh = Chains(SimParams()).future_bid_ask(fair)
+        assert (bid, ask) == fresh
+        assert bid <= fair < bid + tick + 1e-12 and ask == pytest.approx(bid + spread)

@@ -61,6 +61,7 @@ VIX_FUTURE_MULTIPLIER = 1000
 _FloatArray = npt.NDArray[np.float64]
 _RESOLVED_MAX = 200_000  # contracts remembered by ``Chains.resolve`` before it starts over
 _STRIKE_LISTINGS_MAX = 64  # strike listings remembered (one per class and spot level)
+_FUTURE_SIDES_MAX = 256  # futures' bid/ask remembered by fair value (a few a market step)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ class Chains:
         self._by_id: dict[int, tuple[Contract, Contract, str]] = {}
         # The last strike listing per class and band: every SPX expiry of a step has the same.
         self._strikes: dict[tuple[str, float, float], list[float]] = {}
+        self._future_sides: dict[float, tuple[float, float]] = {}
 
     # ---- listings --------------------------------------------------------------------------
     def expiries(self, trading_class: str, now: datetime) -> list[date]:
@@ -355,11 +357,20 @@ class Chains:
         return bid, max(ask, rule.below_usd)
 
     def future_bid_ask(self, fair_pts: float) -> tuple[float, float]:
+        """The future's bid (the tick at or below ``fair_pts``) and ask. Kept by fair value:
+        each cycle quotes the same few futures at the same values several times, and the
+        exact decimal rounding is two ``Decimal`` round trips."""
+        known = self._future_sides.get(fair_pts)
+        if known is not None:
+            return known
         q = self._p.quotes
         bid = round_to_tick(fair_pts, q.vix_future_tick_usd, RoundMode.DOWN)
         ask = round_to_tick(
             bid + q.future_spread_ticks * q.vix_future_tick_usd, q.vix_future_tick_usd
         )
+        if len(self._future_sides) >= _FUTURE_SIDES_MAX:
+            self._future_sides = {}
+        self._future_sides[fair_pts] = (bid, ask)
         return bid, ask
 
     def combo_tick(self, symbol: str) -> float:

@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta
 from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 
 from daemon.brokers.sim.chains import VIX, Chains, Theo, option_contract
 from daemon.brokers.sim.grid_rows import (
@@ -54,6 +55,8 @@ from daemon.brokers.sim.surface import (
 )
 from daemon.core.calendar import NY, session_bounds, time_to_expiry_years
 from daemon.core.models import BreadthDay, Contract, DailyBar, Right
+from daemon.core.params import TickRule
+from daemon.core.ticks import TickRules
 from daemon.replay.data import MarketData
 
 _OPEN, _CLOSE, _BELL = 0, 1, 2
@@ -284,10 +287,17 @@ class HistoricalSource:
             forward=np.array([g.forward for g in table])[gid],
         )
 
-    def _sides(self, is_vix: bool, price: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _sides(
+        self, is_vix: bool | npt.NDArray[np.bool_], price: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Bid and ask of each price; ``is_vix`` one flag for all or one per price."""
         q = self._p.quotes
         width = spread_usd(price, self._levels["VIX"], is_vix, self._h.quotes)
-        rule = q.vix_ticks if is_vix else q.spx_ticks
+        rule: TickRule | TickRules
+        if isinstance(is_vix, np.ndarray):
+            rule = TickRules.pick(is_vix, q.vix_ticks, q.spx_ticks)
+        else:
+            rule = q.vix_ticks if is_vix else q.spx_ticks
         return ticked_bid_ask(price, width, rule, q.min_spread_ticks)
 
     def option_bid_ask(self, contract: Contract, theo_usd: float) -> tuple[float, float]:
@@ -299,12 +309,14 @@ class HistoricalSource:
         self, contracts: Sequence[Contract], now: datetime
     ) -> tuple[Theo, list[tuple[float, float]]]:
         theo = self.theo(contracts, now)
-        is_vix = np.array([c.symbol == VIX for c in contracts], dtype=bool)
-        bid, ask = np.zeros(len(contracts)), np.zeros(len(contracts))
-        for flag in (True, False):
-            mask = is_vix == flag
-            if mask.any():
-                bid[mask], ask[mask] = self._sides(flag, theo.price[mask])
+        # One pass for the whole request, each price under its own class's spread and
+        # tick rule (a request of one class, most of them, with that class's numbers).
+        flags = [c.symbol == VIX for c in contracts]
+        vix_only = all(flags)
+        if vix_only or not any(flags):
+            bid, ask = self._sides(vix_only, theo.price)
+        else:
+            bid, ask = self._sides(np.array(flags, dtype=bool), theo.price)
         return theo, list(zip(bid.tolist(), ask.tolist(), strict=True))
 
     def future_bid_ask(self, fair_pts: float) -> tuple[float, float]:

@@ -41,7 +41,7 @@ import numpy.typing as npt
 from daemon.brokers.sim.historical_params import HistoricalQuoteParams, HistoricalSurfaceParams
 from daemon.core.params import TickRule
 from daemon.core.pricing import black76
-from daemon.core.ticks import rule_ticks
+from daemon.core.ticks import TickRules, rule_ticks
 
 FloatArray = npt.NDArray[np.float64]
 VIX_DAYS, VIX3M_DAYS = 30.0, 93.0
@@ -279,10 +279,20 @@ def _arbitrage_free_each(
 
 
 def spread_usd(
-    price_usd: FloatArray, vix_pts: float, is_vix: bool, q: HistoricalQuoteParams
-) -> FloatArray:
-    """The bid/ask width around each model price (before rounding to ticks)."""
-    if is_vix:
+    price_usd: FloatArray, vix_pts: float, is_vix: bool | npt.NDArray[np.bool_],
+    q: HistoricalQuoteParams,
+) -> FloatArray:  # fmt: skip
+    """The bid/ask width around each model price (before rounding to ticks); ``is_vix``
+    one flag for every price, or one per price (a request mixing SPX and VIX options:
+    each price's width is then the one its own class's flag gives, bit for bit)."""
+    frac: float | FloatArray
+    floor: float | FloatArray
+    cap: float | FloatArray
+    if isinstance(is_vix, np.ndarray):
+        frac = np.where(is_vix, q.vix_spread_frac, q.spx_spread_frac)
+        floor = np.where(is_vix, q.vix_spread_min_usd, q.spx_spread_min_usd)
+        cap = np.where(is_vix, q.vix_spread_max_usd, q.spx_spread_max_usd)
+    elif is_vix:
         frac, floor, cap = q.vix_spread_frac, q.vix_spread_min_usd, q.vix_spread_max_usd
     else:
         frac, floor, cap = q.spx_spread_frac, q.spx_spread_min_usd, q.spx_spread_max_usd
@@ -293,11 +303,12 @@ def spread_usd(
 
 
 def ticked_bid_ask(
-    price_usd: FloatArray, width_usd: FloatArray, rule: TickRule, min_ticks: int
+    price_usd: FloatArray, width_usd: FloatArray, rule: TickRule | TickRules, min_ticks: int
 ) -> tuple[FloatArray, FloatArray]:
     """Bid and ask around each price: at least ``min_ticks`` ticks apart, the bid rounded
     down and the ask up, each on the tick of its own price (Cboe: SPX 0.05 under 3.00,
-    0.10 at or above); the ask at least one tick, the bid at least 0."""
+    0.10 at or above); the ask at least one tick, the bid at least 0. ``TickRules``: each
+    price under its own rule (element by element, the same floats as its rule alone)."""
     width = np.maximum(width_usd, min_ticks * rule_ticks(price_usd, rule))
     low, high = price_usd - width / 2.0, price_usd + width / 2.0
     low_tick = rule_ticks(low, rule)
