@@ -155,17 +155,19 @@ def _normalised_vol(
     lower = beta < b_c
     # The root is above s_c in the upper region: past s_max already if s_c is.
     too_high[~lower & ((s_c > s_max) | ((s_c == s_max) & (beta > b_c)))] = True
-    for group, is_lower in ((lower, True), (~lower & ~too_high, False)):
-        i = np.flatnonzero(group)
-        s[i], too_high[i] = _householder(x[i], beta[i], s_max[i], s_c[i], nu_c[i], is_lower)
+    # Both sides in one pass (each element on its own side's objective): the iterations'
+    # numpy calls are paid once, not once per side, and each element's steps are its own.
+    i = np.flatnonzero(lower | ~too_high)
+    s[i], too_high[i] = _householder(x[i], beta[i], s_max[i], s_c[i], nu_c[i], lower[i])
     return s, too_high
 
 
 def _start(
-    x: FloatArray, beta: FloatArray, s_c: FloatArray, nu_c: FloatArray, lower: bool
+    x: FloatArray, beta: FloatArray, s_c: FloatArray, nu_c: FloatArray, lower: BoolArray
 ) -> FloatArray:
     """Starting point: the Bachelier inverse while s is small (relative error ~1e-5 for
-    s < 0.3, ~3e-3 at s = 1), else a third-order step from s_c or an asymptotic inverse.
+    s < 0.3, ~3e-3 at s = 1), else a third-order step from s_c or an asymptotic inverse
+    (``lower``: the element's root is below s_c).
 
     From s_c, where b'' = 0 and b'''/b' = -1, Householder's step on b is nu / (1 - nu^2 / 6)
     (nu the Newton step). Far below s_c, b ~ (2 pi |x| / 3^{3/2}) N(-|x| / (sqrt(3) s))^3
@@ -175,13 +177,12 @@ def _start(
     other = ~(s_start < _BACHELIER_MAX_S)  # NaN (off the table) included
     if not np.any(other):
         return s_start
-    x, beta, s_c, nu_c = x[other], beta[other], s_c[other], nu_c[other]
+    x, beta, s_c, nu_c, lower = x[other], beta[other], s_c[other], nu_c[other], lower[other]
     step_from_c = s_c + nu_c / (1.0 - nu_c * nu_c / 6.0)
-    if lower:
-        u = np.cbrt(3.0 * math.sqrt(3.0) * beta / (-2.0 * math.pi * x))
-        far = x / (math.sqrt(3.0) * ndtri(np.minimum(u, 0.5)))
-    else:
-        far = -2.0 * ndtri(0.5 * (np.exp(0.5 * x) - beta))
+    u = np.cbrt(3.0 * math.sqrt(3.0) * beta / (-2.0 * math.pi * x))
+    far_below = x / (math.sqrt(3.0) * ndtri(np.minimum(u, 0.5)))
+    far_above = -2.0 * ndtri(0.5 * (np.exp(0.5 * x) - beta))
+    far = np.where(lower, far_below, far_above)
     usable = (np.abs(nu_c) >= 0.5 * math.sqrt(6.0)) & np.isfinite(far) & (far > 0)
     s_start[other] = np.where(usable, far, step_from_c)
     return s_start
@@ -246,28 +247,30 @@ def _householder(
     s_max: FloatArray,
     s_c: FloatArray,
     nu_c: FloatArray,
-    lower: bool,
+    lower: BoolArray,
 ) -> tuple[FloatArray, BoolArray]:
-    """Bracketed Householder(3) iterations on one side of the inflection point.
+    """Bracketed Householder(3) iterations, each element on its side of the inflection
+    point (``lower``: below s_c).
 
     The objective is f = 1/ln(b) - 1/ln(beta) below s_c and ln(m) - ln(m*) above it, with
     m = e^{x/2} - b evaluated as e^{x/2} N(-d1) + e^{-x/2} N(d2) (no cancellation). With
     v the evaluated value (b or m) and u = v'/v, the derivatives of b come in closed form:
     b' = e^{-(x^2/s^2 + s^2/4)/2} / sqrt(2 pi), b''/b' = x^2/s^3 - s/4 = g2 and
     b'''/b' = g2^2 - 3 x^2/s^4 - 1/4 = g3, hence u'/u = g2 - u = a1 and
-    u''/u = g3 - g2 u - 2 u a1 = a2."""
+    u''/u = g3 - g2 u - 2 u a1 = a2. Every element gets both sides' step terms and keeps
+    its own side's (``np.where``): the floats of iterating each side alone, element by
+    element, at half the numpy calls (two sides used to be two passes)."""
     n = x.size
     s_out = np.full(n, np.nan)
     high_out = np.zeros(n, dtype=np.bool_)
-    sign = 1.0 if lower else -1.0
+    sign = np.where(lower, 1.0, -1.0)
     ex, emx = np.exp(0.5 * x), np.exp(-0.5 * x)
     # What v is compared with, and the log target of the objective.
-    goal = beta if lower else ex - beta
+    goal = np.where(lower, beta, ex - beta)
     log_goal = np.log(goal)
-    if lower:
-        lo, hi, hi_known = np.zeros(n), np.minimum(s_c, s_max), s_c <= s_max
-    else:
-        lo, hi, hi_known = s_c.copy(), s_max.copy(), np.zeros(n, dtype=np.bool_)
+    lo = np.where(lower, 0.0, s_c)
+    hi = np.where(lower, np.minimum(s_c, s_max), s_max)
+    hi_known = lower & (s_c <= s_max)
     s = _safeguard(_start(x, beta, s_c, nu_c, lower), lo, hi, hi_known)
     pos = np.arange(n)
     for _ in range(_MAX_ITERATIONS):
@@ -281,19 +284,15 @@ def _householder(
         a2 = (
             g2 * g2 - 3.0 * (q / s) ** 2 - 0.25 - g2 * u - 2.0 * u * a1
         )  # (q/s)^2: s^2 may underflow
-        # Newton step nu = -f/f' and the ratios f''/f', f'''/f' of the objective.
-        if lower:
-            w = 1.0 / log_v
-            nu = log_v * (1.0 - log_v / log_goal) / u
-            f2 = a1 - 2.0 * u * w
-            f3 = a2 - 6.0 * u * a1 * w + 6.0 * u * u * w * w
-        else:
-            nu = (log_goal - log_v) / u
-            f2, f3 = a1, a2
+        # Newton step nu = -f/f' and the ratios f''/f', f'''/f' of each side's objective.
+        w = 1.0 / log_v
+        nu = np.where(lower, log_v * (1.0 - log_v / log_goal) / u, (log_goal - log_v) / u)
+        f2 = np.where(lower, a1 - 2.0 * u * w, a1)
+        f3 = np.where(lower, a2 - 6.0 * u * a1 * w + 6.0 * u * u * w * w, a2)
         # Householder's third-order step (Householder 1970, as in Jäckel 2015).
         step = nu * (1.0 + 0.5 * f2 * nu) / (1.0 + nu * (f2 + f3 * nu / 6.0))
         new = s + step
-        below = v < goal if lower else v > goal  # b(s) < beta: the root is above s
+        below = np.where(lower, v < goal, v > goal)  # the root is above s
         lo = np.where(below, s, lo)
         hi = np.where(below, hi, s)
         hi_known = hi_known | ~below
@@ -306,9 +305,9 @@ def _householder(
         keep = np.flatnonzero(~done)
         if keep.size == 0:
             return s_out, high_out
-        x, ex, emx, goal, log_goal, s_max, lo, hi = (
-            a[keep] for a in (x, ex, emx, goal, log_goal, s_max, lo, hi)
+        x, ex, emx, goal, log_goal, s_max, lo, hi, sign = (
+            a[keep] for a in (x, ex, emx, goal, log_goal, s_max, lo, hi, sign)
         )
-        pos, hi_known = pos[keep], hi_known[keep]
+        pos, hi_known, lower = pos[keep], hi_known[keep], lower[keep]
         s = _safeguard(new[keep], lo, hi, hi_known)
     return s_out, high_out  # the unconverged (never seen in practice) stay NaN

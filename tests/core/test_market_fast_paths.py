@@ -1,6 +1,7 @@
-"""The market view's float paths give the general numpy paths' results bit for bit: the
-parity forward of Python floats (``implied_forward_of_floats``) against
-``implied_forward``."""
+"""The market view's fast paths give the general paths' results bit for bit: the parity
+forward of Python floats (``implied_forward_of_floats``) against ``implied_forward``, and
+the implied-vol solver's one pass over both sides of the inflection point against the
+two passes it replaced (``tests/core/two_pass_iv.py``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,18 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from daemon.core.pricing import ForwardFit, implied_forward, implied_forward_of_floats
+import daemon.core.implied_vol as iv_module
+from daemon.core.pricing import (
+    ForwardFit,
+    black76,
+    implied_forward,
+    implied_forward_of_floats,
+    implied_vol,
+)
+from tests.core.two_pass_iv import two_pass_normalised_vol
 
 ODD = st.sampled_from([math.nan, math.inf, -math.inf, -1.0, 0.0, -0.0])
 
@@ -97,3 +106,32 @@ def test_parity_forward_of_floats_takes_the_line_and_refuses_what_the_general_pa
             implied_forward(strikes, calls, puts, **args)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         implied_forward_of_floats(strikes, calls, puts[:2], 0.25, 0.04)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**32 - 1), size=st.integers(1, 300))
+def test_one_pass_implied_vol_is_the_two_pass_solver(
+    seed: int, size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Implied vols and reasons of a batch mixing both sides of the inflection point, far
+    wings (the asymptotic starts), vols up to 6 over 5 years (the starts from s_c), odd
+    prices and both rights: the one-pass solver's floats are the two-pass solver's."""
+    rng = np.random.default_rng(seed)
+    f = rng.uniform(5.0, 6000.0, size)
+    t = np.exp(rng.uniform(math.log(1e-4), math.log(5.0), size))
+    sigma = np.exp(rng.uniform(math.log(0.005), math.log(6.0), size))
+    k = f * np.exp(rng.uniform(-8.0, 8.0, size) * sigma * np.sqrt(t))
+    r = rng.uniform(-0.02, 0.1, size)
+    call = rng.random(size) < 0.5
+    price = np.asarray(black76(f, k, t, r, sigma, call).price)
+    odd = rng.random(size) < 0.15  # anywhere from 0 to past the no-arbitrage bound
+    price[odd] = rng.uniform(0.0, 1.2, odd.sum()) * np.where(call, f, k)[odd]
+    args = (price, f, k, t, r, call, 5.0)
+    got = implied_vol(*args)
+    with monkeypatch.context() as patch:  # the fixture lives across examples: undo each
+        patch.setattr(iv_module, "_normalised_vol", two_pass_normalised_vol)
+        want = implied_vol(*args)
+    assert got.sigma.tobytes() == want.sigma.tobytes()
+    assert got.reason.tolist() == want.reason.tolist()
