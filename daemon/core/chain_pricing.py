@@ -27,12 +27,13 @@ from daemon.core.arrays import FloatArray
 from daemon.core.expiry_fit import (
     ExpiryForward,
     ExpiryVols,
+    IVSource,
     finish_vols,
     fit_forward,
     parity_pairs,
     row_columns,
 )
-from daemon.core.implied_vol import IVResult, implied_vol
+from daemon.core.implied_vol import IVReason, IVResult, implied_vol
 from daemon.core.market_views import ExpiryView, OptionView, option_view, series_name
 from daemon.core.models import OptionQuote
 from daemon.core.params import ModelParams
@@ -146,16 +147,25 @@ def _batch(live: Sequence[LiveExpiry]) -> _Batch:
 
 
 def _vols(live: Sequence[LiveExpiry], b: _Batch, params: ModelParams) -> list[ExpiryVols]:
-    """The vols of every expiry: one implied-vol call, then each expiry's fallbacks."""
+    """The vols of every expiry: one implied-vol call, then each expiry's fallbacks. An
+    expiry whose every mid gave a vol (most of them) needs none: that is decided on the
+    batch, element by element as ``finish_vols`` decides it on the slice, and the expiry's
+    vols are read off the batch without a call per expiry."""
     if not live:
         return []
     fit = implied_vol(
         b.mids, b.forwards, b.strikes, b.t_years, b.rates, b.calls, params.pricing.iv_max_sigma
     )
+    ok = (fit.reason == int(IVReason.OK)) & (fit.sigma > 0)  # as in ``finish_vols``
+    iv = np.where(ok, fit.sigma, np.nan)
+    ok_rows, reasons = ok.tolist(), fit.reason.tolist()
     out, start = [], 0
     for e in live:
         part = slice(start, start + len(e.rows))
         start = part.stop
+        if all(ok_rows[part]):
+            out.append(ExpiryVols(iv[part], [IVSource.MID] * len(e.rows), reasons[part]))
+            continue
         mine = IVResult(fit.sigma[part], fit.reason[part])
         forward = e.fwd.forward or math.nan
         inputs = (b.strikes[part], b.calls[part], forward, e.t_years, e.rate)

@@ -1,18 +1,28 @@
 """The market view's fast paths give the general paths' results bit for bit: the parity
 forward of Python floats (``implied_forward_of_floats``) against ``implied_forward``, and
 the implied-vol solver's one pass over both sides of the inflection point against the
-two passes it replaced (``tests/core/two_pass_iv.py``)."""
+two passes it replaced (``tests/core/two_pass_iv.py``), and the market view's batch-level
+all-mid shortcut against ``finish_vols`` on every expiry."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+import daemon.core.chain_pricing as chain_pricing
 import daemon.core.implied_vol as iv_module
+from daemon.core.chain_pricing import LiveExpiry, _Batch
+from daemon.core.expiry_fit import ExpiryVols, IVSource, finish_vols
+from daemon.core.implied_vol import IVResult
+from daemon.core.market import build_market_view
+from daemon.core.models import OptionQuote
+from daemon.core.params import ModelParams
 from daemon.core.pricing import (
     ForwardFit,
     black76,
@@ -20,7 +30,10 @@ from daemon.core.pricing import (
     implied_forward_of_floats,
     implied_vol,
 )
+from tests.core.factories import standard_snapshot
 from tests.core.two_pass_iv import two_pass_normalised_vol
+
+PARAMS = ModelParams()
 
 ODD = st.sampled_from([math.nan, math.inf, -math.inf, -1.0, 0.0, -0.0])
 
@@ -135,3 +148,43 @@ def test_one_pass_implied_vol_is_the_two_pass_solver(
         want = implied_vol(*args)
     assert got.sigma.tobytes() == want.sigma.tobytes()
     assert got.reason.tolist() == want.reason.tolist()
+
+
+def _vols_expiry_by_expiry(
+    live: Sequence[LiveExpiry], b: _Batch, params: ModelParams
+) -> list[ExpiryVols]:
+    """The vols as ``_vols`` found them before the batch-level shortcut: ``finish_vols``
+    on each expiry's slice of the one implied-vol call."""
+    fit = implied_vol(
+        b.mids, b.forwards, b.strikes, b.t_years, b.rates, b.calls, params.pricing.iv_max_sigma
+    )
+    out, start = [], 0
+    for e in live:
+        part = slice(start, start + len(e.rows))
+        start = part.stop
+        inputs = (b.strikes[part], b.calls[part], e.fwd.forward or math.nan, e.t_years, e.rate)
+        out.append(finish_vols(e.rows, IVResult(fit.sigma[part], fit.reason[part]), inputs, params))
+    return out
+
+
+def test_the_batch_vol_shortcut_is_finish_vols(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A market view whose expiries are a mix of all-mid (the shortcut) and needing
+    fallbacks (a one-sided quote every seventh option of the SPX chains: broker vol or
+    interpolation) has the very option views ``finish_vols`` on every expiry gives."""
+    snap = standard_snapshot()
+    options = [
+        OptionQuote(oq.contract, replace(oq.quote, bid=None))
+        if i % 7 == 3 and oq.contract.symbol == "SPX"
+        else oq
+        for i, oq in enumerate(snap.options)
+    ]
+    snap = replace(snap, options=tuple(options))
+    got = build_market_view(snap, PARAMS)
+    monkeypatch.setattr(chain_pricing, "_vols", _vols_expiry_by_expiry)
+    want = build_market_view(snap, PARAMS)
+    sources = {v.iv_source for v in got.options.values()}
+    assert {IVSource.MID, IVSource.INTERPOLATED} <= sources  # both kinds of expiry
+    assert list(got.options) == list(want.options)
+    for key, view in got.options.items():
+        assert repr(view) == repr(want.options[key])
+    assert got.problems == want.problems
