@@ -28,10 +28,9 @@ from daemon.core.expiry_fit import (
     ExpiryForward,
     ExpiryVols,
     IVSource,
+    SeriesQuotes,
     finish_vols,
     fit_forward,
-    parity_pairs,
-    row_columns,
 )
 from daemon.core.implied_vol import IVReason, IVResult, implied_vol
 from daemon.core.market_views import ExpiryView, OptionView, option_view, series_name
@@ -41,8 +40,6 @@ from daemon.core.pricing import black76
 from daemon.core.quote_checks import CheckedQuote, DataProblem, DataProblemCode
 
 Rows = Sequence[tuple[OptionQuote, CheckedQuote]]
-# One expiry's strikes, call flags and usable mids (None where none): ``row_columns``.
-Columns = tuple[list[float], list[bool], list[float | None]]
 
 
 @dataclass(frozen=True)
@@ -52,18 +49,21 @@ class LiveExpiry:
     symbol: str
     trading_class: str
     expiry: date
-    rows: Rows
+    quotes: SeriesQuotes  # its rows, their keys and columns
     t_years: float
     fwd: ExpiryForward
     rate: float
-    columns: Columns  # the rows' strikes, call flags and usable mids
+
+    @property
+    def rows(self) -> Rows:
+        return self.quotes.rows
 
 
 def prepare_expiry(
     symbol: str,
     trading_class: str,
     expiry: date,
-    rows: Rows,
+    quotes: SeriesQuotes,
     years_left: float | str,
     futures: Mapping[date, float],
     params: ModelParams,
@@ -76,11 +76,10 @@ def prepare_expiry(
         return DataProblem(DataProblemCode.NO_FORWARD, name, years_left)
     t_years = years_left
     is_vix = symbol == "VIX"
-    columns = row_columns(rows)
-    fwd = fit_forward(is_vix, name, expiry, t_years, parity_pairs(*columns), futures, params)
+    fwd = fit_forward(is_vix, name, expiry, t_years, quotes.parity_pairs(), futures, params)
     r = params.pricing.risk_free_rate_frac
     rate = -math.log(fwd.discount) / t_years if t_years > 0 else r
-    return LiveExpiry(symbol, trading_class, expiry, rows, t_years, fwd, rate, columns)
+    return LiveExpiry(symbol, trading_class, expiry, quotes, t_years, fwd, rate)
 
 
 def price_expiries(
@@ -127,10 +126,9 @@ def _batch(live: Sequence[LiveExpiry]) -> _Batch:
     calls: list[bool] = []
     mids: list[float] = []
     for e in live:
-        k, c, values = e.columns
-        strikes += k
-        calls += c
-        mids += [math.nan if v is None else v for v in values]
+        strikes += e.quotes.strikes
+        calls += e.quotes.calls
+        mids += e.quotes.mids
     counts = [len(e.rows) for e in live]
 
     def spread(per_expiry: list[float]) -> FloatArray:  # one value per expiry, over its rows

@@ -55,29 +55,48 @@ class ExpiryForward:
     problems: tuple[DataProblem, ...]
 
 
-def row_columns(
-    rows: Sequence[tuple[OptionQuote, CheckedQuote]],
-) -> tuple[list[float], list[bool], list[float | None]]:
-    """One expiry's strikes, call flags and usable mids (``None`` where none), in row
-    order: read once per expiry, for the parity forward and the vols alike."""
-    strikes = [math.nan if (k := oq.contract.strike) is None else k for oq, _ in rows]
-    calls = [oq.contract.right is Right.CALL for oq, _ in rows]
-    values = [ck.value for _, ck in rows]
-    return strikes, calls, values
+class SeriesQuotes:
+    """One series' checked option quotes, gathered in the market view's one pass over the
+    snapshot: the rows and their keys, and with them what the forward fit and the kernels
+    read (strikes, call flags, usable mids with NaN where none, and the last usable mid
+    of each strike per right for parity), so no later pass walks the rows again."""
+
+    __slots__ = ("call_mid", "calls", "keys", "mids", "put_mid", "rows", "strikes")
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[OptionQuote, CheckedQuote]] = []
+        self.keys: list[str] = []
+        self.strikes: list[float] = []
+        self.calls: list[bool] = []
+        self.mids: list[float] = []
+        self.call_mid: dict[float, float] = {}
+        self.put_mid: dict[float, float] = {}
+
+    def add(self, quote: OptionQuote, checked: CheckedQuote, key: str) -> None:
+        c = quote.contract
+        strike = math.nan if c.strike is None else c.strike
+        is_call = c.right is _CALL
+        value = checked.value
+        self.rows.append((quote, checked))
+        self.keys.append(key)
+        self.strikes.append(strike)
+        self.calls.append(is_call)
+        if value is None:
+            self.mids.append(math.nan)
+        else:
+            self.mids.append(value)
+            if strike == strike:  # NaN: a contract without a strike has no parity pair
+                # A strike listed twice on one side keeps its last mid.
+                (self.call_mid if is_call else self.put_mid)[strike] = value
+
+    def parity_pairs(self) -> tuple[list[float], list[float], list[float]]:
+        """Strikes with a usable mid on both the call and the put, ascending, and those
+        mids."""
+        both = sorted(self.call_mid.keys() & self.put_mid.keys())
+        return both, [self.call_mid[k] for k in both], [self.put_mid[k] for k in both]
 
 
-def parity_pairs(
-    strikes: Sequence[float], calls: Sequence[bool], values: Sequence[float | None]
-) -> tuple[list[float], list[float], list[float]]:
-    """Strikes with a usable mid on both the call and the put, ascending, and those mids
-    (a strike listed twice on one side keeps its last mid). Inputs as ``row_columns``."""
-    call_mid: dict[float, float] = {}
-    put_mid: dict[float, float] = {}
-    for k, is_call, value in zip(strikes, calls, values, strict=True):
-        if value is not None and k == k:  # NaN: a contract without a strike
-            (call_mid if is_call else put_mid)[k] = value
-    both = sorted(call_mid.keys() & put_mid.keys())
-    return both, [call_mid[k] for k in both], [put_mid[k] for k in both]
+_CALL = Right.CALL  # read once: an enum member looked up on its class, per quote, is slow
 
 
 def _no_forward(name: str, discount: float, detail: str) -> ExpiryForward:

@@ -43,12 +43,11 @@ from types import MappingProxyType
 
 from daemon.core.calendar import time_to_expiry_years
 from daemon.core.chain_pricing import LiveExpiry, prepare_expiry, price_expiries
-from daemon.core.expiry_fit import IVSource
+from daemon.core.expiry_fit import IVSource, SeriesQuotes
 from daemon.core.market_views import ExpiryView, OptionView, series_name
 from daemon.core.models import (
     Contract,
     MarketSnapshot,
-    OptionQuote,
     Position,
     Quote,
     Right,
@@ -56,7 +55,6 @@ from daemon.core.models import (
 )
 from daemon.core.params import ModelParams
 from daemon.core.quote_checks import (
-    CheckedQuote,
     DataProblem,
     DataProblemCode,
     check_quote,
@@ -302,12 +300,12 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
         if ck.value is not None:
             futures[expiry] = ck.value
 
-    groups: dict[tuple[str, str, date], list[tuple[OptionQuote, CheckedQuote]]] = defaultdict(list)
-    keys: dict[tuple[str, str, date], list[str]] = defaultdict(list)
+    groups: dict[tuple[str, str, date], SeriesQuotes] = {}
     years: dict[_Series, float | str] = {}  # ``_years_left`` by series
     # The loop runs once per option quote (~300 a cycle): the checks' settings are read
     # once, a clean or merely wide quote is decided by the shortcut directly
-    # (``check_quote``'s own order), and the contract's key is built once.
+    # (``check_quote``'s own order), the contract's key is built once, and the series
+    # gathers the columns its forward fit and the kernels read in this same pass.
     max_age_s, max_spread = params.validation.max_quote_age_s, params.validation.max_spread_frac
     for oq in snapshot.options:
         c = oq.contract
@@ -318,13 +316,13 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
         if checked is None:
             checked = check_quote(oq.quote, key, now, params)
         group = (c.symbol, c.trading_class, c.expiry)
-        left = years.get(group)
-        if left is None:  # once per series: the settlement rule is a lookup
-            left = years[group] = _years_left(c, now)
-        if checked.problems and not _is_settled(left):  # a settled option has no quote
+        series = groups.get(group)
+        if series is None:  # once per series: the settlement rule is a lookup
+            series = groups[group] = SeriesQuotes()
+            years[group] = _years_left(c, now)
+        if checked.problems and not _is_settled(years[group]):  # a settled option: no quote
             problems += checked.problems
-        groups[group].append((oq, checked))
-        keys[group].append(key)
+        series.add(oq, checked, key)
 
     options: dict[str, OptionView] = {}
     expiry_views: list[ExpiryView] = []
@@ -334,13 +332,13 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
     # back in series order so the problems read as series by series.
     live: list[LiveExpiry] = []
     slots: list[tuple[tuple[str, str, date], LiveExpiry | DataProblem | None]] = []
-    for group, rows in sorted(groups.items()):
+    for group, series in sorted(groups.items()):
         symbol, trading_class, expiry = group
         left = years[group]
         if _is_settled(left):
             slots.append((group, None))
             continue
-        ready = prepare_expiry(symbol, trading_class, expiry, rows, left, futures, params)
+        ready = prepare_expiry(symbol, trading_class, expiry, series, left, futures, params)
         if isinstance(ready, LiveExpiry):
             live.append(ready)
         slots.append((group, ready))
@@ -348,17 +346,17 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
     for group, prepared in slots:
         if prepared is None:
             value = proxies.get(group[0])
-            contracts = [oq.contract for oq, _ in groups[group]]
+            contracts = [oq.contract for oq, _ in groups[group].rows]
             ev, settled_views = _settled_expiry(*group, contracts, value)
             expiry_views.append(ev)
-            options.update(zip(keys[group], settled_views, strict=True))
+            options.update(zip(groups[group].keys, settled_views, strict=True))
         elif isinstance(prepared, DataProblem):  # a trading class without a settlement rule
             problems.append(prepared)
         else:
             ev, views, series_problems = next(priced)
             problems += series_problems
             expiry_views.append(ev)
-            options.update(zip(keys[group], views, strict=True))
+            options.update(zip(groups[group].keys, views, strict=True))
 
     settled_legs, held_legs = _held_legs(snapshot.positions, years, now)
     for c in settled_legs:  # listed by the broker but no longer quoted: valued all the same

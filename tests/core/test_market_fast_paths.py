@@ -2,13 +2,15 @@
 forward of Python floats (``implied_forward_of_floats``) against ``implied_forward``, and
 the implied-vol solver's one pass over both sides of the inflection point against the
 two passes it replaced (``tests/core/two_pass_iv.py``), and the market view's batch-level
-all-mid shortcut against ``finish_vols`` on every expiry."""
+all-mid shortcut against ``finish_vols`` on every expiry, and a series' columns gathered
+quote by quote against walking its rows."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 
 import numpy as np
 import pytest
@@ -18,10 +20,10 @@ from hypothesis import strategies as st
 import daemon.core.chain_pricing as chain_pricing
 import daemon.core.implied_vol as iv_module
 from daemon.core.chain_pricing import LiveExpiry, _Batch
-from daemon.core.expiry_fit import ExpiryVols, IVSource, finish_vols
+from daemon.core.expiry_fit import ExpiryVols, IVSource, SeriesQuotes, finish_vols
 from daemon.core.implied_vol import IVResult
 from daemon.core.market import build_market_view
-from daemon.core.models import OptionQuote
+from daemon.core.models import Contract, OptionQuote, Quote, Right, SecType
 from daemon.core.params import ModelParams
 from daemon.core.pricing import (
     ForwardFit,
@@ -30,7 +32,8 @@ from daemon.core.pricing import (
     implied_forward_of_floats,
     implied_vol,
 )
-from tests.core.factories import standard_snapshot
+from daemon.core.quote_checks import CheckedQuote
+from tests.core.factories import NOW, standard_snapshot
 from tests.core.two_pass_iv import two_pass_normalised_vol
 
 PARAMS = ModelParams()
@@ -188,3 +191,40 @@ def test_the_batch_vol_shortcut_is_finish_vols(monkeypatch: pytest.MonkeyPatch) 
     for key, view in got.options.items():
         assert repr(view) == repr(want.options[key])
     assert got.problems == want.problems
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.sampled_from([4950.0, 5000.0, 5025.0, 5050.0])),
+            st.sampled_from([Right.CALL, Right.PUT]),
+            st.one_of(st.none(), st.floats(0.0, 90.0)),
+        ),
+        max_size=25,
+    )
+)
+def test_a_series_gathers_what_walking_its_rows_gives(
+    rows: list[tuple[float | None, Right, float | None]],
+) -> None:
+    """The columns a series gathers quote by quote are those read off its rows afterwards
+    (the walks it replaced, written out here): strikes (NaN without one), call flags,
+    mids (NaN where none), and the parity pairs (strikes with both rights' mids,
+    ascending, a repeated strike keeping its last mid)."""
+    series = SeriesQuotes()
+    for i, (strike, right, value) in enumerate(rows):
+        contract = Contract("SPX", SecType.OPTION, "SPXW", date(2026, 4, 17), strike, right)
+        checked = CheckedQuote(None, None, value, False, ())
+        series.add(OptionQuote(contract, Quote(None, None, NOW)), checked, f"k{i}")
+    assert series.keys == [f"k{i}" for i in range(len(rows))]
+    assert [r[1].value for r in series.rows] == [v for _, _, v in rows]
+    assert repr(series.strikes) == repr([math.nan if k is None else k for k, _, _ in rows])
+    assert series.calls == [r is Right.CALL for _, r, _ in rows]
+    assert repr(series.mids) == repr([math.nan if v is None else v for _, _, v in rows])
+    calls: dict[float, float] = {}
+    puts: dict[float, float] = {}
+    for k, r, v in rows:
+        if k is not None and v is not None:
+            (calls if r is Right.CALL else puts)[k] = v
+    both = sorted(set(calls) & set(puts))
+    assert series.parity_pairs() == (both, [calls[k] for k in both], [puts[k] for k in both])
