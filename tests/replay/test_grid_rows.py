@@ -7,6 +7,8 @@ for bit; ``np.round`` for the rounding of one float."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -71,3 +73,36 @@ def test_a_strike_not_priced_goes_to_the_array_path(market_data: MarketData) -> 
     assert (
         priced_rows(source._cache, [option_contract("SPXW", later, strikes[10], Right.PUT)]) is None
     )
+
+
+def test_a_small_request_reuses_the_steps_bid_ask_until_the_market_steps(
+    market_data: MarketData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a step's request has quoted some prices, a small request for them makes no
+    quote pass and gets the array path's very floats; after the market steps (a new VIX
+    level, new spreads) the same request is quoted afresh, again as the array path."""
+    source = HistoricalSource(market_data, PARAMS)
+    now = source.close_print_time(market_data.days[10])
+    source.advance_to(now)
+    menu = option_menu(source, now, every=5, count=8)
+    source.quotes(menu, now)
+    asked = [menu[3], menu[-2], menu[len(menu) // 2]]  # SPX, VIX, SPXW
+    passes: list[int] = []
+    quote_pass = source._sides
+
+    def counted(*args: object) -> tuple[np.ndarray, np.ndarray]:
+        passes.append(1)
+        return quote_pass(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(source, "_sides", counted)
+    _, sides = source.quotes(asked, now)
+    assert passes == []
+    _, want = source.quotes(asked * SMALL_REQUEST, now)  # too many: the array path
+    assert passes == [1]
+    assert [(b.hex(), a.hex()) for b, a in sides] == [(b.hex(), a.hex()) for b, a in want[:3]]
+    later = source.close_print_time(market_data.days[11])
+    source.advance_to(later)
+    _, stepped = source.quotes(asked, later)
+    assert passes == [1, 1]
+    _, want_later = source.quotes(asked * SMALL_REQUEST, later)
+    assert stepped == want_later[:3]

@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from daemon.brokers.sim.chains import VIX, Chains, Theo, option_contract
 from daemon.brokers.sim.grid_rows import (
+    SMALL_REQUEST,
     covers,
     priced_rows,
     table_rows,
@@ -60,6 +61,7 @@ from daemon.core.ticks import TickRules
 from daemon.replay.data import MarketData
 
 _OPEN, _CLOSE, _BELL = 0, 1, 2
+_SIDES_SEEN_MAX = 100_000  # prices whose bid/ask a market step keeps (a few hundred used)
 _STEPS = 3  # steps a session
 
 
@@ -83,6 +85,8 @@ class HistoricalSource:
         self._skew = math.nan
         self._day = data.days[0]
         self._cache: dict[tuple[str, date], ExpiryPrices] = {}
+        # Bid/ask by model price (SPX classes, VIX) quoted this market step: ``quotes``.
+        self._sides_seen: tuple[dict[float, tuple[float, float]], ...] = ({}, {})
 
     # ---- time ------------------------------------------------------------------------------
     def step_time(self, step: int) -> datetime:
@@ -147,6 +151,8 @@ class HistoricalSource:
             return
         self._day = d.days[i]
         self._cache.clear()
+        for seen in self._sides_seen:
+            seen.clear()
         if step % _STEPS == _OPEN:
             self._set("SPX", d.spx_open[i])
             self._set("VIX", d.vix_open[i])
@@ -309,15 +315,43 @@ class HistoricalSource:
         self, contracts: Sequence[Contract], now: datetime
     ) -> tuple[Theo, list[tuple[float, float]]]:
         theo = self.theo(contracts, now)
+        flags = [c.symbol == VIX for c in contracts]
+        prices = theo.price.tolist()
+        if len(contracts) <= SMALL_REQUEST:  # marks and order legs: quoted this step already?
+            spx, vix = self._sides_seen
+            seen = [(vix if f else spx).get(p) for f, p in zip(flags, prices, strict=True)]
+            if None not in seen:
+                return theo, cast(list[tuple[float, float]], seen)
         # One pass for the whole request, each price under its own class's spread and
         # tick rule (a request of one class, most of them, with that class's numbers).
-        flags = [c.symbol == VIX for c in contracts]
         vix_only = all(flags)
         if vix_only or not any(flags):
             bid, ask = self._sides(vix_only, theo.price)
         else:
             bid, ask = self._sides(np.array(flags, dtype=bool), theo.price)
-        return theo, list(zip(bid.tolist(), ask.tolist(), strict=True))
+        sides = list(zip(bid.tolist(), ask.tolist(), strict=True))
+        self._remember_sides(flags, prices, sides)
+        return theo, sides
+
+    def _remember_sides(
+        self, flags: list[bool], prices: list[float], sides: list[tuple[float, float]]
+    ) -> None:
+        """Keep each price's bid/ask for this market step, by class. The spread and ticks
+        depend on nothing else that moves within a step (the VIX level moves only with
+        it), so a later request for a price already quoted (a mark, an order's legs: the
+        grid prices the snapshot's request quoted) gets the same two floats without the
+        dozens of numpy calls of a quote pass, most of a small request's cost."""
+        spx, vix = self._sides_seen
+        if len(spx) + len(vix) > _SIDES_SEEN_MAX:
+            spx.clear()
+            vix.clear()
+        if not any(flags):
+            spx.update(zip(prices, sides, strict=True))
+        elif all(flags):
+            vix.update(zip(prices, sides, strict=True))
+        else:
+            for f, p, s in zip(flags, prices, sides, strict=True):
+                (vix if f else spx)[p] = s
 
     def future_bid_ask(self, fair_pts: float) -> tuple[float, float]:
         return self._chains.future_bid_ask(fair_pts)
