@@ -175,7 +175,7 @@ def _start(
     2 N(-s/2) (exact at x = 0)."""
     s_start = _bachelier_start(x, beta)
     other = ~(s_start < _BACHELIER_MAX_S)  # NaN (off the table) included
-    if not np.any(other):
+    if not other.any():
         return s_start
     x, beta, s_c, nu_c, lower = x[other], beta[other], s_c[other], nu_c[other], lower[other]
     step_from_c = s_c + nu_c / (1.0 - nu_c * nu_c / 6.0)

@@ -87,7 +87,7 @@ def black76(
     at the money, 0 out of it), gamma and vega 0, theta r price / 365. NaN, negative F or K,
     or negative sigma give NaN. ``ValueError`` for a ``right`` that is not a call/put label."""
     is_call, valid = parse_right(right)
-    if not np.all(valid):
+    if not valid.all():  # array methods: numpy's module wrappers cost more than the test
         raise ValueError("right must be Right, 'C'/'P' or bool")
     arrays = [as_f64(a) for a in (F, K, T, r, sigma)]
     shape, blocks = flat_blocks(*arrays, is_call)
@@ -123,7 +123,7 @@ def _greeks(
         theta = (r * price - 0.5 * vega_raw * vol / t) / _DAYS_PER_YEAR
     greeks = (price, delta, gamma, vega_raw * _VOL_POINT, theta)
     zero = s == 0.0
-    if np.any(zero):
+    if zero.any():
         moneyness = sign[zero] * (f[zero] - k[zero])
         itm = np.where(moneyness > 0, 1.0, np.where(moneyness == 0, 0.5, 0.0))
         price[zero] = disc[zero] * np.maximum(moneyness, 0.0)
@@ -131,7 +131,7 @@ def _greeks(
         gamma[zero] = greeks[3][zero] = 0.0
         theta[zero] = r[zero] * price[zero] / _DAYS_PER_YEAR
     negative = vol < 0
-    if np.any(negative):
+    if negative.any():
         for values in greeks:
             values[negative] = np.nan
     return greeks
