@@ -40,7 +40,7 @@ from daemon.brokers.sim.market import MarketState
 from daemon.brokers.sim.orders import OrderBook, Settlement, record_received, validate
 from daemon.brokers.sim.params import FaultParams, SimParams
 from daemon.brokers.sim.source import MarketSource, ModelSource
-from daemon.core.broker import AccountInfo, ComboOrder, ConnectionState, OrderState
+from daemon.core.broker import AccountInfo, ComboLeg, ComboOrder, ConnectionState, OrderState
 from daemon.core.calendar import settlement_time
 from daemon.core.models import (
     BreadthDay,
@@ -84,6 +84,35 @@ def _option_quote(contract: Contract, quote: Quote) -> OptionQuote:
     return made
 
 
+class _QuotedSides:
+    """The fault-free (bid, ask) of one ``option_quotes`` request's options, at its market
+    time: an order placed at that time, before the next market step, is matched on these
+    instead of pricing its legs again (the replay sends and re-prices its orders at the
+    cycle's minute). Looked up by the identity of the chains' own contracts (``resolve``
+    hands out one object per contract; ``priced`` holds them, so no id is reused); a leg
+    not among them prices the whole order afresh. Bit for bit the source's answer: a
+    quote's sides are elementwise arithmetic on its own row (surface.py)."""
+
+    def __init__(
+        self, now: datetime, priced: list[Contract], sides: list[tuple[float, float]]
+    ) -> None:
+        self.now = now
+        self._priced = priced
+        self._sides = sides
+        self._index: dict[int, int] | None = None  # made on the first order's lookup
+
+    def of(self, contracts: Sequence[Contract]) -> list[tuple[float, float]] | None:
+        if self._index is None:
+            self._index = {id(c): i for i, c in enumerate(self._priced)}
+        index, out = self._index, []
+        for contract in contracts:
+            i = index.get(id(contract))
+            if i is None:
+                return None
+            out.append(self._sides[i])
+        return out
+
+
 class SimBroker:
     """The simulated broker; implements ``daemon.core.broker.Broker``."""
 
@@ -112,6 +141,12 @@ class SimBroker:
         self._faults = params.faults
         self._state = ConnectionState.DISCONNECTED
         self._pump: asyncio.Task[None] | None = None
+        # Answers kept until the next market step or another market time (see _on_step):
+        # the last quote request's sides, the VIX futures' quotes (asked twice a replay
+        # session), and the last order's checked legs (a re-priced copy has the same).
+        self._quoted: _QuotedSides | None = None
+        self._futures: tuple[datetime, dict[date, Quote]] | None = None
+        self._checked: tuple[tuple[ComboLeg, ...], datetime, tuple[ComboLeg, ...]] | None = None
         self.source.add_listener(self._on_step)
         now = clock.now()
         open_initial_book(
@@ -189,6 +224,7 @@ class SimBroker:
         return self.sync()
 
     def _on_step(self, time: datetime) -> None:
+        self._quoted = self._futures = None  # the market moved: prices are new
         self._book.on_step(time, lambda c: self._settlement(c) <= time)
 
     def _settlement(self, contract: Contract) -> datetime:
@@ -199,6 +235,11 @@ class SimBroker:
     def _leg_quotes(
         self, contracts: Sequence[Contract], now: datetime
     ) -> list[tuple[float, float]]:
+        quoted = self._quoted
+        if quoted is not None and quoted.now == now:
+            sides = quoted.of(contracts)
+            if sides is not None:
+                return sides
         return self.source.quotes(contracts, now)[1]
 
     async def _pump_loop(self) -> None:
@@ -273,14 +314,22 @@ class SimBroker:
 
     async def vix_futures(self) -> dict[date, Quote]:
         now = await self._enter()
-        quotes = {}
-        for expiry in self.chains.expiries(VIX, now):
-            fair = self.source.vix_future_pts(expiry, now)
-            if fair is None:
-                continue
-            bid, ask = self.source.future_bid_ask(fair)
-            quotes[expiry] = self._faulty(Quote(bid, ask, now), vix_future(expiry).key)
-        return quotes
+        quotes = self._futures_at(now)
+        if not self._quote_faults_on():
+            return dict(quotes)  # the common case, without building each future's key
+        return {e: self._faulty(q, vix_future(e).key) for e, q in quotes.items()}
+
+    def _futures_at(self, now: datetime) -> dict[date, Quote]:
+        """The listed VIX futures' quotes at ``now`` without faults, kept for the step."""
+        if self._futures is None or self._futures[0] != now:
+            quotes = {}
+            for expiry in self.chains.expiries(VIX, now):
+                fair = self.source.vix_future_pts(expiry, now)
+                if fair is not None:
+                    bid, ask = self.source.future_bid_ask(fair)
+                    quotes[expiry] = Quote(bid, ask, now)
+            self._futures = (now, quotes)
+        return self._futures[1]
 
     async def option_expiries(self, symbol: str, trading_class: str) -> list[date]:
         now = await self._enter()
@@ -301,6 +350,7 @@ class SimBroker:
         known = self.chains.resolve_all(contracts, now)
         priced = [k for k in known if k is not None and k.sec_type is SecType.OPTION]
         theo, sides = self.source.quotes(priced, now)
+        self._quoted = _QuotedSides(now, priced, sides)
         # Comprehensions, not a loop of appends: this runs for every quote of every cycle.
         quotes = [
             _quote(b, a, now, s) for s, (b, a) in zip(theo.sigma.tolist(), sides, strict=True)
@@ -331,9 +381,7 @@ class SimBroker:
         order_id = self._book.next_order_id()
         if self._p.received_orders_path:
             record_received(self._p.received_orders_path, order_id, order, now)
-        checked, reason = validate(
-            order, lambda c: self.chains.resolve(c, now), self.chains.combo_tick
-        )
+        checked, reason = self._validate(order, now)
         reason = reason or (rejects_order(order_id, self._faults, self._p.seed) or "")
         if checked is None or reason:
             self._book.reject(order_id, order, reason, now)
@@ -342,6 +390,18 @@ class SimBroker:
         state = self._book.submit(order_id, checked, now, self.source.is_open(now))
         self._hub.publish(self._book.drain())
         return state
+
+    def _validate(self, order: ComboOrder, now: datetime) -> tuple[ComboOrder | None, str]:
+        """``validate``, the legs checked once per market time (a re-priced copy of an
+        order keeps its legs' tuple: ``dataclasses.replace`` of quantity and limit)."""
+        last = self._checked
+        known = last[2] if last is not None and last[0] is order.legs and last[1] == now else None
+        checked, reason = validate(
+            order, lambda c: self.chains.resolve(c, now), self.chains.combo_tick, known
+        )
+        if checked is not None and known is None:
+            self._checked = (order.legs, now, checked.legs)
+        return checked, reason
 
     async def open_orders(self) -> list[OrderState]:
         await self._enter()
