@@ -1,13 +1,15 @@
 """The sim broker's kept answers give what asking afresh gives: an order's checked legs
-(a re-priced copy has the same legs' tuple) and the VIX futures' quotes within one
-market time and step.
+(a re-priced copy has the same legs' tuple), the VIX futures' quotes within one market
+time and step, the sorted positions between trades, settlement times by object.
 
 Oracles: ``validate`` without the kept legs (the full check); a second broker built at
-the same market time (a fresh computation); the clock's own time for a new step's quotes.
+the same market time (a fresh computation); the clock's own time for a new step's quotes;
+sorting the book's positions afresh; ``settlement_time`` itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import math
 from dataclasses import replace
@@ -20,7 +22,7 @@ from hypothesis import strategies as st
 from daemon.brokers.sim import SimBroker, SimClock, SimParams
 from daemon.brokers.sim.orders import check_legs, validate
 from daemon.core.broker import ComboLeg, ComboOrder, OrderStatus
-from daemon.core.calendar import NY
+from daemon.core.calendar import NY, settlement_time
 from daemon.core.models import Action, Contract, Right, SecType
 from daemon.errors import OrderRejected
 from tests.runtime.sim_rig import run_with_broker
@@ -118,5 +120,80 @@ def test_vix_futures_asked_twice_at_one_time_equal_a_fresh_computation() -> None
         broker.clock.advance(timedelta(minutes=30))
         later = await broker.vix_futures()
         assert {q.time for q in later.values()} == {broker.clock.now()}
+
+    run_with_broker(PARAMS, START, body)
+
+
+_KS = [float(k) for k in range(5000, 7001, 100)]
+
+
+@functools.cache
+def _trading_broker() -> tuple[SimBroker, datetime]:
+    return _broker_now()  # its book carries the trades of earlier examples: more cases
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    trades=st.lists(
+        st.tuples(
+            st.sampled_from(_KS), st.sampled_from([Right.PUT, Right.CALL]), st.integers(-3, 3)
+        ),
+        max_size=12,
+    )
+)
+def test_positions_are_listed_sorted_after_every_trade(
+    trades: list[tuple[float, Right, int]],
+) -> None:
+    """After each trade (opening, adding, closing, flipping, on equal but distinct contract
+    objects) ``positions()`` lists what sorting the book's positions afresh lists; each
+    answer is the caller's own list."""
+    broker, now = _trading_broker()
+    expiry = broker.chains.expiries("SPXW", now)[-1]
+
+    async def body() -> None:
+        await broker.connect()
+        for k, right, qty in trades:
+            contract = Contract("SPX", SecType.OPTION, "SPXW", expiry, k, right)
+            broker._book.apply_trade(contract, qty, 1.0)
+            listed = await broker.positions()
+            fresh = sorted(broker._book.positions.values(), key=lambda p: p.contract)
+            assert listed == fresh
+            listed.clear()
+            assert await broker.positions() == fresh
+
+    asyncio.run(body())
+
+
+def test_settlement_times_of_equal_contracts_are_their_own() -> None:
+    """Equal but distinct contract objects, and contracts of other expiries and classes,
+    each get ``settlement_time`` of themselves."""
+    broker, now = _broker_now()
+    contracts = [
+        Contract("SPX", SecType.OPTION, tc, e, 6000.0, Right.PUT)
+        for tc in ("SPX", "SPXW")
+        for e in broker.chains.expiries(tc, now)[:3]
+        for _ in range(2)  # two objects of each contract
+    ]
+    for c in [*contracts, *reversed(contracts)]:
+        assert broker._settlement(c) == settlement_time(c)
+
+
+def test_a_settled_position_leaves_the_listing() -> None:
+    """A position listed before its expiry's settlement is gone from ``positions()`` after
+    it (the book settled it), the others still listed as sorting them afresh lists them."""
+
+    async def body(broker: SimBroker) -> None:
+        today = START.date()
+        strikes = await broker.option_strikes("SPX", "SPXW", today)
+        put = broker.chains.resolve(
+            Contract("SPX", SecType.OPTION, "SPXW", today, strikes[0], Right.PUT), START
+        )
+        assert put is not None
+        broker._book.apply_trade(put, 2, 0.05)
+        assert put in [p.contract for p in await broker.positions()]
+        broker.clock.advance_to(datetime.combine(today, time(16, 30), NY))
+        listed = await broker.positions()
+        assert put not in [p.contract for p in listed]
+        assert listed == sorted(broker._book.positions.values(), key=lambda p: p.contract)
 
     run_with_broker(PARAMS, START, body)

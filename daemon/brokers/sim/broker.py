@@ -55,6 +55,7 @@ from daemon.core.models import (
 from daemon.errors import BrokerDisconnected, BrokerTimeout, OrderRejected
 
 _CLASSES = {SPX: (SPX, SPXW), VIX: (VIX,)}
+_SETTLE_TIMES_MAX = 20_000
 
 
 # ``Quote`` and ``OptionQuote`` are frozen dataclasses with no ``__post_init__`` and no
@@ -136,7 +137,11 @@ class SimBroker:
         self._book = OrderBook(
             params.orders, self._leg_quotes, self.chains.combo_tick, self.source.settlement_pts
         )
-        self._settle_times: dict[Contract, datetime] = {}
+        # By the contract object's id, checked by identity (a position's and an order's
+        # legs are the same objects step after step; hashing a ``Contract`` hashes its
+        # nine fields): each step asks of every position and working order's leg.
+        self._settle_times: dict[int, tuple[Contract, datetime]] = {}
+        self._sorted: tuple[int, list[Position]] | None = None  # positions(), by changes
         self._hub = EventHub()
         self._faults = params.faults
         self._state = ConnectionState.DISCONNECTED
@@ -228,9 +233,12 @@ class SimBroker:
         self._book.on_step(time, lambda c: self._settlement(c) <= time)
 
     def _settlement(self, contract: Contract) -> datetime:
-        if contract not in self._settle_times:
-            self._settle_times[contract] = settlement_time(contract)
-        return self._settle_times[contract]
+        hit = self._settle_times.get(id(contract))
+        if hit is None or hit[0] is not contract:
+            if len(self._settle_times) >= _SETTLE_TIMES_MAX:
+                self._settle_times = {}  # bounded: a long run meets many contracts
+            hit = self._settle_times[id(contract)] = (contract, settlement_time(contract))
+        return hit[1]
 
     def _leg_quotes(
         self, contracts: Sequence[Contract], now: datetime
@@ -277,8 +285,16 @@ class SimBroker:
 
     async def positions(self) -> list[Position]:
         now = await self._enter()
-        listed = [*self._book.positions.values(), *self._settled_still_listed(now)]
-        return sorted(listed, key=lambda p: p.contract)
+        if self._faults.keep_settled_positions_min > 0:  # the listing changes with now
+            listed = [*self._book.positions.values(), *self._settled_still_listed(now)]
+            return sorted(listed, key=lambda p: p.contract)
+        changes = self._book.positions_changes
+        if self._sorted is None or self._sorted[0] != changes:
+            # Sorted again only after a trade or a settlement (a Contract compares
+            # field by field in Python); the caller gets a list of its own.
+            ordered = sorted(self._book.positions.values(), key=lambda p: p.contract)
+            self._sorted = (changes, ordered)
+        return list(self._sorted[1])
 
     def _settled_still_listed(self, now: datetime) -> list[Position]:
         """Settled positions IB would still list (fault knob keep_settled_positions_min):

@@ -190,6 +190,9 @@ class OrderBook:
         self._live: dict[int, _Working] = {}
         self._events: list[OrderEvent] = []
         self.positions: dict[Contract, Position] = {}
+        # Counts the changes to ``positions`` (a trade, a settlement): the broker sorts
+        # them for ``positions()`` again only after one.
+        self.positions_changes = 0
         self.cash_usd = 0.0
         self.settlements: list[Settlement] = []
         self._last_id = 0
@@ -243,6 +246,7 @@ class OrderBook:
         """After a market step: settle expired legs, expire orders, match the rest."""
         for contract in [c for c in self.positions if settled(c)]:
             self._settle(self.positions.pop(contract), now)
+            self.positions_changes += 1
         for work in list(self._live.values()):
             if work.status.is_terminal:
                 continue
@@ -306,6 +310,7 @@ class OrderBook:
         """Move the position in ``contract`` by ``qty`` contracts traded at ``price_usd``."""
         cost = price_usd * contract.multiplier
         self.cash_usd -= qty * cost
+        self.positions_changes += 1
         held = self.positions.get(contract)
         q0, a0 = (held.quantity, held.avg_cost_usd) if held else (0, 0.0)
         q1 = q0 + qty
