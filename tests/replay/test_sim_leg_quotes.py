@@ -34,7 +34,8 @@ def test_legs_of_the_last_request_quote_as_the_source(
 ) -> None:
     """Any few options of the cycle's request (repeats, both rights, SPX, SPXW, VIX), as
     the chains resolve them for an order, are matched on bit-identical sides; a leg the
-    request did not ask for, or the next market step, sends matching to the source."""
+    request did not ask for sends matching to the source and drops the kept sides, as
+    the next market step does."""
 
     async def go() -> None:
         source = HistoricalSource(market_data, PARAMS)
@@ -55,6 +56,10 @@ def test_legs_of_the_last_request_quote_as_the_source(
         assert _hex(broker._leg_quotes(legs, now)) == _hex(source.quotes(legs, now)[1])
         other = broker.chains.resolve(menu[0], now)
         assert other is not None and kept.of([*legs, other]) is None  # not asked: afresh
+        sides = broker._leg_quotes([*legs, other], now)
+        assert _hex(sides) == _hex(source.quotes([*legs, other], now)[1])
+        assert broker._quoted is None  # the source was asked: its grids may have changed
+        await broker.option_quotes(menu[1:])
         broker.clock.advance(timedelta(days=1))
         broker.sync()
         assert broker._quoted is None

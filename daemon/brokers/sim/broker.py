@@ -91,8 +91,9 @@ class _QuotedSides:
     instead of pricing its legs again (the replay sends and re-prices its orders at the
     cycle's minute). Looked up by the identity of the chains' own contracts (``resolve``
     hands out one object per contract; ``priced`` holds them, so no id is reused); a leg
-    not among them prices the whole order afresh. Bit for bit the source's answer: a
-    quote's sides are elementwise arithmetic on its own row (surface.py)."""
+    not among them prices the whole order afresh and drops these. Bit for bit the
+    source's answer: a quote's sides are elementwise arithmetic on its own grid row
+    (surface.py), and the grids change only at a step or when the source is asked."""
 
     def __init__(
         self, now: datetime, priced: list[Contract], sides: list[tuple[float, float]]
@@ -248,6 +249,10 @@ class SimBroker:
             sides = quoted.of(contracts)
             if sides is not None:
                 return sides
+        # Asked afresh, the source may price a new strike into an expiry's grid, and a
+        # grid priced again repairs its arbitrage over all its strikes: the kept sides
+        # could then differ from what the source answers, so they go.
+        self._quoted = None
         return self.source.quotes(contracts, now)[1]
 
     async def _pump_loop(self) -> None:
