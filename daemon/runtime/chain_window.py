@@ -84,10 +84,13 @@ def on_grid(strikes: Iterable[float], step: float) -> list[float]:
 
 
 @functools.lru_cache(maxsize=16)
-def _grid_of(strikes: tuple[float, ...], step: float) -> list[float]:
+def _grid_of(strikes: tuple[float, ...], step: float) -> tuple[list[float], bool]:
     """``on_grid``, remembered: a listing is the same for every SPX expiry of a cycle (the
-    band follows spot), and hashing it costs a fraction of filtering it again."""
-    return on_grid(strikes, step)
+    band follows spot), and hashing it costs a fraction of filtering it again. With it,
+    whether no strike repeats (a listing's usual case: ``spx_window`` then unites slices
+    by their bounds)."""
+    grid = on_grid(strikes, step)
+    return grid, len(set(grid)) == len(grid)
 
 
 def nearest(strikes: Iterable[float], level: float, count: int) -> list[float]:
@@ -106,7 +109,7 @@ def spx_window(
     """(put strikes, call strikes) to quote for one SPX/SPXW expiry, each ascending."""
     if math.isnan(spot):
         return [], []
-    grid = _grid_of(tuple(strikes), p.spx_strike_step_pts)  # shared: only read below
+    grid, distinct = _grid_of(tuple(strikes), p.spx_strike_step_pts)  # shared: only read
     t = years(expiry, today)
     vol = max(vix, 1.0) / 100.0 * p.spx_window_vol_mult
     low = min(
@@ -118,9 +121,15 @@ def spx_window(
     # strikes at or below spot and as many above; the puts' window is low <= k <= spot.
     at = bisect.bisect_right(grid, spot)
     n = p.forward_pair_strikes
-    pairs = grid[max(at - n, 0) : at + n]
-    window = grid[bisect.bisect_left(grid, low) : at] if low <= spot else []
-    return sorted(set(window).union(pairs)), pairs
+    first = max(at - n, 0)
+    pairs = grid[first : at + n]
+    start = bisect.bisect_left(grid, low) if low <= spot else at  # the puts' from ``low``
+    if distinct:
+        # Both are slices of one ascending grid without repeats, and they meet (the
+        # window ends at ``at``, the pairs start at or before it): their sorted union is
+        # the slice from the lower start to the higher end.
+        return grid[min(start, first) : max(at, first + len(pairs))], pairs
+    return sorted(set(grid[start:at]).union(pairs)), pairs
 
 
 def vix_window(
@@ -157,7 +166,8 @@ class OptionContracts:
     more than looking it up, ~300 times a cycle. An expiry's are dropped once it is past."""
 
     def __init__(self) -> None:
-        self._made: dict[tuple[str, str, date], dict[tuple[float, Right], Contract]] = {}
+        # Per (symbol, class, expiry), per right: the contracts by strike.
+        self._made: dict[tuple[str, str, date], dict[Right, dict[float, Contract]]] = {}
         self._day: date | None = None
 
     def window(
@@ -169,17 +179,24 @@ class OptionContracts:
         calls: Iterable[float],
     ) -> list[Contract]:
         """The contracts of one expiry's window: puts then calls, each by strike."""
-        made = self._made.setdefault((symbol, trading_class, expiry), {})
+        made = self._made.get((symbol, trading_class, expiry))
+        if made is None:
+            made = self._made[(symbol, trading_class, expiry)] = {Right.PUT: {}, Right.CALL: {}}
         out: list[Contract] = []
         for right, ks in ((Right.PUT, puts), (Right.CALL, calls)):
-            for k in sorted(set(ks)):
-                contract = made.get((k, right))
-                if contract is None:
-                    contract = Contract(
-                        symbol, SecType.OPTION, trading_class, expiry, float(k), right
-                    )
-                    made[(k, right)] = contract
-                out.append(contract)
+            by_strike = made[right]
+            strikes = sorted(set(ks))
+            done = len(out)
+            try:  # a later cycle's window: every contract made already, read in C
+                out += map(by_strike.__getitem__, strikes)
+            except KeyError:
+                del out[done:]  # the ones read before the missing strike
+                for k in strikes:
+                    if k not in by_strike:
+                        by_strike[k] = Contract(
+                            symbol, SecType.OPTION, trading_class, expiry, float(k), right
+                        )
+                out += map(by_strike.__getitem__, strikes)
         return out
 
     def forget_expired(self, today: date) -> None:

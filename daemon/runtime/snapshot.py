@@ -58,6 +58,8 @@ from daemon.runtime.chain_window import (
 )
 
 T = TypeVar("T")
+# One expiry's window: its (trading class, expiry) and its contracts.
+_Window = tuple[tuple[str, date], list[Contract]]
 
 log = structlog.get_logger("alvh.snapshot")
 
@@ -160,12 +162,14 @@ class SnapshotTaker:
         # looked up by key (a key is a formatted string: a cycle asks for ~300 contracts).
         held_at = {(c.trading_class, c.expiry) for c in held}
         spx = await self._spx_contracts(today, held, spot, vix)
-        for c in [*spx, *await self._vix_contracts(today, held, futures, vix)]:
-            if (c.trading_class, c.expiry) not in held_at:
-                out.append(c)
-            elif (key := c.key) not in wanted:
-                wanted[key] = c
-                out.append(c)
+        for at, window in [*spx, *await self._vix_contracts(today, held, futures, vix)]:
+            if at not in held_at:
+                out += window
+                continue
+            for c in window:
+                if (key := c.key) not in wanted:
+                    wanted[key] = c
+                    out.append(c)
         return out
 
     async def _spx_expiries(self, today: date, held: Sequence[Contract]) -> set[tuple[str, date]]:
@@ -196,21 +200,35 @@ class SnapshotTaker:
 
     async def _spx_contracts(
         self, today: date, held: Sequence[Contract], spot: float, vix: float
-    ) -> list[Contract]:
-        out: list[Contract] = []
-        n = self._params.held_neighbour_strikes
+    ) -> list[_Window]:
+        out: list[_Window] = []
         for tc, expiry in sorted(await self._spx_expiries(today, held), key=_by_date):
             strikes = await self._broker.option_strikes("SPX", tc, expiry)
             puts, calls = spx_window(strikes, spot, vix, expiry, today, self._window)
             mine = [c for c in held if c.trading_class == tc and c.expiry == expiry]
-            puts = [*puts, *held_neighbours(mine, strikes, Right.PUT, n)]
-            calls = [*calls, *held_neighbours(mine, strikes, Right.CALL, n)]
-            out.extend(self._options.window("SPX", tc, expiry, puts, calls))
+            puts, calls = self._with_neighbours(mine, strikes, puts, calls)
+            out.append(((tc, expiry), self._options.window("SPX", tc, expiry, puts, calls)))
         return out
+
+    def _with_neighbours(
+        self,
+        mine: Sequence[Contract],
+        strikes: Sequence[float],
+        puts: list[float],
+        calls: list[float],
+    ) -> tuple[list[float], list[float]]:
+        """The window's strikes and the held legs' neighbours (most expiries hold none)."""
+        if not mine:
+            return puts, calls
+        n = self._params.held_neighbour_strikes
+        return (
+            [*puts, *held_neighbours(mine, strikes, Right.PUT, n)],
+            [*calls, *held_neighbours(mine, strikes, Right.CALL, n)],
+        )
 
     async def _vix_contracts(
         self, today: date, held: Sequence[Contract], futures: Mapping[date, Quote], vix: float
-    ) -> list[Contract]:
+    ) -> list[_Window]:
         listed = [d for d in await self._broker.option_expiries("VIX", "VIX") if d >= today]
         held_days = [c.expiry for c in held if c.symbol == "VIX" and c.expiry is not None]
         # Each VIX hedge family's expiries (``HedgeFamily.quote_expiries``).
@@ -221,17 +239,15 @@ class SnapshotTaker:
                 chosen |= {d for _, d in family.quote_expiries({"VIX": listed}, ctx)}
         listed_days = set(listed)
         chosen |= {c.expiry for c in held if c.symbol == "VIX" and c.expiry in listed_days}
-        out: list[Contract] = []
-        n = self._params.held_neighbour_strikes
+        out: list[_Window] = []
         for expiry in sorted(d for d in chosen if d is not None):
             strikes = await self._broker.option_strikes("VIX", "VIX", expiry)
             quote = futures.get(expiry)
             level = (quote.mid if quote is not None else None) or vix
             puts, calls = vix_window(strikes, level, expiry, today, self._window)
             mine = [c for c in held if c.symbol == "VIX" and c.expiry == expiry]
-            puts = [*puts, *held_neighbours(mine, strikes, Right.PUT, n)]
-            calls = [*calls, *held_neighbours(mine, strikes, Right.CALL, n)]
-            out.extend(self._options.window("VIX", "VIX", expiry, puts, calls))
+            puts, calls = self._with_neighbours(mine, strikes, puts, calls)
+            out.append((("VIX", expiry), self._options.window("VIX", "VIX", expiry, puts, calls)))
         return out
 
 

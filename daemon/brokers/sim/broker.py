@@ -40,7 +40,7 @@ from daemon.brokers.sim.market import MarketState
 from daemon.brokers.sim.orders import OrderBook, Settlement, record_received, validate
 from daemon.brokers.sim.params import FaultParams, SimParams
 from daemon.brokers.sim.source import MarketSource, ModelSource
-from daemon.core.broker import AccountInfo, ComboOrder, ConnectionState, OrderState
+from daemon.core.broker import AccountInfo, ComboLeg, ComboOrder, ConnectionState, OrderState
 from daemon.core.calendar import settlement_time
 from daemon.core.models import (
     BreadthDay,
@@ -55,6 +55,7 @@ from daemon.core.models import (
 from daemon.errors import BrokerDisconnected, BrokerTimeout, OrderRejected
 
 _CLASSES = {SPX: (SPX, SPXW), VIX: (VIX,)}
+_SETTLE_TIMES_MAX = 20_000
 
 
 # ``Quote`` and ``OptionQuote`` are frozen dataclasses with no ``__post_init__`` and no
@@ -84,6 +85,36 @@ def _option_quote(contract: Contract, quote: Quote) -> OptionQuote:
     return made
 
 
+class _QuotedSides:
+    """The fault-free (bid, ask) of one ``option_quotes`` request's options, at its market
+    time: an order placed at that time, before the next market step, is matched on these
+    instead of pricing its legs again (the replay sends and re-prices its orders at the
+    cycle's minute). Looked up by the identity of the chains' own contracts (``resolve``
+    hands out one object per contract; ``priced`` holds them, so no id is reused); a leg
+    not among them prices the whole order afresh and drops these. Bit for bit the
+    source's answer: a quote's sides are elementwise arithmetic on its own grid row
+    (surface.py), and the grids change only at a step or when the source is asked."""
+
+    def __init__(
+        self, now: datetime, priced: list[Contract], sides: list[tuple[float, float]]
+    ) -> None:
+        self.now = now
+        self._priced = priced
+        self._sides = sides
+        self._index: dict[int, int] | None = None  # made on the first order's lookup
+
+    def of(self, contracts: Sequence[Contract]) -> list[tuple[float, float]] | None:
+        if self._index is None:
+            self._index = {id(c): i for i, c in enumerate(self._priced)}
+        index, out = self._index, []
+        for contract in contracts:
+            i = index.get(id(contract))
+            if i is None:
+                return None
+            out.append(self._sides[i])
+        return out
+
+
 class SimBroker:
     """The simulated broker; implements ``daemon.core.broker.Broker``."""
 
@@ -107,11 +138,21 @@ class SimBroker:
         self._book = OrderBook(
             params.orders, self._leg_quotes, self.chains.combo_tick, self.source.settlement_pts
         )
-        self._settle_times: dict[Contract, datetime] = {}
+        # By the contract object's id, checked by identity (a position's and an order's
+        # legs are the same objects step after step; hashing a ``Contract`` hashes its
+        # nine fields): each step asks of every position and working order's leg.
+        self._settle_times: dict[int, tuple[Contract, datetime]] = {}
+        self._sorted: tuple[int, list[Position]] | None = None  # positions(), by changes
         self._hub = EventHub()
         self._faults = params.faults
         self._state = ConnectionState.DISCONNECTED
         self._pump: asyncio.Task[None] | None = None
+        # Answers kept until the next market step or another market time (see _on_step):
+        # the last quote request's sides, the VIX futures' quotes (asked twice a replay
+        # session), and the last order's checked legs (a re-priced copy has the same).
+        self._quoted: _QuotedSides | None = None
+        self._futures: tuple[datetime, dict[date, Quote]] | None = None
+        self._checked: tuple[tuple[ComboLeg, ...], datetime, tuple[ComboLeg, ...]] | None = None
         self.source.add_listener(self._on_step)
         now = clock.now()
         open_initial_book(
@@ -189,16 +230,29 @@ class SimBroker:
         return self.sync()
 
     def _on_step(self, time: datetime) -> None:
+        self._quoted = self._futures = None  # the market moved: prices are new
         self._book.on_step(time, lambda c: self._settlement(c) <= time)
 
     def _settlement(self, contract: Contract) -> datetime:
-        if contract not in self._settle_times:
-            self._settle_times[contract] = settlement_time(contract)
-        return self._settle_times[contract]
+        hit = self._settle_times.get(id(contract))
+        if hit is None or hit[0] is not contract:
+            if len(self._settle_times) >= _SETTLE_TIMES_MAX:
+                self._settle_times = {}  # bounded: a long run meets many contracts
+            hit = self._settle_times[id(contract)] = (contract, settlement_time(contract))
+        return hit[1]
 
     def _leg_quotes(
         self, contracts: Sequence[Contract], now: datetime
     ) -> list[tuple[float, float]]:
+        quoted = self._quoted
+        if quoted is not None and quoted.now == now:
+            sides = quoted.of(contracts)
+            if sides is not None:
+                return sides
+        # Asked afresh, the source may price a new strike into an expiry's grid, and a
+        # grid priced again repairs its arbitrage over all its strikes: the kept sides
+        # could then differ from what the source answers, so they go.
+        self._quoted = None
         return self.source.quotes(contracts, now)[1]
 
     async def _pump_loop(self) -> None:
@@ -236,8 +290,16 @@ class SimBroker:
 
     async def positions(self) -> list[Position]:
         now = await self._enter()
-        listed = [*self._book.positions.values(), *self._settled_still_listed(now)]
-        return sorted(listed, key=lambda p: p.contract)
+        if self._faults.keep_settled_positions_min > 0:  # the listing changes with now
+            listed = [*self._book.positions.values(), *self._settled_still_listed(now)]
+            return sorted(listed, key=lambda p: p.contract)
+        changes = self._book.positions_changes
+        if self._sorted is None or self._sorted[0] != changes:
+            # Sorted again only after a trade or a settlement (a Contract compares
+            # field by field in Python); the caller gets a list of its own.
+            ordered = sorted(self._book.positions.values(), key=lambda p: p.contract)
+            self._sorted = (changes, ordered)
+        return list(self._sorted[1])
 
     def _settled_still_listed(self, now: datetime) -> list[Position]:
         """Settled positions IB would still list (fault knob keep_settled_positions_min):
@@ -273,14 +335,22 @@ class SimBroker:
 
     async def vix_futures(self) -> dict[date, Quote]:
         now = await self._enter()
-        quotes = {}
-        for expiry in self.chains.expiries(VIX, now):
-            fair = self.source.vix_future_pts(expiry, now)
-            if fair is None:
-                continue
-            bid, ask = self.source.future_bid_ask(fair)
-            quotes[expiry] = self._faulty(Quote(bid, ask, now), vix_future(expiry).key)
-        return quotes
+        quotes = self._futures_at(now)
+        if not self._quote_faults_on():
+            return dict(quotes)  # the common case, without building each future's key
+        return {e: self._faulty(q, vix_future(e).key) for e, q in quotes.items()}
+
+    def _futures_at(self, now: datetime) -> dict[date, Quote]:
+        """The listed VIX futures' quotes at ``now`` without faults, kept for the step."""
+        if self._futures is None or self._futures[0] != now:
+            quotes = {}
+            for expiry in self.chains.expiries(VIX, now):
+                fair = self.source.vix_future_pts(expiry, now)
+                if fair is not None:
+                    bid, ask = self.source.future_bid_ask(fair)
+                    quotes[expiry] = Quote(bid, ask, now)
+            self._futures = (now, quotes)
+        return self._futures[1]
 
     async def option_expiries(self, symbol: str, trading_class: str) -> list[date]:
         now = await self._enter()
@@ -301,6 +371,7 @@ class SimBroker:
         known = self.chains.resolve_all(contracts, now)
         priced = [k for k in known if k is not None and k.sec_type is SecType.OPTION]
         theo, sides = self.source.quotes(priced, now)
+        self._quoted = _QuotedSides(now, priced, sides)
         # Comprehensions, not a loop of appends: this runs for every quote of every cycle.
         quotes = [
             _quote(b, a, now, s) for s, (b, a) in zip(theo.sigma.tolist(), sides, strict=True)
@@ -331,9 +402,7 @@ class SimBroker:
         order_id = self._book.next_order_id()
         if self._p.received_orders_path:
             record_received(self._p.received_orders_path, order_id, order, now)
-        checked, reason = validate(
-            order, lambda c: self.chains.resolve(c, now), self.chains.combo_tick
-        )
+        checked, reason = self._validate(order, now)
         reason = reason or (rejects_order(order_id, self._faults, self._p.seed) or "")
         if checked is None or reason:
             self._book.reject(order_id, order, reason, now)
@@ -342,6 +411,18 @@ class SimBroker:
         state = self._book.submit(order_id, checked, now, self.source.is_open(now))
         self._hub.publish(self._book.drain())
         return state
+
+    def _validate(self, order: ComboOrder, now: datetime) -> tuple[ComboOrder | None, str]:
+        """``validate``, the legs checked once per market time (a re-priced copy of an
+        order keeps its legs' tuple: ``dataclasses.replace`` of quantity and limit)."""
+        last = self._checked
+        known = last[2] if last is not None and last[0] is order.legs and last[1] == now else None
+        checked, reason = validate(
+            order, lambda c: self.chains.resolve(c, now), self.chains.combo_tick, known
+        )
+        if checked is not None and known is None:
+            self._checked = (order.legs, now, checked.legs)
+        return checked, reason
 
     async def open_orders(self) -> list[OrderState]:
         await self._enter()

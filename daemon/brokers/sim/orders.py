@@ -95,31 +95,50 @@ def record_received(path: str, order_id: int, order: ComboOrder, now: datetime) 
 
 
 def validate(
-    order: ComboOrder, resolve: Resolve, combo_tick: Callable[[str], float]
+    order: ComboOrder,
+    resolve: Resolve,
+    combo_tick: Callable[[str], float],
+    checked_legs: tuple[ComboLeg, ...] | None = None,
 ) -> tuple[ComboOrder | None, str]:
-    """The order with the sim's own contracts, or None and why it is invalid."""
+    """The order with the sim's own contracts, or None and why it is invalid.
+    ``checked_legs``: ``order``'s legs as ``check_legs`` returned them at this market time
+    (a re-priced copy of an order has the same legs), so only the quantity and the limit
+    are checked again; the answer is the one the full check gives."""
     if not isinstance(order.quantity, int) or order.quantity <= 0:
         return None, f"quantity must be a positive integer, got {order.quantity!r}"
-    if not order.legs:
+    legs = checked_legs
+    if legs is None:
+        legs, reason = check_legs(order.legs, resolve)
+        if legs is None:
+            return None, reason
+    tick = combo_tick(legs[0].contract.symbol)
+    limit = order.limit_price_usd
+    if not math.isfinite(limit) or abs(round_to_tick(limit, tick) - limit) > 1e-9:
+        return None, f"limit {limit} is not on the combo tick grid of {tick}"
+    return replace(order, legs=legs), ""
+
+
+def check_legs(
+    legs: Sequence[ComboLeg], resolve: Resolve
+) -> tuple[tuple[ComboLeg, ...] | None, str]:
+    """The legs with the sim's own contracts (one underlying, no contract twice), or None
+    and why they are invalid."""
+    if not legs:
         return None, "a combo needs at least one leg"
-    legs: list[ComboLeg] = []
-    for leg in order.legs:
+    known_legs: list[ComboLeg] = []
+    for leg in legs:
         if not isinstance(leg.ratio, int) or leg.ratio <= 0:
             return None, f"leg ratio must be a positive integer, got {leg.ratio!r}"
         known = resolve(leg.contract)
         if known is None or not known.is_option:
             return None, f"unknown or expired contract {leg.contract.key}"
-        legs.append(replace(leg, contract=known))
-    if len({leg.contract for leg in legs}) != len(legs):
+        known_legs.append(replace(leg, contract=known))
+    if len({leg.contract for leg in known_legs}) != len(known_legs):
         return None, "the same contract appears in two legs"
-    symbols = {leg.contract.symbol for leg in legs}
+    symbols = {leg.contract.symbol for leg in known_legs}
     if len(symbols) != 1:
         return None, f"legs on different underlyings {sorted(symbols)}"
-    tick = combo_tick(symbols.pop())
-    limit = order.limit_price_usd
-    if not math.isfinite(limit) or abs(round_to_tick(limit, tick) - limit) > 1e-9:
-        return None, f"limit {limit} is not on the combo tick grid of {tick}"
-    return replace(order, legs=tuple(legs)), ""
+    return tuple(known_legs), ""
 
 
 def _sign(action: Action) -> int:
@@ -171,6 +190,9 @@ class OrderBook:
         self._live: dict[int, _Working] = {}
         self._events: list[OrderEvent] = []
         self.positions: dict[Contract, Position] = {}
+        # Counts the changes to ``positions`` (a trade, a settlement): the broker sorts
+        # them for ``positions()`` again only after one.
+        self.positions_changes = 0
         self.cash_usd = 0.0
         self.settlements: list[Settlement] = []
         self._last_id = 0
@@ -224,6 +246,7 @@ class OrderBook:
         """After a market step: settle expired legs, expire orders, match the rest."""
         for contract in [c for c in self.positions if settled(c)]:
             self._settle(self.positions.pop(contract), now)
+            self.positions_changes += 1
         for work in list(self._live.values()):
             if work.status.is_terminal:
                 continue
@@ -287,6 +310,7 @@ class OrderBook:
         """Move the position in ``contract`` by ``qty`` contracts traded at ``price_usd``."""
         cost = price_usd * contract.multiplier
         self.cash_usd -= qty * cost
+        self.positions_changes += 1
         held = self.positions.get(contract)
         q0, a0 = (held.quantity, held.avg_cost_usd) if held else (0, 0.0)
         q1 = q0 + qty
