@@ -87,6 +87,27 @@ def rsi_wilder(closes: npt.ArrayLike, period: int) -> FloatArray:
     return np.array(out, dtype=np.float64)
 
 
+def rsi_last(closes: npt.ArrayLike, period: int) -> float:
+    """``rsi_wilder(closes, period)[-1]`` bit for bit, without the series (the signal
+    reads only today's value): the same operations in the same order, spelt without
+    numpy's Python-level wrappers. ``np.clip(x, 0.0, None)`` is ``np.maximum(x, 0.0)``
+    (a -0.0 loss stays -0.0), ``np.mean`` is ``np.add.reduce`` then a division by the
+    count, and an int converts to the same double in ``x * (period - 1)``."""
+    _require_period(period, 2, "RSI")
+    prices = as_series(closes, "closes")
+    _require(len(prices), period + 1, f"RSI({period})")
+    changes = np.diff(prices)
+    gains = np.maximum(changes, 0.0)
+    losses = np.maximum(-changes, 0.0)
+    avg_gain = float(np.add.reduce(gains[:period])) / period
+    avg_loss = float(np.add.reduce(losses[:period])) / period
+    keep = float(period - 1)
+    for gain, loss in zip(gains[period:].tolist(), losses[period:].tolist(), strict=True):
+        avg_gain = (avg_gain * keep + gain) / period
+        avg_loss = (avg_loss * keep + loss) / period
+    return _rsi_value(avg_gain, avg_loss)
+
+
 def _rsi_value(avg_gain: float, avg_loss: float) -> float:
     total = avg_gain + avg_loss
     if total <= 0.0:
@@ -139,6 +160,45 @@ def macd(closes: npt.ArrayLike, fast: int, slow: int, signal: int) -> Macd:
     signal_line = ema(line, signal)
     line = line[signal - 1 :]
     return Macd(line, signal_line, line - signal_line)
+
+
+def macd_histogram_tail(
+    closes: npt.ArrayLike, fast: int, slow: int, signal: int, count: int
+) -> FloatArray:
+    """The last ``count`` values of ``macd(closes, fast, slow, signal).histogram``, bit for
+    bit: the same seeds (``np.mean`` of the same slices) and the same recursion steps in
+    the same order, the two price EMAs in one loop and no series but the tail kept (the
+    MACD signal reads today's histogram and its cross look-back)."""
+    _require_period(fast, 2, "MACD fast")
+    _require_period(signal, 1, "MACD signal")
+    if fast >= slow:
+        raise ValueError(f"MACD fast period ({fast}) must be shorter than slow ({slow})")
+    prices = as_series(closes, "closes")
+    _require(len(prices), slow + signal - 1, f"MACD({fast},{slow},{signal})")
+    n_hist = len(prices) - slow - signal + 2
+    if not 1 <= count <= n_hist:
+        raise ValueError(f"MACD histogram tail of {count} out of {n_hist} values")
+    # ``np.mean`` spelt as ``np.add.reduce`` then a division by the count, as it computes.
+    k_fast, k_slow = 2.0 / (fast + 1), 2.0 / (slow + 1)
+    ema_fast = float(np.add.reduce(prices[slow - fast : slow])) / fast  # starts at slow - 1
+    ema_slow = float(np.add.reduce(prices[:slow])) / slow
+    line = [ema_fast - ema_slow]
+    for x in prices[slow:].tolist():
+        ema_fast = ema_fast + k_fast * (x - ema_fast)
+        ema_slow = ema_slow + k_slow * (x - ema_slow)
+        line.append(ema_fast - ema_slow)
+    # ``ema(line, signal)``, seeded on the float64 array of the line's first values; the
+    # histogram kept from index ``first_kept`` of ``line`` on.
+    k_signal = 2.0 / (signal + 1)
+    value = float(np.add.reduce(np.array(line[:signal], dtype=np.float64))) / signal
+    first_kept = len(line) - count
+    tail = [line[signal - 1] - value] if first_kept == signal - 1 else []
+    for x in line[signal:first_kept]:
+        value = value + k_signal * (x - value)
+    for x in line[max(signal, first_kept) :]:
+        value = value + k_signal * (x - value)
+        tail.append(x - value)
+    return np.array(tail, dtype=np.float64)
 
 
 def realised_vol_pts(closes: npt.ArrayLike, window: int) -> float:
