@@ -12,19 +12,23 @@ The core stays pure: it only counts sessions between the dates it is given and t
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from operator import attrgetter
+from typing import Any, TypeVar
 
 import numpy as np
 
 from daemon.core.calendar import NY, sessions_until
 from daemon.core.market import MarketView
-from daemon.core.models import MarketSnapshot, Right
+from daemon.core.models import BreadthDay, DailyBar, MarketSnapshot, Right
 from daemon.core.params import ModelParams
 from daemon.core.proposal import HeldHedge
 from daemon.core.risk import BookRisk, StructureRisk
 from daemon.core.signals import SignalInputs, SkewChain
+from daemon.core.signals.base import FloatArray
 from daemon.core.signals.book import atm_iv_sigma, short_strike_distance
 from daemon.core.structures import Book, Structure
 
@@ -69,7 +73,26 @@ def trading_day(now: datetime) -> date:
     return now.astimezone(NY).date()
 
 
+# ``attrgetter``s: a C call per row, not a Python one (~300 rows a series).
 _BY_DAY = attrgetter("day")  # the sort key of DailyBar and BreadthDay rows
+_CLOSE = attrgetter("close")
+_ADVANCING = attrgetter("advancing")
+_DECLINING = attrgetter("declining")
+_UNCHANGED = attrgetter("unchanged")
+_Row = TypeVar("_Row", DailyBar, BreadthDay)
+
+
+def _before(rows: Sequence[_Row], today: date) -> list[_Row]:
+    """The rows dated before ``today``, oldest first (a stable sort by day). Sorting all
+    then cutting at today is the same list as sorting those kept: a stable sort keeps the
+    order of equal days either way, and the rows kept are a prefix of the sorted ones."""
+    ordered = sorted(rows, key=_BY_DAY)
+    return ordered[: bisect_left(ordered, today, key=_BY_DAY)]
+
+
+def _column(rows: Sequence[object], field: attrgetter[Any]) -> FloatArray:
+    """One field of every row as float64, in row order."""
+    return np.fromiter(map(field, rows), dtype=np.float64, count=len(rows))
 
 
 def signal_inputs(
@@ -83,19 +106,17 @@ def signal_inputs(
     The series are put in date order here: the snapshot does not promise one, and every
     indicator reads its input oldest first."""
     today = trading_day(now)
-    # ``attrgetter`` keys: a C call per row, not a Python one (~300 rows a series).
-    bars = sorted([bar for bar in snapshot.spx_history if bar.day < today], key=_BY_DAY)
-    closes = [bar.close for bar in bars]
-    breadth = sorted([b for b in snapshot.breadth_history if b.day < today], key=_BY_DAY)
+    bars = _before(snapshot.spx_history, today)
+    breadth = _before(snapshot.breadth_history, today)
     return SignalInputs(
         today=today,
-        spx_closes=np.asarray(closes, dtype=np.float64),
+        spx_closes=_column(bars, _CLOSE),
         spx_last=view.spot,
         vix=view.vix,
         vix3m=view.vix3m,
-        advancing=np.asarray([b.advancing for b in breadth], dtype=np.float64),
-        declining=np.asarray([b.declining for b in breadth], dtype=np.float64),
-        unchanged=np.asarray([b.unchanged for b in breadth], dtype=np.float64),
+        advancing=_column(breadth, _ADVANCING),
+        declining=_column(breadth, _DECLINING),
+        unchanged=_column(breadth, _UNCHANGED),
         breadth_unavailable=snapshot.breadth_unavailable,
         events=snapshot.events,
         sessions_until=sessions_until,
