@@ -25,14 +25,12 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 import numpy as np
-from scipy.special import ndtr
 
-from daemon.core.arrays import BoolArray
+from daemon.core.black76_parts import black76_price
 from daemon.core.calendar import dte_days
 from daemon.core.market import SPX_SYMBOL, VIX_SYMBOL, MarketView, OptionView
 from daemon.core.models import Contract, Right
 from daemon.core.params import ScenarioParams, ShockParams
-from daemon.core.pricing import FloatArray
 from daemon.core.structures import Leg
 
 _MIN_SIGMA = 0.01  # a shocked vol never goes below 1 vol point
@@ -183,31 +181,3 @@ def scenario_pnl_for(
     """``scenario_pnl`` for (contract, signed quantity) pairs, e.g. a hedge candidate's
     per-unit legs (+1 long, -1 short): its per-unit stress payoff in USD."""
     return scenario_pnl([Leg(c, q) for c, q in contract_legs], view, scenario)
-
-
-def black76_price(
-    f: FloatArray, k: FloatArray, t: FloatArray, r: FloatArray, vol: FloatArray, call: BoolArray
-) -> FloatArray:
-    """``black76(f, k, t, r, vol, call).price`` bit for bit, for 1-D float64 arrays of one
-    length (``call`` bool): the stress set needs prices only, and the general call's
-    argument handling and greeks were most of its time on a few dozen legs. The price
-    lines of ``daemon.core.pricing._greeks``, the same ufuncs in the same order (its
-    T <= 0 floor, intrinsic limit where sigma sqrt(T) = 0, NaN for a negative vol); a
-    hypothesis test holds the two together."""
-    t = np.maximum(t, 0.0)
-    sign = 2.0 * call - 1.0  # +1 call, -1 put
-    sqrt_t = np.sqrt(t)
-    s = vol * sqrt_t
-    disc = np.exp(-r * t)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d1 = np.log(f / k) / s + 0.5 * s
-        n1 = ndtr(sign * d1)
-        price: FloatArray = sign * disc * (f * n1 - k * ndtr(sign * (d1 - s)))
-    zero = s == 0.0
-    if np.any(zero):
-        moneyness = sign[zero] * (f[zero] - k[zero])
-        price[zero] = disc[zero] * np.maximum(moneyness, 0.0)
-    negative = vol < 0
-    if np.any(negative):
-        price[negative] = np.nan
-    return price
