@@ -55,9 +55,10 @@ def leg_views(legs: Sequence[Leg], view: MarketView) -> list[OptionView] | str:
 def vol_beta(dte: float, scenario: ScenarioParams) -> float:
     """How many vol points a leg's IV moves per point of VIX shock, by its DTE (floored at 1)."""
     ratio = scenario.vol_beta_ref_dte_days / max(1.0, dte)
-    return float(
-        np.clip(ratio**scenario.vol_beta_exponent, scenario.vol_beta_min, scenario.vol_beta_max)
-    )
+    # ``np.clip`` on floats, as Python: the config orders min <= max, and the power of a
+    # positive ratio is a positive number, never NaN.
+    beta = float(ratio**scenario.vol_beta_exponent)
+    return min(max(beta, scenario.vol_beta_min), scenario.vol_beta_max)
 
 
 def vix_future_beta(dte: float, scenario: ScenarioParams) -> float:
