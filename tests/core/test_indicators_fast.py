@@ -1,9 +1,10 @@
-"""The signals' fast indicator paths equal the general series functions bit for bit.
+"""The signals' fast indicator paths equal the general constructions bit for bit.
 
 ``rsi_last`` and ``macd_histogram_tail`` keep only what the RSI and MACD signals read; the
 oracle is the general path (``rsi_wilder``, ``macd``, itself checked against TA-Lib in
-``test_indicators.py``), compared with ``==`` / ``array_equal``, not a tolerance: the
-journal's fingerprints must not move by a last bit.
+``test_indicators.py``). ``ad_line_slope`` remembers its window's abscissa; the oracle is
+the formula written out with the abscissa built afresh. Compared with ``==`` /
+``array_equal``, not a tolerance: the journal's fingerprints must not move by a last bit.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from daemon.core.signals.indicators import (
     InsufficientHistory,
+    ad_line_slope,
     macd,
     macd_histogram_tail,
     rsi_last,
@@ -83,3 +85,29 @@ def test_macd_tail_refuses_more_values_than_the_histogram_has() -> None:
     for count in (0, 8):
         with pytest.raises(ValueError, match="tail"):
             macd_histogram_tail(closes, 12, 26, 9, count)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    days=st.lists(
+        st.tuples(st.integers(0, 3000), st.integers(0, 3000), st.integers(1, 300)),
+        min_size=2,
+        max_size=80,
+    ),
+    data=st.data(),
+)
+def test_ad_slope_equals_the_formula_with_a_fresh_abscissa(
+    days: list[tuple[int, int, int]], data: st.DataObject
+) -> None:
+    """Same slope, bit for bit, as building x = 0..n-1 and its deviations every call,
+    for window lengths drawn in any order (the remembered abscissa is per length)."""
+    adv, dec, unch = (np.array(column, dtype=np.float64) for column in zip(*days, strict=True))
+    for _ in range(3):
+        sessions = data.draw(st.integers(2, len(days)))
+        a, d, u = adv[-sessions:], dec[-sessions:], unch[-sessions:]
+        line = np.cumsum(a - d)
+        x = np.arange(sessions, dtype=np.float64)
+        x_dev = x - x.mean()
+        slope = float(np.sum(x_dev * (line - line.mean())) / np.sum(x_dev * x_dev))
+        expected = slope / float(np.mean(a + d + u))
+        assert ad_line_slope(adv, dec, unch, sessions) == expected

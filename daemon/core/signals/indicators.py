@@ -24,6 +24,7 @@ value is the indicator's, not the seed's; tests check both the exact match and t
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -239,10 +240,19 @@ def ad_line_slope(
     _require(len(adv), sessions, f"{sessions}-session A/D slope")
     adv, dec, unch = adv[-sessions:], dec[-sessions:], unch[-sessions:]
     line = np.cumsum(adv - dec)
-    x = np.arange(sessions, dtype=np.float64)
-    x_dev = x - x.mean()
-    slope = float(np.sum(x_dev * (line - line.mean())) / np.sum(x_dev * x_dev))
+    x_dev, x_var = _slope_abscissa(sessions)
+    slope = float(np.sum(x_dev * (line - line.mean())) / x_var)
     issues = float(np.mean(adv + dec + unch))
     if not issues > 0.0:
         raise ValueError("A/D slope needs a positive number of issues traded")
     return slope / issues
+
+
+@functools.lru_cache(maxsize=8)
+def _slope_abscissa(sessions: int) -> tuple[FloatArray, np.float64]:
+    """The least-squares slope's sessions 0..n-1 less their mean, and the sum of their
+    squares: a function of ``sessions`` alone, worked out once per window length."""
+    x = np.arange(sessions, dtype=np.float64)
+    x_dev = x - x.mean()
+    x_dev.flags.writeable = False
+    return x_dev, np.sum(x_dev * x_dev)
