@@ -5,9 +5,12 @@ oracle is the general path (``rsi_wilder``, ``macd``, itself checked against TA-
 ``test_indicators.py``). ``ad_line_slope`` remembers its window's abscissa; the oracle is
 the formula written out with the abscissa built afresh. Compared with ``==`` /
 ``array_equal``, not a tolerance: the journal's fingerprints must not move by a last bit.
+The realised vol's sample standard deviation is held to ``np.std(.., ddof=1)``.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -19,6 +22,7 @@ from daemon.core.signals.indicators import (
     ad_line_slope,
     macd,
     macd_histogram_tail,
+    realised_vol_pts,
     rsi_last,
     rsi_wilder,
 )
@@ -111,3 +115,14 @@ def test_ad_slope_equals_the_formula_with_a_fresh_abscissa(
         slope = float(np.sum(x_dev * (line - line.mean())) / np.sum(x_dev * x_dev))
         expected = slope / float(np.mean(a + d + u))
         assert ad_line_slope(adv, dec, unch, sessions) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(moves=st.lists(_MOVES, min_size=3, max_size=80), first=st.floats(1.0, 10_000.0))
+def test_realised_vol_equals_numpys_sample_std(moves: list[float], first: float) -> None:
+    """100 sqrt(252) np.std(log returns, ddof=1), bit for bit, for every window."""
+    closes = _closes(moves, first)
+    for window in {2, len(closes) // 2, len(closes) - 1} - {0, 1}:
+        returns = np.diff(np.log(closes[-(window + 1) :]))
+        expected = 100.0 * math.sqrt(252) * float(np.std(returns, ddof=1))
+        assert realised_vol_pts(closes, window) == expected
