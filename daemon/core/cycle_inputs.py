@@ -74,6 +74,8 @@ def trading_day(now: datetime) -> date:
 
 # The sort key of DailyBar and BreadthDay rows: a C call per row, not a Python one.
 _BY_DAY = attrgetter("day")
+# Module constants: ``Right.PUT`` is a class attribute look-up (~0.15 µs) per option.
+_CALL, _PUT = Right.CALL, Right.PUT
 _Row = TypeVar("_Row", DailyBar, BreadthDay)
 
 
@@ -141,7 +143,7 @@ def nearest_short_distance(book: Book, view: MarketView) -> float | None:
             chain = [o for o in series if o.iv_sigma is not None]
             atm_by_expiry[key] = atm_iv_sigma(
                 [o.contract.strike or math.nan for o in chain],
-                [o.contract.right or Right.CALL for o in chain],
+                [o.contract.right or _CALL for o in chain],
                 [o.iv_sigma or math.nan for o in chain],
                 quote.underlying_price,
             )
@@ -165,7 +167,7 @@ def skew_chain(view: MarketView, params: ModelParams, now: datetime) -> SkewChai
     tenor = params.signals.skew.tenor_days
     best = min(expiries, key=lambda e: abs((e.expiry - today).days - tenor))
     puts = sorted(
-        (o for o in view.chain(best.trading_class, best.expiry) if o.contract.right is Right.PUT),
+        (o for o in view.chain(best.trading_class, best.expiry) if o.contract.right is _PUT),
         key=lambda o: o.contract.strike or 0.0,
     )
     if len(puts) < 2 or best.forward is None:

@@ -35,6 +35,8 @@ from daemon.core.structures import Leg
 
 _MIN_SIGMA = 0.01  # a shocked vol never goes below 1 vol point
 _MIN_VIX_FUTURE = 0.01
+# A module constant: ``Right.CALL`` is a class attribute look-up (~0.15 µs) per leg.
+_CALL = Right.CALL
 
 
 def leg_views(legs: Sequence[Leg], view: MarketView) -> list[OptionView] | str:
@@ -118,7 +120,7 @@ def priced_pnls(
                 row, f_shock, sigma_shock = _shocked_row(ov, view, scenario, move, betas)
                 base.append(row)
                 shocked.append((f_shock, row[1], row[2], row[3], sigma_shock))
-                calls.append(ov.contract.right is Right.CALL)
+                calls.append(ov.contract.right is _CALL)
     change: list[float] = []
     if base:
         # One call on both states, element by element: identical inputs give bit-identical
