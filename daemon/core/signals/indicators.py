@@ -180,25 +180,32 @@ def macd_histogram_tail(
     if not 1 <= count <= n_hist:
         raise ValueError(f"MACD histogram tail of {count} out of {n_hist} values")
     # ``np.mean`` spelt as ``np.add.reduce`` then a division by the count, as it computes.
-    k_fast, k_slow = 2.0 / (fast + 1), 2.0 / (slow + 1)
+    k_fast, k_slow, k_signal = 2.0 / (fast + 1), 2.0 / (slow + 1), 2.0 / (signal + 1)
     ema_fast = float(np.add.reduce(prices[slow - fast : slow])) / fast  # starts at slow - 1
     ema_slow = float(np.add.reduce(prices[:slow])) / slow
-    line = [ema_fast - ema_slow]
-    for x in prices[slow:].tolist():
+    rest = prices[slow:].tolist()  # the closes after the line's first value
+    # The line's first ``signal`` values seed the signal EMA (``ema(line, signal)``: the
+    # mean of a float64 array of them); then one loop steps the three EMAs together.
+    head = [ema_fast - ema_slow]
+    for x in rest[: signal - 1]:
         ema_fast = ema_fast + k_fast * (x - ema_fast)
         ema_slow = ema_slow + k_slow * (x - ema_slow)
-        line.append(ema_fast - ema_slow)
-    # ``ema(line, signal)``, seeded on the float64 array of the line's first values; the
-    # histogram kept from index ``first_kept`` of ``line`` on.
-    k_signal = 2.0 / (signal + 1)
-    value = float(np.add.reduce(np.array(line[:signal], dtype=np.float64))) / signal
-    first_kept = len(line) - count
-    tail = [line[signal - 1] - value] if first_kept == signal - 1 else []
-    for x in line[signal:first_kept]:
-        value = value + k_signal * (x - value)
-    for x in line[max(signal, first_kept) :]:
-        value = value + k_signal * (x - value)
-        tail.append(x - value)
+        head.append(ema_fast - ema_slow)
+    value = float(np.add.reduce(np.array(head, dtype=np.float64))) / signal
+    # ``rest[j]`` gives the line's value at index j + 1; the histogram is kept from line
+    # index ``first_kept`` on (the line has ``len(rest) + 1`` values).
+    first_kept = len(rest) + 1 - count
+    tail = [head[-1] - value] if first_kept == signal - 1 else []
+    for x in rest[signal - 1 : max(signal - 1, first_kept - 1)]:
+        ema_fast = ema_fast + k_fast * (x - ema_fast)
+        ema_slow = ema_slow + k_slow * (x - ema_slow)
+        value = value + k_signal * (ema_fast - ema_slow - value)
+    for x in rest[max(signal - 1, first_kept - 1) :]:
+        ema_fast = ema_fast + k_fast * (x - ema_fast)
+        ema_slow = ema_slow + k_slow * (x - ema_slow)
+        line = ema_fast - ema_slow
+        value = value + k_signal * (line - value)
+        tail.append(line - value)
     return np.array(tail, dtype=np.float64)
 
 
