@@ -219,7 +219,7 @@ def realised_vol_pts(closes: npt.ArrayLike, window: int) -> float:
     prices = as_series(closes, "closes")
     _require(len(prices), window + 1, f"{window}-session realised vol")
     tail = prices[-(window + 1) :]
-    if np.any(tail <= 0.0):
+    if (tail <= 0.0).any():
         raise ValueError("realised vol needs positive closes")
     returns = np.diff(np.log(tail))
     return 100.0 * math.sqrt(TRADING_DAYS_PER_YEAR) * _sample_std(returns)
@@ -257,8 +257,11 @@ def ad_line_slope(
     adv, dec, unch = adv[-sessions:], dec[-sessions:], unch[-sessions:]
     line = np.cumsum(adv - dec)
     x_dev, x_var = _slope_abscissa(sessions)
-    slope = float(np.sum(x_dev * (line - line.mean())) / x_var)
-    issues = float(np.mean(adv + dec + unch))
+    # ``np.sum`` and ``.mean()`` are ``np.add.reduce`` (then over the count): spelt so,
+    # without their Python-level dispatch.
+    deviations = line - np.add.reduce(line) / sessions
+    slope = float(np.add.reduce(x_dev * deviations) / x_var)
+    issues = float(np.add.reduce(adv + dec + unch) / sessions)
     if not issues > 0.0:
         raise ValueError("A/D slope needs a positive number of issues traded")
     return slope / issues
