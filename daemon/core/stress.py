@@ -57,8 +57,8 @@ def leg_views(legs: Sequence[Leg], view: MarketView) -> list[OptionView] | str:
 def vol_beta(dte: float, scenario: ScenarioParams) -> float:
     """How many vol points a leg's IV moves per point of VIX shock, by its DTE (floored at 1)."""
     ratio = scenario.vol_beta_ref_dte_days / max(1.0, dte)
-    # ``np.clip`` on floats, as Python: the config orders min <= max, and the power of a
-    # positive ratio is a positive number, never NaN.
+    # ``np.clip`` is ``minimum(maximum(x, lo), hi)``: the same in Python on floats (no NaN
+    # here: the power of a positive ratio), whatever the order of the bounds.
     beta = float(ratio**scenario.vol_beta_exponent)
     return min(max(beta, scenario.vol_beta_min), scenario.vol_beta_max)
 
