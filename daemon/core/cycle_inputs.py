@@ -12,15 +12,18 @@ The core stays pure: it only counts sessions between the dates it is given and t
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from operator import attrgetter
+from typing import TypeVar
 
 import numpy as np
 
 from daemon.core.calendar import NY, sessions_until
 from daemon.core.market import MarketView
-from daemon.core.models import MarketSnapshot, Right
+from daemon.core.models import BreadthDay, DailyBar, MarketSnapshot, Right
 from daemon.core.params import ModelParams
 from daemon.core.proposal import HeldHedge
 from daemon.core.risk import BookRisk, StructureRisk
@@ -69,7 +72,19 @@ def trading_day(now: datetime) -> date:
     return now.astimezone(NY).date()
 
 
-_BY_DAY = attrgetter("day")  # the sort key of DailyBar and BreadthDay rows
+# The sort key of DailyBar and BreadthDay rows: a C call per row, not a Python one.
+_BY_DAY = attrgetter("day")
+# Module constants: ``Right.PUT`` is a class attribute look-up (~0.15 µs) per option.
+_CALL, _PUT = Right.CALL, Right.PUT
+_Row = TypeVar("_Row", DailyBar, BreadthDay)
+
+
+def _before(rows: Sequence[_Row], today: date) -> list[_Row]:
+    """The rows dated before ``today``, oldest first (a stable sort by day). Sorting all
+    then cutting at today is the same list as sorting those kept: a stable sort keeps the
+    order of equal days either way, and the rows kept are a prefix of the sorted ones."""
+    ordered = sorted(rows, key=_BY_DAY)
+    return ordered[: bisect_left(ordered, today, key=_BY_DAY)]
 
 
 def signal_inputs(
@@ -83,13 +98,13 @@ def signal_inputs(
     The series are put in date order here: the snapshot does not promise one, and every
     indicator reads its input oldest first."""
     today = trading_day(now)
-    # ``attrgetter`` keys: a C call per row, not a Python one (~300 rows a series).
-    bars = sorted([bar for bar in snapshot.spx_history if bar.day < today], key=_BY_DAY)
-    closes = [bar.close for bar in bars]
-    breadth = sorted([b for b in snapshot.breadth_history if b.day < today], key=_BY_DAY)
+    bars = _before(snapshot.spx_history, today)
+    breadth = _before(snapshot.breadth_history, today)
     return SignalInputs(
         today=today,
-        spx_closes=np.asarray(closes, dtype=np.float64),
+        # List comprehensions into ``np.asarray``: faster here than ``np.fromiter`` or
+        # ``map(attrgetter)``, most of all for the breadth's ints.
+        spx_closes=np.asarray([bar.close for bar in bars], dtype=np.float64),
         spx_last=view.spot,
         vix=view.vix,
         vix3m=view.vix3m,
@@ -128,7 +143,7 @@ def nearest_short_distance(book: Book, view: MarketView) -> float | None:
             chain = [o for o in series if o.iv_sigma is not None]
             atm_by_expiry[key] = atm_iv_sigma(
                 [o.contract.strike or math.nan for o in chain],
-                [o.contract.right or Right.CALL for o in chain],
+                [o.contract.right or _CALL for o in chain],
                 [o.iv_sigma or math.nan for o in chain],
                 quote.underlying_price,
             )
@@ -152,7 +167,7 @@ def skew_chain(view: MarketView, params: ModelParams, now: datetime) -> SkewChai
     tenor = params.signals.skew.tenor_days
     best = min(expiries, key=lambda e: abs((e.expiry - today).days - tenor))
     puts = sorted(
-        (o for o in view.chain(best.trading_class, best.expiry) if o.contract.right is Right.PUT),
+        (o for o in view.chain(best.trading_class, best.expiry) if o.contract.right is _PUT),
         key=lambda o: o.contract.strike or 0.0,
     )
     if len(puts) < 2 or best.forward is None:

@@ -39,13 +39,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from daemon.core.calendar import dte_days
 from daemon.core.market import VIX_SYMBOL, MarketView, OptionView
 from daemon.core.models import Position
-from daemon.core.params import ModelParams, ScenarioParams
+from daemon.core.params import ModelParams, ScenarioParams, ShockParams
 from daemon.core.stress import (
     leg_views,
     priced_pnls,
@@ -232,9 +232,18 @@ def structure_risks(
 ) -> list[StructureRisk]:
     """``structure_risk`` of each structure, in order: each leg looked up once, and every
     move of every priced structure stress-repriced in one call (``priced_pnls``)."""
-    found = [_priced(s, view) for s in structures]
     # Built once: each ``scenario.shocks`` builds (and validates) its moves afresh.
-    moves = scenario.shocks
+    return _structure_risks(structures, view, scenario, scenario.shocks)
+
+
+def _structure_risks(
+    structures: Sequence[Structure],
+    view: MarketView,
+    scenario: ScenarioParams,
+    moves: Sequence[ShockParams],
+) -> list[StructureRisk]:
+    """``structure_risks`` in the stress set's ``moves`` (``scenario.shocks``)."""
+    found = [_priced(s, view) for s in structures]
     hedge_name = moves[0].name  # the hedge scenario comes first
     jobs = [(p.legs, p.views, move) for p in found if p.reason is None for move in moves]
     pnls = iter(priced_pnls(jobs, view, scenario))
@@ -345,10 +354,12 @@ class BookRisk:
         return not self.unpriced
 
 
-def _shock_losses(income: Sequence[StructureRisk], scenario: ScenarioParams) -> dict[str, float]:
+def _shock_losses(
+    income: Sequence[StructureRisk], moves: Sequence[ShockParams]
+) -> dict[str, float]:
     """Each move's income P&L (<= 0); an unpriced structure counts at its full max loss."""
     out: dict[str, float] = {}
-    for move in scenario.shocks:
+    for move in moves:
         total = math.fsum(r.shock_pnl_usd.get(move.name, -(r.max_loss_usd or 0.0)) for r in income)
         out[move.name] = min(0.0, total)
     return out
@@ -375,16 +386,29 @@ def settled_value_usd(positions: Sequence[Position], view: MarketView) -> float 
     return math.fsum(total)
 
 
+def _with_stress(r: StructureRisk, stress_pnl_usd: float | None) -> StructureRisk:
+    """``dataclasses.replace(r, stress_pnl_usd=...)``, the same object, without the frozen
+    dataclass's ``__init__`` (field by field through ``object.__setattr__``): valid while
+    ``StructureRisk`` has no ``__post_init__`` (a test holds the two together)."""
+    copy = _new_object(StructureRisk)
+    copy.__dict__.update(r.__dict__, stress_pnl_usd=stress_pnl_usd)
+    return copy
+
+
+_new_object = object.__new__
+
+
 def book_risk(book: Book, view: MarketView, params: ModelParams) -> BookRisk:
     """Risk of every recognised structure and of the book, in ``params.scenario``."""
     scenario = params.scenario
-    every = structure_risks([*book.income, *book.hedges], view, scenario)
+    moves = scenario.shocks  # built (and validated) once: the hedge scenario first
+    every = _structure_risks([*book.income, *book.hedges], view, scenario, moves)
     income, hedges = tuple(every[: len(book.income)]), tuple(every[len(book.income) :])
-    losses = _shock_losses(income, scenario)
+    losses = _shock_losses(income, moves)
     # The worst move; on a tie the first listed (the hedge scenario).
     binding = min(losses, key=lambda name: losses[name]) if income else None
     if binding is not None:
-        income = tuple(replace(r, stress_pnl_usd=r.shock_pnl_usd.get(binding)) for r in income)
+        income = tuple(_with_stress(r, r.shock_pnl_usd.get(binding)) for r in income)
     income_greeks = DollarGreeks()
     for r in income:
         income_greeks += r.greeks or DollarGreeks()
@@ -412,7 +436,7 @@ def book_risk(book: Book, view: MarketView, params: ModelParams) -> BookRisk:
         binding_shock=binding,
         lost_frac=lost,
         near_max_loss=lost is not None and lost >= scenario.near_max_loss_lost_frac,
-        hedge_shock=scenario.hedge_shock.name if income else None,
+        hedge_shock=moves[0].name if income else None,
         settled=book.settled,
         settled_value_usd=settled_value_usd(book.settled, view),
     )

@@ -26,15 +26,17 @@ from datetime import date
 
 import numpy as np
 
+from daemon.core.black76_parts import black76_price
 from daemon.core.calendar import dte_days
 from daemon.core.market import SPX_SYMBOL, VIX_SYMBOL, MarketView, OptionView
 from daemon.core.models import Contract, Right
 from daemon.core.params import ScenarioParams, ShockParams
-from daemon.core.pricing import black76
 from daemon.core.structures import Leg
 
 _MIN_SIGMA = 0.01  # a shocked vol never goes below 1 vol point
 _MIN_VIX_FUTURE = 0.01
+# A module constant: ``Right.CALL`` is a class attribute look-up (~0.15 µs) per leg.
+_CALL = Right.CALL
 
 
 def leg_views(legs: Sequence[Leg], view: MarketView) -> list[OptionView] | str:
@@ -55,9 +57,10 @@ def leg_views(legs: Sequence[Leg], view: MarketView) -> list[OptionView] | str:
 def vol_beta(dte: float, scenario: ScenarioParams) -> float:
     """How many vol points a leg's IV moves per point of VIX shock, by its DTE (floored at 1)."""
     ratio = scenario.vol_beta_ref_dte_days / max(1.0, dte)
-    return float(
-        np.clip(ratio**scenario.vol_beta_exponent, scenario.vol_beta_min, scenario.vol_beta_max)
-    )
+    # ``np.clip`` is ``minimum(maximum(x, lo), hi)``: the same in Python on floats (no NaN
+    # here: the power of a positive ratio), whatever the order of the bounds.
+    beta = float(ratio**scenario.vol_beta_exponent)
+    return min(max(beta, scenario.vol_beta_min), scenario.vol_beta_max)
 
 
 def vix_future_beta(dte: float, scenario: ScenarioParams) -> float:
@@ -102,8 +105,9 @@ def priced_pnls(
 ) -> list[float | None]:
     """``scenario_pnls`` of jobs whose legs were already looked up (``leg_views``: the
     views, or why a leg is not priced), for a caller that has them."""
-    # Per leg of the priceable jobs: strike, T, r, F, sigma, call, shocked F and sigma.
-    rows: list[tuple[float, float, float, float, float, bool, float, float]] = []
+    base: list[tuple[float, float, float, float, float]] = []  # F, K, T, r, sigma per leg
+    shocked: list[tuple[float, float, float, float, float]] = []  # the same after its move
+    calls: list[bool] = []
     betas: dict[tuple[str, date], float] = {}  # this call's legs share a few expiries
     hedge: ShockParams | None = None  # built once: ``hedge_shock`` validates a new model
     for _, views, shock in jobs:
@@ -112,24 +116,20 @@ def priced_pnls(
             if move is None:
                 hedge = scenario.hedge_shock if hedge is None else hedge
                 move = hedge
-            rows.extend(_shocked_row(ov, view, scenario, move, betas) for ov in views)
+            for ov in views:
+                row, f_shock, sigma_shock = _shocked_row(ov, view, scenario, move, betas)
+                base.append(row)
+                shocked.append((f_shock, row[1], row[2], row[3], sigma_shock))
+                calls.append(ov.contract.right is _CALL)
     change: list[float] = []
-    if rows:
-        columns = zip(*rows, strict=True)
-        k, t, r, f, sigma, is_call, f_shock, sigma_shock = (np.array(c) for c in columns)
+    if base:
         # One call on both states, element by element: identical inputs give bit-identical
-        # prices, so a move of zero is a P&L of exactly zero.
-        prices = black76(
-            np.concatenate([f, f_shock]),
-            np.concatenate([k, k]),
-            np.concatenate([t, t]),
-            np.concatenate([r, r]),
-            np.concatenate([sigma, sigma_shock]),
-            np.concatenate([is_call, is_call]),
-        ).price
-        n = len(rows)
-        moved = np.asarray(prices[n:], dtype=np.float64) - np.asarray(prices[:n], np.float64)
-        change = moved.tolist()
+        # prices, so a move of zero is a P&L of exactly zero. Each input one contiguous
+        # float64 row (``zip`` transposes in C), the values ``np.array`` of each would hold.
+        f, k, t, r, sigma = np.array(list(zip(*base, *shocked, strict=True)), dtype=np.float64)
+        prices = black76_price(f, k, t, r, sigma, np.array(calls + calls, dtype=np.bool_))
+        n = len(base)
+        change = (prices[n:] - prices[:n]).tolist()
     out: list[float | None] = []
     start = 0
     for legs, views, _ in jobs:
@@ -153,30 +153,29 @@ def _shocked_row(
     scenario: ScenarioParams,
     move: ShockParams,
     betas: dict[tuple[str, date], float],
-) -> tuple[float, float, float, float, float, bool, float, float]:
-    """One priced leg's Black-76 inputs, then its forward and vol after ``move``.
-    ``betas``: the (symbol, expiry) -> beta (``vol_beta`` for SPX, ``vix_future_beta``
-    for VIX, at the expiry's DTE) already worked out this call: the same function of the
-    same arguments, and a pair's legs share their expiries."""
+) -> tuple[tuple[float, float, float, float, float], float, float]:
+    """One priced leg's Black-76 inputs (F, K, T, r, sigma), then its forward and vol
+    after ``move``. ``betas``: the (symbol, expiry) -> beta (``vol_beta`` for SPX,
+    ``vix_future_beta`` for VIX, at the expiry's DTE) already worked out this call: the
+    same function of the same arguments, and a pair's legs share their expiries."""
     c = ov.contract
     assert c.expiry is not None and c.strike is not None
     assert ov.underlying_price is not None and ov.iv_sigma is not None
     f, sigma = ov.underlying_price, ov.iv_sigma
+    spx = c.symbol == SPX_SYMBOL
     beta = betas.get((c.symbol, c.expiry))
     if beta is None:
         dte = dte_days(c.expiry, view.now)
-        spx = c.symbol == SPX_SYMBOL
         beta = vol_beta(dte, scenario) if spx else vix_future_beta(dte, scenario)
         betas[c.symbol, c.expiry] = beta
-    if c.symbol == SPX_SYMBOL:
+    if spx:
         f_shock = f * (1.0 + move.spx_move_frac)
         sigma_shock = max(_MIN_SIGMA, sigma + beta * move.vix_spot_shock_pts / 100)
     else:
         future = f + beta * move.vix_spot_shock_pts
         f_shock = max(_MIN_VIX_FUTURE, future)
         sigma_shock = max(_MIN_SIGMA, sigma + move.vix_option_vol_shock_pts / 100)
-    is_call = c.right is Right.CALL
-    return (c.strike, ov.t_years, ov.rate_frac, f, sigma, is_call, f_shock, sigma_shock)
+    return (f, c.strike, ov.t_years, ov.rate_frac, sigma), f_shock, sigma_shock
 
 
 def scenario_pnl_for(

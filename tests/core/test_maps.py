@@ -143,3 +143,35 @@ def test_the_map_is_numpy_interp(bp: tuple[tuple[float, float], ...], x: float) 
         assert got == expected
     else:
         assert got == pytest.approx(expected, abs=1e-9 * (1 + max(map(abs, zs))))
+
+
+# The map remembers a checked tuple of tuples by identity (one check per config map, not
+# per reading); the oracle is the same map given as a fresh list each call, never
+# remembered. Zeros of both signs are drawn: equal maps that differ in a zero's sign must
+# each keep their own.
+_POINT = st.one_of(st.just(0.0), st.just(-0.0), st.floats(-100.0, 100.0))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    raws=st.lists(_POINT, min_size=2, max_size=5, unique_by=lambda v: v + 0.0),
+    zs=st.lists(_POINT, min_size=5, max_size=5),
+    xs=st.lists(st.one_of(_POINT, st.floats(-200.0, 200.0)), min_size=1, max_size=6),
+)
+def test_a_remembered_map_maps_as_a_fresh_one(
+    raws: list[float], zs: list[float], xs: list[float]
+) -> None:
+    """Bit for bit (the sign of a zero included) the value of the unremembered map, for a
+    map and for its twin with every zero's sign flipped, called in turn."""
+    ordered = sorted(raws)
+    twins = [
+        tuple(zip(ordered, zs, strict=False)),
+        tuple(
+            (-r if r == 0 else r, -z if z == 0 else z) for r, z in zip(ordered, zs, strict=False)
+        ),
+    ]
+    for x in xs:
+        for points in twins * 2:
+            got = piecewise_linear(x, points)
+            fresh = piecewise_linear(x, [tuple(p) for p in points])
+            assert got == fresh and math.copysign(1.0, got) == math.copysign(1.0, fresh)

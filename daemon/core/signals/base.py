@@ -179,7 +179,7 @@ def require_quote(value: float | None, what: str) -> float:
 
 def require_finite(values: FloatArray, what: str) -> FloatArray:
     """``values`` unchanged if all finite, else ``Unavailable(NOT_A_NUMBER)``."""
-    if not np.all(np.isfinite(values)):
+    if not np.isfinite(values).all():  # the method: without ``np.all``'s dispatch
         bad = int(np.count_nonzero(~np.isfinite(values)))
         raise Unavailable(UnavailableReason.NOT_A_NUMBER, f"{bad} non-finite value(s) in {what}")
     return values

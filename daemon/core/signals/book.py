@@ -27,6 +27,9 @@ from daemon.core.signals.base import (
     UnavailableReason,
 )
 
+# A module constant: ``Right.PUT`` is a class attribute look-up (~0.15 µs) per option.
+_PUT = Right.PUT
+
 
 def atm_iv_sigma(
     strikes: Sequence[float], rights: Sequence[Right], ivs: Sequence[float], forward: float
@@ -41,7 +44,7 @@ def atm_iv_sigma(
     for k, right, iv in zip(strikes, rights, ivs, strict=True):
         if not (math.isfinite(k) and math.isfinite(iv) and iv > 0):
             continue
-        otm = k <= forward if right is Right.PUT else k >= forward
+        otm = k <= forward if right is _PUT else k >= forward
         if otm:
             by_strike.setdefault(float(k), []).append(float(iv))
     ks = sorted(by_strike)

@@ -15,7 +15,9 @@ Decisions where the model page is silent:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
+from operator import attrgetter
 
 from daemon.core.models import MarketEvent
 from daemon.core.params import EventsParams
@@ -26,6 +28,8 @@ from daemon.core.signals.base import (
     Unavailable,
     UnavailableReason,
 )
+
+_BY_DAY = attrgetter("day")
 
 
 def event_proximity(sessions_ahead: int, steps: Sequence[tuple[int, float]]) -> float:
@@ -49,7 +53,10 @@ class EventsSignal(BuiltinSignal):
         self.params = params
 
     def evaluate(self, inputs: SignalInputs) -> Score:
-        upcoming = [e for e in inputs.events if e.day >= inputs.today]
+        # Sorted by day, then cut at today: the same events in the same (stable) order as
+        # keeping those on or after today and sorting them, with C calls per event.
+        ordered = sorted(inputs.events, key=_BY_DAY)
+        upcoming = ordered[bisect_left(ordered, inputs.today, key=_BY_DAY) :]
         if not upcoming:
             raise Unavailable(
                 UnavailableReason.NO_DATA,
@@ -58,7 +65,7 @@ class EventsSignal(BuiltinSignal):
         horizon = max((at_most for at_most, _ in self.params.proximity_steps), default=-1)
         best: tuple[float, MarketEvent | None, int] = (0.0, None, 0)
         # Sessions ahead grow with the date: stop at the first event past the last step.
-        for event in sorted(upcoming, key=lambda e: e.day):
+        for event in upcoming:
             ahead = inputs.sessions_until(inputs.today, event.day)
             if ahead > horizon:
                 break

@@ -24,6 +24,7 @@ value is the indicator's, not the seed's; tests check both the exact match and t
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -87,6 +88,27 @@ def rsi_wilder(closes: npt.ArrayLike, period: int) -> FloatArray:
     return np.array(out, dtype=np.float64)
 
 
+def rsi_last(closes: npt.ArrayLike, period: int) -> float:
+    """``rsi_wilder(closes, period)[-1]`` bit for bit, without the series (the signal
+    reads only today's value): the same operations in the same order, spelt without
+    numpy's Python-level wrappers. ``np.clip(x, 0.0, None)`` is ``np.maximum(x, 0.0)``
+    (a -0.0 loss stays -0.0), ``np.mean`` is ``np.add.reduce`` then a division by the
+    count, and an int converts to the same double in ``x * (period - 1)``."""
+    _require_period(period, 2, "RSI")
+    prices = as_series(closes, "closes")
+    _require(len(prices), period + 1, f"RSI({period})")
+    changes = np.diff(prices)
+    gains = np.maximum(changes, 0.0)
+    losses = np.maximum(-changes, 0.0)
+    avg_gain = float(np.add.reduce(gains[:period])) / period
+    avg_loss = float(np.add.reduce(losses[:period])) / period
+    keep = float(period - 1)
+    for gain, loss in zip(gains[period:].tolist(), losses[period:].tolist(), strict=True):
+        avg_gain = (avg_gain * keep + gain) / period
+        avg_loss = (avg_loss * keep + loss) / period
+    return _rsi_value(avg_gain, avg_loss)
+
+
 def _rsi_value(avg_gain: float, avg_loss: float) -> float:
     total = avg_gain + avg_loss
     if total <= 0.0:
@@ -141,6 +163,52 @@ def macd(closes: npt.ArrayLike, fast: int, slow: int, signal: int) -> Macd:
     return Macd(line, signal_line, line - signal_line)
 
 
+def macd_histogram_tail(
+    closes: npt.ArrayLike, fast: int, slow: int, signal: int, count: int
+) -> FloatArray:
+    """The last ``count`` values of ``macd(closes, fast, slow, signal).histogram``, bit for
+    bit: the same seeds (``np.mean`` of the same slices) and the same recursion steps in
+    the same order, the two price EMAs in one loop and no series but the tail kept (the
+    MACD signal reads today's histogram and its cross look-back)."""
+    _require_period(fast, 2, "MACD fast")
+    _require_period(signal, 1, "MACD signal")
+    if fast >= slow:
+        raise ValueError(f"MACD fast period ({fast}) must be shorter than slow ({slow})")
+    prices = as_series(closes, "closes")
+    _require(len(prices), slow + signal - 1, f"MACD({fast},{slow},{signal})")
+    n_hist = len(prices) - slow - signal + 2
+    if not 1 <= count <= n_hist:
+        raise ValueError(f"MACD histogram tail of {count} out of {n_hist} values")
+    # ``np.mean`` spelt as ``np.add.reduce`` then a division by the count, as it computes.
+    k_fast, k_slow, k_signal = 2.0 / (fast + 1), 2.0 / (slow + 1), 2.0 / (signal + 1)
+    ema_fast = float(np.add.reduce(prices[slow - fast : slow])) / fast  # starts at slow - 1
+    ema_slow = float(np.add.reduce(prices[:slow])) / slow
+    rest = prices[slow:].tolist()  # the closes after the line's first value
+    # The line's first ``signal`` values seed the signal EMA (``ema(line, signal)``: the
+    # mean of a float64 array of them); then one loop steps the three EMAs together.
+    head = [ema_fast - ema_slow]
+    for x in rest[: signal - 1]:
+        ema_fast = ema_fast + k_fast * (x - ema_fast)
+        ema_slow = ema_slow + k_slow * (x - ema_slow)
+        head.append(ema_fast - ema_slow)
+    value = float(np.add.reduce(np.array(head, dtype=np.float64))) / signal
+    # ``rest[j]`` gives the line's value at index j + 1; the histogram is kept from line
+    # index ``first_kept`` on (the line has ``len(rest) + 1`` values).
+    first_kept = len(rest) + 1 - count
+    tail = [head[-1] - value] if first_kept == signal - 1 else []
+    for x in rest[signal - 1 : max(signal - 1, first_kept - 1)]:
+        ema_fast = ema_fast + k_fast * (x - ema_fast)
+        ema_slow = ema_slow + k_slow * (x - ema_slow)
+        value = value + k_signal * (ema_fast - ema_slow - value)
+    for x in rest[max(signal - 1, first_kept - 1) :]:
+        ema_fast = ema_fast + k_fast * (x - ema_fast)
+        ema_slow = ema_slow + k_slow * (x - ema_slow)
+        line = ema_fast - ema_slow
+        value = value + k_signal * (line - value)
+        tail.append(line - value)
+    return np.array(tail, dtype=np.float64)
+
+
 def realised_vol_pts(closes: npt.ArrayLike, window: int) -> float:
     """Close-to-close realised vol of the last ``window`` returns, annualised, vol points.
 
@@ -151,10 +219,19 @@ def realised_vol_pts(closes: npt.ArrayLike, window: int) -> float:
     prices = as_series(closes, "closes")
     _require(len(prices), window + 1, f"{window}-session realised vol")
     tail = prices[-(window + 1) :]
-    if np.any(tail <= 0.0):
+    if (tail <= 0.0).any():
         raise ValueError("realised vol needs positive closes")
     returns = np.diff(np.log(tail))
-    return 100.0 * math.sqrt(TRADING_DAYS_PER_YEAR) * float(np.std(returns, ddof=1))
+    return 100.0 * math.sqrt(TRADING_DAYS_PER_YEAR) * _sample_std(returns)
+
+
+def _sample_std(x: FloatArray) -> float:
+    """``float(np.std(x, ddof=1))`` of a 1-D float64 array of 2 or more values, bit for
+    bit: numpy's own steps (``numpy/_core/_methods.py`` ``_var``: the pairwise sum over
+    the count, the deviations squared, their pairwise sum over count - 1, the root)
+    without its Python-level argument handling, most of its time on 20 returns."""
+    deviations = x - np.add.reduce(x) / len(x)
+    return math.sqrt(float(np.add.reduce(deviations * deviations)) / (len(x) - 1))
 
 
 def ad_line_slope(
@@ -179,10 +256,22 @@ def ad_line_slope(
     _require(len(adv), sessions, f"{sessions}-session A/D slope")
     adv, dec, unch = adv[-sessions:], dec[-sessions:], unch[-sessions:]
     line = np.cumsum(adv - dec)
-    x = np.arange(sessions, dtype=np.float64)
-    x_dev = x - x.mean()
-    slope = float(np.sum(x_dev * (line - line.mean())) / np.sum(x_dev * x_dev))
-    issues = float(np.mean(adv + dec + unch))
+    x_dev, x_var = _slope_abscissa(sessions)
+    # ``np.sum`` and ``.mean()`` are ``np.add.reduce`` (then over the count): spelt so,
+    # without their Python-level dispatch.
+    deviations = line - np.add.reduce(line) / sessions
+    slope = float(np.add.reduce(x_dev * deviations) / x_var)
+    issues = float(np.add.reduce(adv + dec + unch) / sessions)
     if not issues > 0.0:
         raise ValueError("A/D slope needs a positive number of issues traded")
     return slope / issues
+
+
+@functools.lru_cache(maxsize=8)
+def _slope_abscissa(sessions: int) -> tuple[FloatArray, np.float64]:
+    """The least-squares slope's sessions 0..n-1 less their mean, and the sum of their
+    squares: a function of ``sessions`` alone, worked out once per window length."""
+    x = np.arange(sessions, dtype=np.float64)
+    x_dev = x - x.mean()
+    x_dev.flags.writeable = False
+    return x_dev, np.sum(x_dev * x_dev)

@@ -33,12 +33,7 @@ def piecewise_linear(x: float, breakpoints: Sequence[tuple[float, float]]) -> fl
         raise ValueError(f"a map needs at least 2 breakpoints, got {len(breakpoints)}")
     if not math.isfinite(x):
         raise ValueError(f"cannot map a non-finite value {x!r}")
-    raws = [float(p[0]) for p in breakpoints]
-    zs = [float(p[1]) for p in breakpoints]
-    if not all(math.isfinite(v) for v in (*raws, *zs)):
-        raise ValueError(f"breakpoints must be finite numbers, got {list(breakpoints)}")
-    if any(b <= a for a, b in itertools.pairwise(raws)):
-        raise ValueError(f"breakpoint raw values must strictly increase, got {raws}")
+    raws, zs = _checked_once(breakpoints)
     if x <= raws[0]:
         return zs[0]
     if x >= raws[-1]:
@@ -49,6 +44,44 @@ def piecewise_linear(x: float, breakpoints: Sequence[tuple[float, float]]) -> fl
             frac = (x - left) / (right - left)
             return zs[i - 1] + frac * (zs[i] - zs[i - 1])
     return zs[-1]  # unreachable: x < raws[-1] was handled by the loop
+
+
+def _checked(
+    breakpoints: Sequence[tuple[float, float]],
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The breakpoints' raw values and scores as floats, or ``ValueError`` (see
+    ``piecewise_linear``)."""
+    raws = tuple(float(p[0]) for p in breakpoints)
+    zs = tuple(float(p[1]) for p in breakpoints)
+    if not all(math.isfinite(v) for v in (*raws, *zs)):
+        raise ValueError(f"breakpoints must be finite numbers, got {list(breakpoints)}")
+    if any(b <= a for a, b in itertools.pairwise(raws)):
+        raise ValueError(f"breakpoint raw values must strictly increase, got {list(raws)}")
+    return raws, zs
+
+
+# A cycle maps eight readings through the config's few maps, the same objects cycle
+# after cycle: each is checked and converted once, remembered by identity (not by
+# equality, which would hand one map the floats of another equal to it, 0.0 for -0.0).
+# The entry keeps its object, so an id is never reused while remembered; a map built in
+# code is checked again if it is a new object, and an error is never remembered.
+_CHECKED: dict[int, tuple[object, tuple[float, ...], tuple[float, ...]]] = {}
+_CHECKED_MAX = 64
+
+
+def _checked_once(
+    breakpoints: Sequence[tuple[float, float]],
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    found = _CHECKED.get(id(breakpoints))
+    if found is not None and found[0] is breakpoints and isinstance(breakpoints, tuple):
+        return found[1], found[2]
+    raws, zs = _checked(breakpoints)
+    if isinstance(breakpoints, tuple) and all(type(p) is tuple for p in breakpoints):
+        # Immutable only: a list could change after it was checked.
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[id(breakpoints)] = (breakpoints, raws, zs)
+    return raws, zs
 
 
 def clip_unit(z: float) -> float:

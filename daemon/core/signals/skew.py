@@ -20,9 +20,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from daemon.core.models import Right
+from daemon.core.black76_parts import black76_delta
 from daemon.core.params import SkewParams
-from daemon.core.pricing import black76
 from daemon.core.signals.base import SkewChain
 from daemon.core.signals.maps import piecewise_linear
 
@@ -51,7 +50,12 @@ def skew_pts(
     if len(k) < 2 or np.any(np.diff(k) <= 0) or not k[0] <= forward <= k[-1]:
         return None
     atm_iv = float(np.interp(forward, k, iv))
-    deltas = np.asarray(black76(forward, k, t_years, rate, iv, Right.PUT).delta, dtype=np.float64)
+    # ``black76(forward, k, t_years, rate, iv, Right.PUT).delta`` bit for bit: the same
+    # kernel lines on the arrays black76 would broadcast the scalars to.
+    n = len(k)
+    deltas = black76_delta(
+        np.full(n, forward), k, np.full(n, t_years), np.full(n, rate), iv, np.zeros(n, np.bool_)
+    )
     target_iv = _iv_at_delta(k, iv, deltas, forward, target_delta)
     if target_iv is None:
         return None

@@ -21,7 +21,7 @@ from daemon.core.signals.base import (
     require_finite,
     require_quote,
 )
-from daemon.core.signals.indicators import InsufficientHistory, macd, rsi_wilder
+from daemon.core.signals.indicators import InsufficientHistory, macd_histogram_tail, rsi_last
 
 
 def closes_with_live(inputs: SignalInputs) -> FloatArray:
@@ -49,7 +49,7 @@ class RsiSignal(BuiltinSignal):
         closes = closes_with_live(inputs)
         period = self.params.period_sessions
         try:
-            value = float(rsi_wilder(closes, period)[-1])
+            value = rsi_last(closes, period)  # ``rsi_wilder(..)[-1]`` bit for bit
         except InsufficientHistory as exc:
             raise too_short(exc) from exc
         return Score(value, note=f"RSI({period}) {value:.1f} on {len(closes)} closes incl. live")
@@ -74,7 +74,14 @@ class MacdSignal(BuiltinSignal):
         needed = p.slow_sessions + p.signal_sessions - 1 + p.cross_lookback_sessions
         if len(closes) < needed:
             raise too_short(InsufficientHistory("MACD with cross look-back", needed, len(closes)))
-        hist = macd(closes, p.fast_sessions, p.slow_sessions, p.signal_sessions).histogram
+        # The histogram's last N + 1 values: all the cross look-back reads (class docstring).
+        hist = macd_histogram_tail(
+            closes,
+            p.fast_sessions,
+            p.slow_sessions,
+            p.signal_sessions,
+            p.cross_lookback_sessions + 1,
+        )
         price = float(closes[-1])
         if price <= 0.0:
             raise Unavailable(UnavailableReason.NOT_A_NUMBER, f"SPX price {price} <= 0")
