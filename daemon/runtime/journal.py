@@ -4,7 +4,8 @@ Why SQLite (stdlib) in WAL mode: one local file a trader can open with any SQLit
 atomic transactions so a SIGTERM or a kill -9 never leaves half a record, and readers
 (``alvh journal``) that do not block the daemon's writes.
 
-Each ``record_*`` call is one transaction. The order intent is written *before* the order
+Each ``record_*`` call is one transaction (``daemon.runtime.journal_tx``; a replay joins a
+session's writes into one with ``all_or_nothing``). The order intent is written *before* the order
 is sent and its outcome after, so a restart finds every order it may have sent.
 
 A write SQLite refuses (disk full, I/O error) is ``JournalWriteFailed`` and marks the
@@ -23,8 +24,8 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from daemon.runtime.journal_open import check_ours, check_place
 from daemon.runtime.journal_port import Journal, JournalOrderStatus, JournalWriteFailed
 from daemon.runtime.journal_reads import JournalReads
 from daemon.runtime.journal_schema import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
+from daemon.runtime.journal_tx import JournalTransactions
 
 log = structlog.get_logger("alvh.journal")
 
@@ -47,19 +49,14 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-class SqliteJournal(JournalReads):
+class SqliteJournal(JournalReads, JournalTransactions):
     """The SQLite implementation of the journal port (``daemon.runtime.journal_port``).
     Open with ``SqliteJournal.open(path)``."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
-        # Transactions that failed in SQLite (disk full, I/O error, locked); the metrics
-        # read it. A refused duplicate order intent is a check, not a failure.
-        self.write_failures = 0
-        # False from a failed write until the next one that commits (``check_writable``).
-        self.writable = True
-        self.last_write_error = ""
+        self._init_transactions()  # write_failures, writable, last_write_error
         self._lock: JournalLock | None = None
 
     def hold(self, lock: JournalLock) -> None:
@@ -141,34 +138,6 @@ class SqliteJournal(JournalReads):
     @property
     def schema_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One transaction. A refused write (not a constraint: those are the caller's
-        checks) is counted, marks the journal unwritable, is logged as an error on the
-        first failure of a run of them, and raised as ``JournalWriteFailed``."""
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-            yield self._conn
-            self._conn.execute("COMMIT")
-        except BaseException as exc:
-            if self._conn.in_transaction:
-                with suppress(sqlite3.Error):  # a full disk may refuse the rollback too
-                    self._conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
-                raise self._write_failed(exc) from exc
-            raise
-        if not self.writable:
-            self.writable = True
-            log.warning("journal_writable_again", failed_writes=self.write_failures)
-
-    def _write_failed(self, exc: sqlite3.Error) -> JournalWriteFailed:
-        self.write_failures += 1
-        self.last_write_error = str(exc)
-        if self.writable:
-            self.writable = False
-            log.error("journal_write_failed", path=str(self.path), reason=str(exc))
-        return JournalWriteFailed(f"journal {self.path} cannot be written: {exc}")
 
     def check_writable(self, now: datetime) -> bool:
         """Writable, or, after a failure, whether a write goes through again: the probe is
