@@ -45,8 +45,14 @@ log = structlog.get_logger("alvh.journal")
 __all__ = ["JournalWriteFailed", "SqliteJournal"]
 
 
+# One encoder for every JSON column, made once (``json.dumps`` makes one a call when given
+# options). No circular check: every value is a tree (``to_plain``'s output, a config
+# dump, an event's detail); a cycle would fail as a RecursionError instead of ValueError.
+_ENCODER = json.JSONEncoder(sort_keys=True, default=str, check_circular=False)
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+    return _ENCODER.encode(value)
 
 
 class SqliteJournal(JournalReads, JournalTransactions):
