@@ -170,7 +170,7 @@ class SqliteJournal(JournalReads, JournalTransactions):
         broker: str,
         config: Mapping[str, Any],
     ) -> None:
-        with self._tx() as tx:
+        with self._tx(one_statement=True) as tx:
             tx.execute(
                 "INSERT INTO runs (run_id, started_at, version, host, mode, broker, config_json)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -178,7 +178,7 @@ class SqliteJournal(JournalReads, JournalTransactions):
             )
 
     def end_run(self, run_id: str, *, now: datetime, reason: str) -> None:
-        with self._tx() as tx:
+        with self._tx(one_statement=True) as tx:
             tx.execute(
                 "UPDATE runs SET ended_at = ?, exit_reason = ? WHERE run_id = ?",
                 (now.isoformat(), reason, run_id),
@@ -257,7 +257,7 @@ class SqliteJournal(JournalReads, JournalTransactions):
         run_id: str | None = None,
         cycle_id: str | None = None,
     ) -> None:
-        with self._tx() as tx:
+        with self._tx(one_statement=True) as tx:
             tx.execute(
                 "INSERT INTO events (at, run_id, cycle_id, kind, detail_json)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -280,7 +280,7 @@ class SqliteJournal(JournalReads, JournalTransactions):
     ) -> None:
         """Written before the order is sent. A second intent for the same ref is refused."""
         try:
-            with self._tx() as tx:
+            with self._tx(one_statement=True) as tx:
                 tx.execute(
                     "INSERT INTO orders (order_ref, cycle_id, trading_day, intent_at, status,"
                     " quantity, limit_usd, debit_usd, leg_keys, updated_at, order_json)"
@@ -314,7 +314,7 @@ class SqliteJournal(JournalReads, JournalTransactions):
         reason: str | None = None,
         limit_usd: float | None = None,
     ) -> None:
-        with self._tx() as tx:
+        with self._tx(one_statement=True) as tx:
             tx.execute(
                 "UPDATE orders SET status = ?, updated_at = ?,"
                 " order_id = COALESCE(?, order_id), filled_qty = COALESCE(?, filled_qty),"
@@ -336,7 +336,7 @@ class SqliteJournal(JournalReads, JournalTransactions):
     def record_fill(
         self, order_ref: str, *, order_id: str, quantity: int, price_usd: float, at: datetime
     ) -> None:
-        with self._tx() as tx:
+        with self._tx(one_statement=True) as tx:
             tx.execute(
                 "INSERT INTO fills (order_ref, order_id, quantity, price_usd, filled_at)"
                 " VALUES (?, ?, ?, ?, ?)",

@@ -26,8 +26,8 @@ class FailingJournal(SqliteJournal):
     full = False
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with super()._tx() as tx:
+    def _tx(self, *, one_statement: bool = False) -> Iterator[sqlite3.Connection]:
+        with super()._tx(one_statement=one_statement) as tx:
             yield tx
             if self.full:
                 raise sqlite3.OperationalError("database or disk is full")
@@ -171,6 +171,22 @@ def test_a_multi_row_write_that_breaks_midway_leaves_none_of_its_rows(
             )
         _event(journal, "after")
     assert journal.recent_cycles() == [] and _committed_kinds(tmp_path) == ["after"]
+    journal.close()
+
+
+def test_a_one_statement_write_that_raises_before_running_keeps_the_batch(
+    tmp_path: Path,
+) -> None:
+    """A single-statement write (no savepoint) that fails building its row wrote
+    nothing: the batch's other writes commit and no write failure is counted."""
+    journal = _open(tmp_path)
+    with journal.all_or_nothing():
+        _event(journal, "before")
+        with pytest.raises(TypeError):
+            journal.record_event("bad", now=T0, detail={1: "a", "b": 2}, run_id="r")
+        _event(journal, "after")
+    assert _committed_kinds(tmp_path) == ["before", "after"]
+    assert (journal.write_failures, journal.writable) == (0, True)
     journal.close()
 
 
