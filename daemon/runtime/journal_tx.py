@@ -6,7 +6,8 @@ order is sent. Inside ``all_or_nothing`` (the replay, around each session; never
 daemon, whose engine only sees the ``Journal`` port, which has no batch) the writes join
 one open transaction that commits when the block ends: a replay session costs one commit
 instead of ~15 (docs/replay.md, "One transaction a session"). Each write is still atomic
-inside the batch (a ``SAVEPOINT``): a refused duplicate undoes that write only.
+inside the batch (a ``SAVEPOINT`` around a write of several statements, SQLite's own
+statement atomicity for a write of one): a refused duplicate undoes that write only.
 
 Failure accounting is the same with or without a batch: a write SQLite refuses (disk
 full, I/O error, not a constraint) counts in ``write_failures``, marks the journal
