@@ -4,9 +4,10 @@ Why SQLite (stdlib) in WAL mode: one local file a trader can open with any SQLit
 atomic transactions so a SIGTERM or a kill -9 never leaves half a record, and readers
 (``alvh journal``) that do not block the daemon's writes.
 
-Each ``record_*`` call is one transaction (``daemon.runtime.journal_tx``; a replay joins a
-session's writes into one with ``all_or_nothing``). The order intent is written *before* the order
-is sent and its outcome after, so a restart finds every order it may have sent.
+Each ``record_*`` call is one transaction (``daemon.runtime.journal_tx``; a replay joins
+a session's writes into one with ``all_or_nothing``). The order intent is written
+*before* the order is sent and its outcome after, so a restart finds every order it may
+have sent.
 
 A write SQLite refuses (disk full, I/O error) is ``JournalWriteFailed`` and marks the
 journal unwritable until a write commits again (docs/reliability.md, "Runtime and journal").
