@@ -154,6 +154,13 @@ class PolicyReplay:
 
     # ---- one session ---------------------------------------------------------------------
     async def session(self, day: date, first: bool) -> SessionResult:
+        """One session, all or nothing in the journal: one transaction (one commit
+        instead of ~15), and an interrupted or failed session leaves no half of itself
+        behind the finished ones (docs/replay.md, "One transaction a session")."""
+        with self.journal.all_or_nothing():
+            return await self._session(day, first)
+
+    async def _session(self, day: date, first: bool) -> SessionResult:
         now = self.clock.advance_to(cycle_time(day, self.params))
         await self.broker.positions()  # the market catches up: settlements happen here
         self.ledger.settle_due(now, self.market.settlement_value)

@@ -4,8 +4,10 @@ Why SQLite (stdlib) in WAL mode: one local file a trader can open with any SQLit
 atomic transactions so a SIGTERM or a kill -9 never leaves half a record, and readers
 (``alvh journal``) that do not block the daemon's writes.
 
-Each ``record_*`` call is one transaction. The order intent is written *before* the order
-is sent and its outcome after, so a restart finds every order it may have sent.
+Each ``record_*`` call is one transaction (``daemon.runtime.journal_tx``; a replay joins
+a session's writes into one with ``all_or_nothing``). The order intent is written
+*before* the order is sent and its outcome after, so a restart finds every order it may
+have sent.
 
 A write SQLite refuses (disk full, I/O error) is ``JournalWriteFailed`` and marks the
 journal unwritable until a write commits again (docs/reliability.md, "Runtime and journal").
@@ -23,8 +25,8 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -37,29 +39,31 @@ from daemon.runtime.journal_open import check_ours, check_place
 from daemon.runtime.journal_port import Journal, JournalOrderStatus, JournalWriteFailed
 from daemon.runtime.journal_reads import JournalReads
 from daemon.runtime.journal_schema import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
+from daemon.runtime.journal_tx import JournalTransactions
 
 log = structlog.get_logger("alvh.journal")
 
 __all__ = ["JournalWriteFailed", "SqliteJournal"]
 
 
+# One encoder for every JSON column, made once (``json.dumps`` makes one a call when given
+# options). No circular check: every value is a tree (``to_plain``'s output, a config
+# dump, an event's detail); a cycle would fail as a RecursionError instead of ValueError.
+_ENCODER = json.JSONEncoder(sort_keys=True, default=str, check_circular=False)
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+    return _ENCODER.encode(value)
 
 
-class SqliteJournal(JournalReads):
+class SqliteJournal(JournalReads, JournalTransactions):
     """The SQLite implementation of the journal port (``daemon.runtime.journal_port``).
     Open with ``SqliteJournal.open(path)``."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
-        # Transactions that failed in SQLite (disk full, I/O error, locked); the metrics
-        # read it. A refused duplicate order intent is a check, not a failure.
-        self.write_failures = 0
-        # False from a failed write until the next one that commits (``check_writable``).
-        self.writable = True
-        self.last_write_error = ""
+        self._init_transactions()  # write_failures, writable, last_write_error
         self._lock: JournalLock | None = None
 
     def hold(self, lock: JournalLock) -> None:
@@ -142,34 +146,6 @@ class SqliteJournal(JournalReads):
     def schema_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One transaction. A refused write (not a constraint: those are the caller's
-        checks) is counted, marks the journal unwritable, is logged as an error on the
-        first failure of a run of them, and raised as ``JournalWriteFailed``."""
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-            yield self._conn
-            self._conn.execute("COMMIT")
-        except BaseException as exc:
-            if self._conn.in_transaction:
-                with suppress(sqlite3.Error):  # a full disk may refuse the rollback too
-                    self._conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
-                raise self._write_failed(exc) from exc
-            raise
-        if not self.writable:
-            self.writable = True
-            log.warning("journal_writable_again", failed_writes=self.write_failures)
-
-    def _write_failed(self, exc: sqlite3.Error) -> JournalWriteFailed:
-        self.write_failures += 1
-        self.last_write_error = str(exc)
-        if self.writable:
-            self.writable = False
-            log.error("journal_write_failed", path=str(self.path), reason=str(exc))
-        return JournalWriteFailed(f"journal {self.path} cannot be written: {exc}")
-
     def check_writable(self, now: datetime) -> bool:
         """Writable, or, after a failure, whether a write goes through again: the probe is
         a ``journal_writable_again`` event, so the recovery is on record when it works."""
@@ -195,7 +171,7 @@ class SqliteJournal(JournalReads):
         broker: str,
         config: Mapping[str, Any],
     ) -> None:
-        with self._tx() as tx:
+        with self._tx(one_statement=True) as tx:
             tx.execute(
                 "INSERT INTO runs (run_id, started_at, version, host, mode, broker, config_json)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -203,7 +179,7 @@ class SqliteJournal(JournalReads):
             )
 
     def end_run(self, run_id: str, *, now: datetime, reason: str) -> None:
-        with self._tx() as tx:
+        with self._tx(one_statement=True) as tx:
             tx.execute(
                 "UPDATE runs SET ended_at = ?, exit_reason = ? WHERE run_id = ?",
                 (now.isoformat(), reason, run_id),
@@ -282,7 +258,7 @@ class SqliteJournal(JournalReads):
         run_id: str | None = None,
         cycle_id: str | None = None,
     ) -> None:
-        with self._tx() as tx:
+        with self._tx(one_statement=True) as tx:
             tx.execute(
                 "INSERT INTO events (at, run_id, cycle_id, kind, detail_json)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -305,7 +281,7 @@ class SqliteJournal(JournalReads):
     ) -> None:
         """Written before the order is sent. A second intent for the same ref is refused."""
         try:
-            with self._tx() as tx:
+            with self._tx(one_statement=True) as tx:
                 tx.execute(
                     "INSERT INTO orders (order_ref, cycle_id, trading_day, intent_at, status,"
                     " quantity, limit_usd, debit_usd, leg_keys, updated_at, order_json)"
@@ -339,7 +315,7 @@ class SqliteJournal(JournalReads):
         reason: str | None = None,
         limit_usd: float | None = None,
     ) -> None:
-        with self._tx() as tx:
+        with self._tx(one_statement=True) as tx:
             tx.execute(
                 "UPDATE orders SET status = ?, updated_at = ?,"
                 " order_id = COALESCE(?, order_id), filled_qty = COALESCE(?, filled_qty),"
@@ -361,7 +337,7 @@ class SqliteJournal(JournalReads):
     def record_fill(
         self, order_ref: str, *, order_id: str, quantity: int, price_usd: float, at: datetime
     ) -> None:
-        with self._tx() as tx:
+        with self._tx(one_statement=True) as tx:
             tx.execute(
                 "INSERT INTO fills (order_ref, order_id, quantity, price_usd, filled_at)"
                 " VALUES (?, ?, ?, ?, ?)",

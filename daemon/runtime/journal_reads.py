@@ -1,6 +1,7 @@
 """The journal's read side: the queries the engine, the guards, the alerts, the status
 page and the commands ask of it. ``SqliteJournal`` (``journal.py``, the writes and the
-opening rules) inherits them; every query reads committed rows only.
+opening rules) inherits them; every query reads committed rows, and inside a replay
+session's ``all_or_nothing`` block also that block's own writes (``journal_tx.py``).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from daemon.core.calendar import session_bounds, settlement_time
 from daemon.core.models import Contract
 from daemon.logs import _add_market_time
 from daemon.replay.parallel import replay_policy
+from daemon.replay.runner import PolicyReplay
 from daemon.replay.source import calendar_sessions as sessions_between
 from daemon.replay.source import sim_market
 from tests.replay.replay_rig import quick_config, run_replay
@@ -195,3 +196,36 @@ def test_a_stopped_replay_keeps_what_it_did(tmp_path: Path) -> None:
     reason = conn.execute("SELECT exit_reason FROM runs").fetchone()
     conn.close()
     assert (sessions[0], reason[0]) == (3, "interrupted")
+
+
+def test_a_session_that_fails_midway_leaves_only_whole_sessions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure after the third session's cycle and session event were written (a bug,
+    a failed write): the run ends in error and the journal holds the two finished
+    sessions whole and nothing of the third (one transaction a session)."""
+    config = quick_config()
+    market = sim_market(config.sim, session_bounds(FIRST)[0], ())
+    real = PolicyReplay._record_session
+    recorded: list[date] = []
+
+    async def failing(self: PolicyReplay, *args: Any) -> None:
+        await real(self, *args)
+        recorded.append(args[2])
+        if len(recorded) == 3:
+            raise RuntimeError("broken after the session's writes")
+
+    monkeypatch.setattr(PolicyReplay, "_record_session", failing)
+    with pytest.raises(RuntimeError, match="broken after"):
+        asyncio.run(replay_policy("none", config, market, FIRST, LAST, tmp_path / "n.sqlite"))
+    conn = sqlite3.connect(tmp_path / "n.sqlite")
+    cycle_days = [r[0] for r in conn.execute("SELECT trading_day FROM cycles ORDER BY 1")]
+    session_days = [
+        json.loads(r[0])["day"]
+        for r in conn.execute("SELECT detail_json FROM events WHERE kind='replay_session'")
+    ]
+    reason = conn.execute("SELECT exit_reason FROM runs").fetchone()[0]
+    conn.close()
+    whole = [d.isoformat() for d in recorded[:2]]
+    assert cycle_days == whole and session_days == whole
+    assert reason.startswith("error: RuntimeError")

@@ -45,8 +45,8 @@ class FullDiskJournal(SqliteJournal):
     full = False
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with super()._tx() as tx:
+    def _tx(self, *, one_statement: bool = False) -> Iterator[sqlite3.Connection]:
+        with super()._tx(one_statement=one_statement) as tx:
             yield tx
             if self.full:
                 raise sqlite3.OperationalError("database or disk is full")
