@@ -53,7 +53,7 @@ def one_unit_fits(
     feasible points are closed downward (non-negative rows with upper bounds only),
     that unit is one of them, and any plan scoring at least its payoff has some unit of
     positive payoff. NaN anywhere answers no (the caller's search decides).
-    ``tests/core/test_overlay_witness.py`` holds it to the search."""
+    ``tests/core/test_overlay_one_unit.py`` holds it to the search."""
     rows_ok = (payoff > 0.0).all() and (debit >= 0.0).all() and (carry >= 0.0).all()
     if upper < 1 or not rows_ok:
         return False

@@ -341,19 +341,18 @@ def _witness(prog: Program, constraint_rows: list[Row]) -> bool:
     rows_ = np.arange(len(i))
     anchored = np.arange(len(first))
     plans = [np.zeros((1, size))]
-    # Each ``+=`` names a cell once per plan (row): the adds of ``np.add.at``, cheaper.
     for w in WITNESS_SPLITS:
         n = np.zeros((len(i), size))
-        n[rows_, i] += np.ceil(w * prog.required_usd / prog.payoff[i])
-        n[rows_, j] += np.ceil((1 - w) * prog.required_usd / prog.payoff[j])
+        np.add.at(n, (rows_, i), np.ceil(w * prog.required_usd / prog.payoff[i]))
+        np.add.at(n, (rows_, j), np.ceil((1 - w) * prog.required_usd / prog.payoff[j]))
         plans.append(n)
         one = np.zeros((len(first), size))
         beside = np.maximum(
             np.ceil(w / (1 - w) * prog.payoff[second] / prog.payoff[first]),
             np.ceil((prog.required_usd - prog.payoff[second]) / prog.payoff[first]),
         )
-        one[anchored, second] += 1.0
-        one[anchored, first] += np.maximum(beside, 0.0)
+        np.add.at(one, (anchored, second), 1.0)
+        np.add.at(one, (anchored, first), np.maximum(beside, 0.0))
         plans.append(one)
     return bool(meets(np.minimum(np.vstack(plans), prog.upper), constraint_rows).any())
 
