@@ -42,8 +42,11 @@ def origin_programs(draw: st.DrawFn) -> tuple[Problem, int]:
     )
     cap = draw(st.one_of(st.floats(0.0, 0.999), st.floats(0.0, 2.0))) * float(budget.min())
     a_rows = [budget] + [np.array([draw(values) for _ in range(size)]) for _ in range(extra)]
-    lo = [-np.inf] + [draw(bounds) for _ in range(extra)]
-    hi = [cap] + [draw(bounds) for _ in range(extra)]
+    # Half the other bounds drawn around the origin (or NaN): the short cut is often on.
+    lows = st.one_of(bounds, st.sampled_from([-np.inf, -0.0, 0.0, -1.0, np.nan]))
+    highs = st.one_of(bounds, st.sampled_from([np.inf, -0.0, 0.0, 1.0, np.nan]))
+    lo = [-np.inf] + [draw(lows) for _ in range(extra)]
+    hi = [cap] + [draw(highs) for _ in range(extra)]
     costs = st.one_of(st.none(), st.lists(values, min_size=size, max_size=size))
     cost, then = draw(costs), draw(st.lists(st.lists(values, min_size=size, max_size=size)))
     slack = draw(st.one_of(st.none(), st.sampled_from([0.0, 1e-9])))
