@@ -107,8 +107,19 @@ def quotable(v: OptionView) -> bool:
 
 
 def nearest_index(values: Sequence[float], target: float) -> int:
-    """Index of the value nearest ``target``; ties go to the first (the lower strike)."""
-    return min(range(len(values)), key=lambda i: (abs(values[i] - target), i))
+    """Index of the value nearest ``target``; ties go to the first (the lower strike).
+
+    ``min`` over (distance, index) keys, without a key call per value: a later value
+    replaces the best only when strictly nearer (an equal distance loses on its larger
+    index; a NaN distance is never nearer, nor is anything nearer than a NaN first)."""
+    if not values:
+        raise ValueError("nearest_index() of an empty sequence")
+    best, best_d = 0, abs(values[0] - target)
+    for i in range(1, len(values)):
+        d = abs(values[i] - target)
+        if d < best_d:
+            best, best_d = i, d
+    return best
 
 
 def priced(chain: Sequence[OptionView], right: Right) -> list[OptionView]:

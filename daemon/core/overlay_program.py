@@ -25,6 +25,7 @@ import numpy.typing as npt
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from daemon.core.candidates import Candidate
+from daemon.core.overlay_checks import CHECK_REL_TOL, meets, one_unit_fits, satisfies
 from daemon.core.overlay_search import Found, Problem, Search, search
 from daemon.core.params import ModelParams
 
@@ -33,9 +34,6 @@ IntArray = npt.NDArray[np.int64]
 # One constraint row (a, lo, hi) meaning lo <= a . n <= hi.
 Row = tuple[FloatArray, float, float]
 
-# Relative slack when re-checking a rounded integer solution against its constraints:
-# sums of a few hundred USD-sized floats differ from the solver's own by far less.
-CHECK_REL_TOL = 1e-9
 # How ``_witness`` splits the required cover between two candidates.
 WITNESS_SPLITS = (0.25, 0.5, 0.75)
 
@@ -163,7 +161,7 @@ def feasible(prog: Program, rules: Rules) -> bool:
     found = _enumerate(prog, prog.debit, constraint_rows, max_lines=None)
     if found.found is Found.INFEASIBLE:
         return False
-    if found.n is not None and _satisfies(found.n, constraint_rows):
+    if found.n is not None and satisfies(found.n, constraint_rows):
         return True
     return _highs(prog, prog.debit, constraint_rows, None) is not None
 
@@ -184,7 +182,7 @@ def optimum(
     found = _enumerate(prog, -prog.payoff, constraint_rows, max_lines=max_lines, then=(prog.debit,))
     if found.found is Found.INFEASIBLE:
         return None
-    if found.n is not None and _satisfies(found.n, constraint_rows):
+    if found.n is not None and satisfies(found.n, constraint_rows):
         return found.n
     # Too large to enumerate: HiGHS twice, the most payoff and then the least debit.
     best = _highs(prog, -prog.payoff, constraint_rows, max_lines)
@@ -204,7 +202,19 @@ def max_cover_within_budget(prog: Program, *, mix: bool) -> IntArray:
 
 
 def mix_blocks_budget(prog: Program) -> bool:
-    """Whether the budget alone (no mix) would buy some cover: the mix is what stops it."""
+    """Whether the budget alone (no mix) would buy some cover: the mix is what stops it.
+    Yes without a search when one unit of a candidate fits the cap and both budgets
+    (``one_unit_fits``: the search would find at least that much cover)."""
+    if one_unit_fits(
+        prog.payoff,
+        prog.debit,
+        prog.carry,
+        prog.room_usd,
+        prog.budget_debit_usd,
+        prog.budget_carry_usd,
+        prog.upper,
+    ):
+        return True
     rules = Rules(coverage=False, budget=True, mix=False, cap=True)
     n = solve(prog, -prog.payoff, rules)
     return n is not None and float(prog.payoff @ n) > 0.0
@@ -232,7 +242,7 @@ def consolidate(prog: Program, n: IntArray, rules: Rules, goal: Goal) -> IntArra
     found = _enumerate(prog, None, constraint_rows, max_lines=None, then=goal_costs)
     if found.found is Found.INFEASIBLE:
         return n
-    if found.n is not None and _satisfies(found.n, constraint_rows):
+    if found.n is not None and satisfies(found.n, constraint_rows):
         return found.n if int(np.count_nonzero(found.n)) < lines else n
     fewest = _fewest_lines(prog, constraint_rows)  # too large to enumerate: HiGHS
     if fewest is None or fewest >= lines:
@@ -301,7 +311,7 @@ def _fewest_lines(prog: Program, constraint_rows: list[Row]) -> int | None:
     if x is None:
         return None
     n = np.rint(x[:size]).astype(np.int64)
-    return int(np.count_nonzero(n)) if _satisfies(n, constraint_rows) else None
+    return int(np.count_nonzero(n)) if satisfies(n, constraint_rows) else None
 
 
 def _run(
@@ -312,7 +322,7 @@ def _run(
     found = _enumerate(prog, cost, constraint_rows, max_lines=max_lines)
     if found.found is Found.INFEASIBLE:
         return None
-    if found.n is not None and _satisfies(found.n, constraint_rows):
+    if found.n is not None and satisfies(found.n, constraint_rows):
         return found.n
     return _highs(prog, cost, constraint_rows, max_lines)
 
@@ -344,7 +354,7 @@ def _witness(prog: Program, constraint_rows: list[Row]) -> bool:
         np.add.at(one, (anchored, second), 1.0)
         np.add.at(one, (anchored, first), np.maximum(beside, 0.0))
         plans.append(one)
-    return bool(_meets(np.minimum(np.vstack(plans), prog.upper), constraint_rows).any())
+    return bool(meets(np.minimum(np.vstack(plans), prog.upper), constraint_rows).any())
 
 
 def _highs(
@@ -360,7 +370,7 @@ def _highs(
     n = np.rint(x[:size]).astype(np.int64)
     if max_lines is not None and np.count_nonzero(n) > max_lines:
         return None
-    return n if _satisfies(n, constraint_rows) else None
+    return n if satisfies(n, constraint_rows) else None
 
 
 def _enumerate(
@@ -431,19 +441,3 @@ def _milp(
     if result.x is None or result.status not in (0, 1):
         return None
     return np.asarray(result.x, dtype=np.float64)
-
-
-def _satisfies(n: IntArray, constraint_rows: Sequence[Row]) -> bool:
-    return bool(_meets(n[np.newaxis, :], constraint_rows)[0])
-
-
-def _meets(plans: FloatArray | IntArray, constraint_rows: Sequence[Row]) -> npt.NDArray[np.bool_]:
-    """Per plan (a row of ``plans``), whether it meets every row within the check slack
-    (``CHECK_REL_TOL`` of the larger of 1, |a| . n and |lo|)."""
-    ok = np.ones(len(plans), dtype=bool)
-    for a, lo, hi in constraint_rows:
-        value = plans @ a
-        floor = abs(lo) if np.isfinite(lo) else 0.0
-        slack = CHECK_REL_TOL * np.maximum(np.maximum(1.0, plans @ np.abs(a)), floor)
-        ok &= (value >= lo - slack) & (value <= hi + slack)
-    return ok

@@ -36,6 +36,8 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
+from daemon.core.overlay_interval import interval
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -96,7 +98,7 @@ def search(problem: Problem, limit: int = DEFAULT_LIMIT) -> Search:
     least cost the cover rows allow until a level holds a feasible point: that level holds
     every point as cheap as its best, so its best is the optimum."""
     cost = problem.cost
-    if cost is None or np.any(cost < 0) or not np.any(cost > 0) or _budget_bound(problem):
+    if cost is None or (cost < 0).any() or not (cost > 0).any() or _budget_bound(problem):
         return _search(problem, limit)
     # Small enough to search whole (often: the cover cap bounds it): no ceiling needed.
     whole = _search(problem, min(limit, WHOLE_FIRST_LIMIT))
@@ -157,7 +159,7 @@ def _cost_floor(problem: Problem) -> float:
     assert problem.cost is not None
     floor = 0.0
     for row, lo in zip(problem.a, problem.lo - _slack(problem), strict=True):
-        if lo > 0 and np.all(row >= 0) and np.any(row > 0):
+        if lo > 0 and (row >= 0).all() and (row > 0).any():
             rate = problem.cost[row > 0] / row[row > 0]
             floor = max(floor, lo * float(rate.min()))
     return floor
@@ -177,6 +179,48 @@ def _search(problem: Problem, limit: int) -> Search:
     if bounds is None:
         return Search(Found.INFEASIBLE)
     low, high = bounds
+    if _origin_only(a, lo_b, hi_b, high, limit):
+        return _at_origin(problem)
+    return _place_all(problem, limit, lo_b, hi_b, low, high)
+
+
+def _origin_only(a: FloatArray, lo: FloatArray, hi: FloatArray, high: IntArray, limit: int) -> bool:
+    """Whether the bounds leave only n = 0 (a budget below every unit's cost: most of the
+    budget-bound searches) and ``_place_all`` would keep it at every step, so its steps
+    can be skipped. There every row's room is lo - (+-0) - 0 .. hi - (+-0) - 0, the
+    products of 0 and finite coefficients being zeros of either sign, and each interval
+    is [0, 0] exactly when lo <= 0 <= hi (the quotients' signs; no NaN); an infinite
+    coefficient would make 0 x inf a NaN the steps read as a row not met, so it is left
+    to them. ``tests/core/test_overlay_search_origin.py`` holds this to ``_place_all``."""
+    return (
+        limit >= 1
+        and high.size > 0
+        and not high.any()
+        and bool((lo <= 0.0).all())
+        and bool((hi >= 0.0).all())
+        and bool(np.isfinite(a).all())
+    )
+
+
+def _at_origin(problem: Problem) -> Search:
+    """``_finish``'s answer at the origin alone: no line, so infeasible when the problem
+    asks at least one (or allows fewer than none); else n = 0, the only point to score."""
+    if problem.min_lines >= 1 or (problem.max_lines is not None and problem.max_lines < 0):
+        return Search(Found.INFEASIBLE)
+    return Search(Found.SOLVED, np.zeros(problem.a.shape[1], dtype=np.int64))
+
+
+def _place_all(
+    problem: Problem,
+    limit: int,
+    lo_b: FloatArray,
+    hi_b: FloatArray,
+    low: IntArray,
+    high: IntArray,
+) -> Search:
+    """Place the variables one at a time, smallest range first, the last in closed form
+    (module docstring), within the propagated [low, high]."""
+    a = problem.a
     order = np.argsort(high - low, kind="stable")
     state = _Frontier.start(a.shape[0])
     for step, j in enumerate(order[:-1]):
@@ -225,7 +269,7 @@ def _propagate(
         at_low, at_high = a * low, a * high
         own_least, own_most = np.minimum(at_low, at_high), np.maximum(at_low, at_high)
         least, most = own_least.sum(axis=1), own_most.sum(axis=1)
-        if np.any(least > hi) or np.any(most < lo):
+        if (least > hi).any() or (most < lo).any():
             return None
         with np.errstate(invalid="ignore"):
             # a_ij n_j <= hi_i - (what the others add at least), >= lo_i - (at most).
@@ -237,7 +281,7 @@ def _propagate(
         floors = np.where(nonzero & np.isfinite(lower_side), np.ceil(lower_side), -np.inf)
         high = np.minimum(high, caps.min(axis=0, initial=np.inf)).astype(np.int64)
         low = np.maximum(low, floors.max(axis=0, initial=-np.inf)).astype(np.int64)
-        if np.any(low > high):
+        if (low > high).any():
             return None
     return low, high
 
@@ -281,7 +325,7 @@ class _Frontier:
             parent = np.repeat(np.arange(len(counts)), counts)
             starts = np.cumsum(counts) - counts
             value = first[parent] + (np.arange(total) - starts[parent])
-        self.values = np.column_stack([self.values[parent], value])
+        self.values = np.concatenate([self.values[parent], value[:, np.newaxis]], axis=1)
         self.sums = self.sums[parent] + np.outer(value, a[:, j])
         return True
 
@@ -305,75 +349,7 @@ def _var_range(
     r_most = np.maximum(at_low, at_high).sum(axis=1)
     top = hi - r_least - sums  # a_ij n_j <= top
     bottom = lo - r_most - sums  # a_ij n_j >= bottom
-    return _interval(a[:, j], bottom, top, low[j], high[j])
-
-
-def _interval(
-    coef: FloatArray, bottom: FloatArray, top: FloatArray, low: int, high: int
-) -> tuple[IntArray, IntArray]:
-    """Per point, the integers x in [low, high] with bottom_i <= coef_i x <= top_i for
-    every row i (points in rows of ``bottom`` and ``top``, rows in columns)."""
-    if bottom.shape[0] == 1:
-        return _interval_one(coef, bottom[0], top[0], low, high)
-    return _interval_many(coef, bottom, top, low, high)
-
-
-def _interval_many(
-    coef: FloatArray, bottom: FloatArray, top: FloatArray, low: int, high: int
-) -> tuple[IntArray, IntArray]:
-    """``_interval`` in numpy, for any number of points."""
-    moving = coef != 0
-    c = np.where(moving, coef, 1.0)
-    positive = c > 0
-    with np.errstate(invalid="ignore"):
-        up = np.where(positive, top, bottom) / c
-        down = np.where(positive, bottom, top) / c
-        # A row n_j does not move is met or not whatever its value.
-        still_bad = (~moving) & ((top < 0) | (bottom > 0))
-    last = np.where(moving, np.floor(up), np.inf).min(axis=1, initial=float(high))
-    first = np.where(moving, np.ceil(down), -np.inf).max(axis=1, initial=float(low))
-    last = np.where(still_bad.any(axis=1) | np.isnan(last), -1.0, last)
-    first = np.where(np.isnan(first), high + 1.0, first)
-    return first.astype(np.int64), last.astype(np.int64)
-
-
-def _interval_one(
-    coef: FloatArray, bottom: FloatArray, top: FloatArray, low: int, high: int
-) -> tuple[IntArray, IntArray]:
-    """``_interval`` of a one-point frontier (most of them: the first variables placed
-    have one value at the origin), in plain floats, where numpy's cost per call would be
-    all the time: the same quotients, floors and ceilings; a NaN in the least (most)
-    makes it NaN as numpy's ``min`` (``max``) does; the same cast to integers.
-    ``tests/core/test_overlay_search_paths.py`` holds it to ``_interval_many`` bit for bit."""
-    last, first = float(high), float(low)
-    still_bad = False
-    for c, b, t in zip(coef.tolist(), bottom.tolist(), top.tolist(), strict=True):
-        if c != 0:  # NaN too, as in ``_interval_many``
-            up, down = (t / c, b / c) if c > 0 else (b / c, t / c)
-            up, down = _floor(up), _ceil(down)
-            # Once NaN, stays NaN: nothing compares below (above) it.
-            if up < last or math.isnan(up):
-                last = up
-            if down > first or math.isnan(down):
-                first = down
-        elif t < 0 or b > 0:
-            still_bad = True
-    if still_bad or math.isnan(last):
-        last = -1.0
-    if math.isnan(first):
-        first = high + 1.0
-    both = np.array([first, last]).astype(np.int64)
-    return both[:1], both[1:]
-
-
-def _floor(x: float) -> float:
-    """``np.floor`` of a float: infinities and NaN as they are."""
-    return float(math.floor(x)) if math.isfinite(x) else x
-
-
-def _ceil(x: float) -> float:
-    """``np.ceil`` of a float: infinities and NaN as they are."""
-    return float(math.ceil(x)) if math.isfinite(x) else x
+    return interval(a[:, j], bottom, top, low[j], high[j])
 
 
 def _finish(

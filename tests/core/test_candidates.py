@@ -14,7 +14,7 @@ from vollib.black.greeks.analytical import delta as vollib_delta
 from vollib.black.greeks.analytical import theta as vollib_theta
 
 from daemon.core.calendar import time_to_expiry_years
-from daemon.core.candidates import Candidate, LegSpec, priced, priced_chain
+from daemon.core.candidates import Candidate, LegSpec, nearest_index, priced, priced_chain
 from daemon.core.families.spx_put_diagonal import (
     SPX_PUT_DIAGONAL,
     _not_held,
@@ -366,3 +366,30 @@ def test_a_chains_priced_options_need_no_second_sort() -> None:
     assert seen > 100
     chain = view.chain("SPXW", SPX_EXPIRY)
     assert priced(chain[::-1], Right.PUT) == priced(chain, Right.PUT)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from([0.0, -0.0, 0.25, -0.25, 0.5, math.nan, math.inf, -math.inf]),
+            st.floats(-2.0, 2.0, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.one_of(st.sampled_from([0.0, 0.25, -0.25, math.nan]), st.floats(-2.0, 2.0)),
+)
+def test_nearest_index_is_the_min_over_distance_and_index(
+    values: list[float], target: float
+) -> None:
+    """The nearest value's index is ``min``'s over (distance, index) keys, the construction
+    it replaced: ties to the first, NaN distances and infinities included."""
+    want = min(range(len(values)), key=lambda i: (abs(values[i] - target), i))
+    assert nearest_index(values, target) == want
+
+
+def test_nearest_index_of_nothing_raises_as_min_did() -> None:
+    """An empty list has no nearest value: ValueError, as ``min`` of nothing raised."""
+    with pytest.raises(ValueError):
+        nearest_index([], 0.25)

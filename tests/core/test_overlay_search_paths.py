@@ -1,7 +1,7 @@
 """The enumeration's plain-float paths (``overlay_search``: a one-point frontier's
 interval, the budget-bound and out-of-reach tests) against the numpy constructions they
 replace, bit for bit, on random rows with zeros, signs, infinities and NaN: the oracle is
-the general numpy code (``_interval_many``) and, for the two tests, the numpy code the
+the general numpy code (``interval_many``) and, for the two tests, the numpy code the
 solver ran before (kept here verbatim)."""
 
 from __future__ import annotations
@@ -10,15 +10,8 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from daemon.core.overlay_search import (
-    Problem,
-    _budget_bound,
-    _Frontier,
-    _interval,
-    _interval_many,
-    _interval_one,
-    _out_of_reach,
-)
+from daemon.core.overlay_interval import interval, interval_many, interval_one
+from daemon.core.overlay_search import Problem, _budget_bound, _Frontier, _out_of_reach
 
 # Values the rows and bounds take: ordinary money, the grid's exact halves, zeros of both
 # signs, the extremes and the non-finite ones numpy carries through.
@@ -76,9 +69,9 @@ def test_a_one_point_interval_is_the_numpy_one_bit_for_bit(
     coef, bottom, top = (np.array(r, dtype=np.float64) for r in rows)
     lo_, hi_ = np.int64(low), np.int64(low + width)
     with np.errstate(all="ignore"):
-        want = _interval_many(coef, bottom[None, :], top[None, :], lo_, hi_)
-        got = _interval_one(coef, bottom, top, lo_, hi_)
-        routed = _interval(coef, bottom[None, :], top[None, :], lo_, hi_)
+        want = interval_many(coef, bottom[None, :], top[None, :], lo_, hi_)
+        got = interval_one(coef, bottom, top, lo_, hi_)
+        routed = interval(coef, bottom[None, :], top[None, :], lo_, hi_)
     for a, b in ((got, want), (routed, want)):
         assert a[0].dtype == b[0].dtype == np.int64
         assert a[0].tolist() == b[0].tolist() and a[1].tolist() == b[1].tolist()
