@@ -23,9 +23,9 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtr
 
 from daemon.core.arrays import BoolArray, FloatArray, as_f64, flat, flat_blocks, parse_right
+from daemon.core.black76_parts import intrinsic, kernel_inputs, price_lines
 from daemon.core.implied_vol import IVReason, IVResult, implied_vol
 
 __all__ = [
@@ -105,16 +105,11 @@ def black76(
 def _greeks(
     f: FloatArray, k: FloatArray, t: FloatArray, r: FloatArray, vol: FloatArray, call: BoolArray
 ) -> tuple[FloatArray, ...]:
-    """price, delta, gamma, vega, theta of 1-D arrays (see ``black76``)."""
-    t = np.maximum(t, 0.0)
-    sign = 2.0 * call - 1.0  # +1 call, -1 put
-    sqrt_t = np.sqrt(t)
-    s = vol * sqrt_t
-    disc = np.exp(-r * t)
+    """price, delta, gamma, vega, theta of 1-D arrays (see ``black76``). The lines the
+    price- and delta-only kernels share are in ``black76_parts``."""
+    t, sign, sqrt_t, s, disc, d1 = kernel_inputs(f, k, t, r, vol, call)
+    n1, price = price_lines(f, k, sign, s, disc, d1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        d1 = np.log(f / k) / s + 0.5 * s
-        n1 = ndtr(sign * d1)
-        price = sign * disc * (f * n1 - k * ndtr(sign * (d1 - s)))
         delta = sign * disc * n1
         disc_pdf = disc * _INV_SQRT_2PI * np.exp(-0.5 * d1 * d1)
         gamma = disc_pdf / (f * s)
@@ -124,10 +119,7 @@ def _greeks(
     greeks = (price, delta, gamma, vega_raw * _VOL_POINT, theta)
     zero = s == 0.0
     if zero.any():
-        moneyness = sign[zero] * (f[zero] - k[zero])
-        itm = np.where(moneyness > 0, 1.0, np.where(moneyness == 0, 0.5, 0.0))
-        price[zero] = disc[zero] * np.maximum(moneyness, 0.0)
-        delta[zero] = sign[zero] * disc[zero] * itm
+        price[zero], delta[zero] = intrinsic(f, k, sign, disc, zero)
         gamma[zero] = greeks[3][zero] = 0.0
         theta[zero] = r[zero] * price[zero] / _DAYS_PER_YEAR
     negative = vol < 0
