@@ -6,8 +6,6 @@ which sees committed rows only."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -15,22 +13,10 @@ import pytest
 
 from daemon.errors import JournalError
 from daemon.runtime.journal import JournalWriteFailed, SqliteJournal
+from tests.runtime.test_journal_full import FullDiskJournal as FailingJournal
 
 T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 DAY = date(2026, 11, 24)
-
-
-class FailingJournal(SqliteJournal):
-    """A journal whose writes SQLite refuses while ``full`` (a disk that fills up)."""
-
-    full = False
-
-    @contextmanager
-    def _tx(self, *, one_statement: bool = False) -> Iterator[sqlite3.Connection]:
-        with super()._tx(one_statement=one_statement) as tx:
-            yield tx
-            if self.full:
-                raise sqlite3.OperationalError("database or disk is full")
 
 
 def _open(tmp_path: Path, cls: type[SqliteJournal] = SqliteJournal) -> SqliteJournal:

@@ -146,17 +146,23 @@ class Macd(NamedTuple):
     histogram: FloatArray
 
 
-def macd(closes: npt.ArrayLike, fast: int, slow: int, signal: int) -> Macd:
-    """Appel's MACD(fast, slow, signal) of ``closes``, seeded as TA-Lib (module docstring).
-
-    Needs ``slow + signal - 1`` closes; returns ``len(closes) - slow - signal + 2`` values
-    of each series."""
+def _macd_prices(closes: npt.ArrayLike, fast: int, slow: int, signal: int) -> FloatArray:
+    """``closes`` as a series once MACD(fast, slow, signal)'s periods and length are checked."""
     _require_period(fast, 2, "MACD fast")
     _require_period(signal, 1, "MACD signal")
     if fast >= slow:
         raise ValueError(f"MACD fast period ({fast}) must be shorter than slow ({slow})")
     prices = as_series(closes, "closes")
     _require(len(prices), slow + signal - 1, f"MACD({fast},{slow},{signal})")
+    return prices
+
+
+def macd(closes: npt.ArrayLike, fast: int, slow: int, signal: int) -> Macd:
+    """Appel's MACD(fast, slow, signal) of ``closes``, seeded as TA-Lib (module docstring).
+
+    Needs ``slow + signal - 1`` closes; returns ``len(closes) - slow - signal + 2`` values
+    of each series."""
+    prices = _macd_prices(closes, fast, slow, signal)
     line = ema(prices, fast, start=slow - 1) - ema(prices, slow, start=slow - 1)
     signal_line = ema(line, signal)
     line = line[signal - 1 :]
@@ -170,12 +176,7 @@ def macd_histogram_tail(
     bit: the same seeds (``np.mean`` of the same slices) and the same recursion steps in
     the same order, the two price EMAs in one loop and no series but the tail kept (the
     MACD signal reads today's histogram and its cross look-back)."""
-    _require_period(fast, 2, "MACD fast")
-    _require_period(signal, 1, "MACD signal")
-    if fast >= slow:
-        raise ValueError(f"MACD fast period ({fast}) must be shorter than slow ({slow})")
-    prices = as_series(closes, "closes")
-    _require(len(prices), slow + signal - 1, f"MACD({fast},{slow},{signal})")
+    prices = _macd_prices(closes, fast, slow, signal)
     n_hist = len(prices) - slow - signal + 2
     if not 1 <= count <= n_hist:
         raise ValueError(f"MACD histogram tail of {count} out of {n_hist} values")
