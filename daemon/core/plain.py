@@ -19,7 +19,7 @@ plain scalars are answered inline, and every other value by a converter chosen o
 for its type (``_converter``): a dataclass's fields with their scalars inline, a
 ``to_json`` method, an enum's value, a list, tuple or dict. A type none of those fit
 takes the general chain (``_general``), the converter as it was before the cache.
-tests/core/test_plain.py holds ``to_plain`` to that chain, copied into the test as the
+tests/core/test_plain_fast.py holds ``to_plain`` to that chain, copied into the test as the
 oracle, on generated nested values.
 """
 

@@ -147,35 +147,12 @@ def implied_forward(
     (else, and with one pair, D = exp(-rT) and F = K + (C - P)/D from the nearest pair).
     ``residual_usd`` is the largest |C - P - D (F - K)| over the pairs used. ``None`` when
     no pair is usable."""
-    if pairs < 1:
-        raise ValueError(f"pairs must be at least 1, got {pairs}")
-    if not (math.isfinite(T) and T >= 0 and math.isfinite(r)):
-        raise ValueError(f"T must be finite and >= 0 and r finite, got T={T!r}, r={r!r}")
-    # Array methods rather than numpy's module-level wrappers throughout: the market view
-    # calls this once per expiry on a dozen strikes, where each wrapper's overhead counts.
-    k_all, c, p = (as_f64(a).ravel() for a in (strikes, call_mids, put_mids))
-    if not k_all.shape == c.shape == p.shape:
+    k, c, p = (as_f64(a).ravel() for a in (strikes, call_mids, put_mids))
+    if not k.shape == c.shape == p.shape:
         raise ValueError("strikes, call_mids and put_mids must have the same length")
-    # (Comparisons with NaN are False without a warning: they need no errstate.)
-    usable = np.isfinite(k_all) & np.isfinite(c) & np.isfinite(p)
-    usable &= (k_all > 0) & (c >= 0) & (p >= 0)
-    if not usable.any():
-        return None
-    diff_all = c - p
-    if not usable.all():  # the market view passes usable pairs only: no mask to apply
-        k_all, diff_all = k_all[usable], diff_all[usable]
-    nearest = np.abs(diff_all).argsort(kind="stable")[:pairs]
-    k, diff = k_all[nearest], diff_all[nearest]
-    fit = _parity_line(k, diff, T, r, max_rate_gap_frac)
-    if fit is None:
-        discount = math.exp(-r * T)
-        forward = float(k[0] + diff[0] / discount)
-    else:
-        discount, forward = fit
-    deviations = np.abs(diff - discount * (forward - k))
-    if fit is None:
-        deviations[0] = 0.0  # F solves this pair's parity: 0 but for rounding
-    return ForwardFit(forward, discount, float(deviations.max()), float(k[0]), int(k.size))
+    return implied_forward_of_floats(
+        k.tolist(), c.tolist(), p.tolist(), T, r, pairs, max_rate_gap_frac
+    )
 
 
 def implied_forward_of_floats(
@@ -191,8 +168,8 @@ def implied_forward_of_floats(
     fits a dozen expiries of a dozen pairs a cycle, where numpy's fixed cost per call was
     most of the time. The selection, the fallback forward and the residuals are the same
     IEEE operations on floats; the least-squares line (numpy's sums and dot) is the
-    general path's own ``_parity_line``. A discount factor that underflows to 0 (numpy
-    divides by it, Python raises) takes the general path."""
+    general path's own ``_parity_line``. ``implied_forward`` converts its arrays and
+    calls this."""
     if pairs < 1:
         raise ValueError(f"pairs must be at least 1, got {pairs}")
     if not (math.isfinite(T) and T >= 0 and math.isfinite(r)):
@@ -215,9 +192,7 @@ def implied_forward_of_floats(
         fit = _parity_line(np.array(k), np.array(diff), T, r, max_rate_gap_frac)
     if fit is None:
         discount = math.exp(-r * T)
-        if discount == 0.0:
-            return implied_forward(strikes, call_mids, put_mids, T, r, pairs, max_rate_gap_frac)
-        forward = k[0] + diff[0] / discount
+        forward = k[0] + _ratio(diff[0], discount)
     else:
         discount, forward = fit
     deviations = [abs(d - discount * (forward - s)) for s, d in zip(k, diff, strict=True)]
@@ -226,6 +201,14 @@ def implied_forward_of_floats(
     # ``ndarray.max`` says NaN if any is NaN; Python's ``max`` depends on where it is.
     residual = math.nan if any(v != v for v in deviations) else max(deviations)
     return ForwardFit(forward, discount, residual, k[0], len(k))
+
+
+def _ratio(x: float, y: float) -> float:
+    """x / y as IEEE division gives it (numpy's), where Python raises for y = 0: a discount
+    factor that underflows to 0 makes the fallback forward infinite (NaN for x = 0)."""
+    if y != 0.0:
+        return x / y
+    return math.copysign(math.inf, x) * math.copysign(1.0, y) if x != 0.0 else math.nan
 
 
 def _parity_line(

@@ -1,5 +1,6 @@
 """The market view's fast paths give the general paths' results bit for bit: the parity
-forward of Python floats (``implied_forward_of_floats``) against ``implied_forward``, and
+forward of Python floats (``implied_forward_of_floats``) against the array form it
+replaced (``tests/core/array_parity_forward.py``), and
 the implied-vol solver's one pass over both sides of the inflection point against the
 two passes it replaced (``tests/core/two_pass_iv.py``), and the market view's batch-level
 all-mid shortcut against ``finish_vols`` on every expiry, and a series' columns gathered
@@ -33,6 +34,7 @@ from daemon.core.pricing import (
     implied_vol,
 )
 from daemon.core.quote_checks import CheckedQuote
+from tests.core.array_parity_forward import array_implied_forward
 from tests.core.factories import NOW, standard_snapshot
 from tests.core.two_pass_iv import two_pass_normalised_vol
 
@@ -91,16 +93,22 @@ def test_parity_forward_of_floats_is_the_general_path(
     pairs: int,
     gap: float,
 ) -> None:
-    """Same forward, discount, residual, ATM strike and pair count as ``implied_forward``
-    on arrays (None alike), whatever the quotes hold: a rate of 800 underflows the
-    discount factor to 0, where the float path hands over to the general one."""
+    """Same forward, discount, residual, ATM strike and pair count as the parity forward
+    on numpy arrays (the former ``implied_forward``, kept as the oracle; None alike),
+    whatever the quotes hold, and ``implied_forward`` (now a conversion to the float
+    path) the same again: a rate of 800 underflows the discount factor to 0, where the
+    fallback forward is an IEEE division by zero."""
     strikes, calls, puts = quotes
     with np.errstate(all="ignore"):  # the general path divides by a discount of 0
-        general = implied_forward(
+        general = array_implied_forward(
             np.array(strikes), np.array(calls), np.array(puts), t_years, rate, pairs, gap
         )
         floats = implied_forward_of_floats(strikes, calls, puts, t_years, rate, pairs, gap)
+        public = implied_forward(
+            np.array(strikes), np.array(calls), np.array(puts), t_years, rate, pairs, gap
+        )
     assert _same(floats, general), (floats, general)
+    assert _same(public, general), (public, general)
 
 
 def test_parity_forward_of_floats_takes_the_line_and_refuses_what_the_general_path_does() -> None:
@@ -113,7 +121,7 @@ def test_parity_forward_of_floats_takes_the_line_and_refuses_what_the_general_pa
     fit = implied_forward_of_floats(strikes, calls, puts, 0.25, 0.04)
     assert fit is not None and fit.pairs_used == 3
     assert fit.forward == pytest.approx(f, abs=1e-9) and fit.discount == pytest.approx(d)
-    assert _same(fit, implied_forward(strikes, calls, puts, 0.25, 0.04))
+    assert _same(fit, array_implied_forward(strikes, calls, puts, 0.25, 0.04))
     for bad in ({"pairs": 0}, {"T": -1.0}, {"r": math.nan}):
         args = {"T": 0.25, "r": 0.04, "pairs": 3} | bad
         with pytest.raises(ValueError):
