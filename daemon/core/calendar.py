@@ -151,10 +151,16 @@ def settlement_time(contract: Contract) -> datetime:
 
 def time_to_expiry_years(contract: Contract, now: datetime) -> float:
     """ACT/365 years from ``now`` to settlement (true elapsed seconds); 0.0 once settled."""
+    return years_until(settlement_time(contract), now)
+
+
+def years_until(settles: datetime, now: datetime) -> float:
+    """``time_to_expiry_years`` from a settlement instant already known (a caller that
+    keeps each expiry's instant skips building a contract to ask for it again)."""
     _require_aware(now)
     # Subtract UTC instants: two datetimes sharing one tzinfo subtract as wall clocks,
     # which would be an hour off across a DST change.
-    elapsed_s = (settlement_time(contract).astimezone(UTC) - now.astimezone(UTC)).total_seconds()
+    elapsed_s = (settles.astimezone(UTC) - now.astimezone(UTC)).total_seconds()
     return max(0.0, elapsed_s / SECONDS_PER_YEAR)
 
 

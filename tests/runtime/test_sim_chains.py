@@ -12,8 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.brokers.sim import SimParams
-from daemon.brokers.sim.chains import SPX, SPXW, VIX, Chains
-from daemon.core.calendar import NY, spx_monthly_expiry, vix_expiries
+from daemon.brokers.sim.chains import SPX, SPXW, VIX, Chains, option_contract
+from daemon.core.calendar import (
+    NY,
+    next_session,
+    settlement_time,
+    spx_monthly_expiry,
+    time_to_expiry_years,
+    vix_expiries,
+    years_until,
+)
 from daemon.core.models import Contract, Right, SecType
 
 PARAMS = SimParams.model_validate({"seed": 5})
@@ -143,3 +151,24 @@ def test_monthly_listings_are_the_calendars_expiries(today: date) -> None:
     ]
     want_spx = [d for d in (spx_monthly_expiry(y, m) for y, m in months) if d >= today]
     assert chains._candidate_expiries(SPX, today) == want_spx[: c.spx_monthly_count + 1]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    trading_class=st.sampled_from([SPX, SPXW, VIX]),
+    days_out=st.integers(0, 400),
+    minutes_before=st.integers(-600, 60 * 24 * 30),
+)
+def test_a_kept_settlement_gives_the_contracts_tenor(
+    trading_class: str, days_out: int, minutes_before: int
+) -> None:
+    """An expiry's tenor from its kept settlement instant (the historical grids' path) is
+    ``time_to_expiry_years`` of a contract of that expiry, float for float, asked twice
+    (the second answer from the cache), before and after settlement, across DST changes."""
+    chains = Chains(PARAMS)
+    expiry = next_session(date(2026, 1, 2) + timedelta(days=days_out))
+    want_settle = settlement_time(option_contract(trading_class, expiry, 1.0, Right.CALL))
+    now = (want_settle - timedelta(minutes=minutes_before)).astimezone(NY)
+    for strike, right in ((1.0, Right.CALL), (25.0, Right.PUT)):
+        want = time_to_expiry_years(option_contract(trading_class, expiry, strike, right), now)
+        assert years_until(chains.settles(trading_class, expiry), now) == want

@@ -149,15 +149,16 @@ class Chains:
         key = (trading_class, today)
         if key not in self._expiry_cache:
             self._expiry_cache[key] = self._candidate_expiries(trading_class, today)
-        listed = [e for e in self._expiry_cache[key] if self._settles(trading_class, e) > now]
+        listed = [e for e in self._expiry_cache[key] if self.settles(trading_class, e) > now]
         # One extra candidate covers the expiry that settles this morning.
         c = self._p.chains
         if trading_class == SPX:
             return listed[: c.spx_monthly_count]
         return listed[: c.vix_expiry_count] if trading_class == VIX else listed
 
-    def _settles(self, trading_class: str, expiry: date) -> datetime:
-        """When an expiry of a class settles (kept: asked at every new ``now``)."""
+    def settles(self, trading_class: str, expiry: date) -> datetime:
+        """When an expiry of a class settles (kept: asked at every new ``now``, and by the
+        historical source's grids for their tenors)."""
         key = (trading_class, expiry)
         when = self._settle_times.get(key)
         if when is None:

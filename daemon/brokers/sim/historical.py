@@ -33,7 +33,7 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
-from daemon.brokers.sim.chains import VIX, Chains, Theo, option_contract
+from daemon.brokers.sim.chains import VIX, Chains, Theo
 from daemon.brokers.sim.grid_rows import (
     SMALL_REQUEST,
     covers,
@@ -54,7 +54,7 @@ from daemon.brokers.sim.surface import (
     ticked_bid_ask,
     vix_smile_terms,
 )
-from daemon.core.calendar import NY, session_bounds, time_to_expiry_years
+from daemon.core.calendar import NY, session_bounds, years_until
 from daemon.core.models import BreadthDay, Contract, DailyBar, Right
 from daemon.core.params import TickRule
 from daemon.core.ticks import TickRules
@@ -235,10 +235,8 @@ class HistoricalSource:
                 strikes if cached is None else np.unique(np.concatenate([cached.strikes, strikes]))
             )
         if keys:
-            tenors = [
-                time_to_expiry_years(option_contract(tc, expiry, 1.0, Right.CALL), now)
-                for tc, expiry in keys
-            ]
+            settles = self._chains.settles  # each expiry's instant, kept across steps
+            tenors = [years_until(settles(tc, expiry), now) for tc, expiry in keys]
             smiles = [self._smile(tc, e, t) for (tc, e), t in zip(keys, tenors, strict=True)]
             h = self._h
             priced = price_expiries(grids, smiles, tenors, h.rate_frac, h.surface)
