@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.brokers.sim import SimParams
-from daemon.brokers.sim.chains import SPX, SPXW, VIX, Chains, option_contract
+from daemon.brokers.sim.chains import SPX, SPXW, VIX, Chains, _Listings, option_contract
 from daemon.core.calendar import (
     NY,
     next_session,
@@ -172,3 +172,20 @@ def test_a_kept_settlement_gives_the_contracts_tenor(
     for strike, right in ((1.0, Right.CALL), (25.0, Right.PUT)):
         want = time_to_expiry_years(option_contract(trading_class, expiry, strike, right), now)
         assert years_until(chains.settles(trading_class, expiry), now) == want
+
+
+def test_a_request_lists_only_the_classes_its_hits_name() -> None:
+    """``resolve_all`` fetches a class's listing on its first cached hit only: a request of
+    VIX options lists VIX alone (as the first pass it replaced did), each listing the
+    chain's own expiries at that time."""
+    chains = Chains(PARAMS)
+    expiry = _LISTED[VIX][0]
+    batch = [Contract(VIX, SecType.OPTION, VIX, expiry, k, Right.CALL) for k in (15.0, 20.0)]
+    chains.resolve_all(batch, MONDAY)  # misses: resolved one by one, then kept by identity
+    later = MONDAY + timedelta(hours=1)
+    assert chains.resolve_all(batch, later) == [Chains(PARAMS).resolve(c, later) for c in batch]
+    listings = _Listings(chains, later)
+    assert not listings  # nothing fetched until read
+    assert listings[VIX] == frozenset(Chains(PARAMS).expiries(VIX, later))
+    assert list(listings) == [VIX]
+    assert {tc for tc, (when, _) in chains._listed_sets.items() if when == later} == {VIX}

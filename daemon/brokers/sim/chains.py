@@ -110,6 +110,21 @@ def _on_grid(value: float, step: float) -> bool:
     return abs(ratio - round(ratio)) < 1e-9
 
 
+class _Listings(dict[str, frozenset[date]]):
+    """Each class's listed expiries at one time, fetched from ``Chains`` when first read
+    (a missing key, ``__missing__``): ``resolve_all`` reads them inside its comprehension,
+    so only the classes its hits name are listed, as a first pass over them would."""
+
+    def __init__(self, chains: Chains, now: datetime) -> None:
+        super().__init__()
+        self._chains, self._now = chains, now
+
+    def __missing__(self, trading_class: str) -> frozenset[date]:
+        listed = self._chains._listed_set(trading_class, self._now)
+        self[trading_class] = listed
+        return listed
+
+
 class Chains:
     """What is listed, what it is worth and how it is quoted, for a given market state."""
 
@@ -230,16 +245,14 @@ class Chains:
 
     def resolve_all(self, contracts: Sequence[Contract], now: datetime) -> list[Contract | None]:
         """``resolve`` of each contract: the same answers, with the cache hits (nearly all
-        of a cycle's) checked in comprehensions against each class's listing fetched once."""
-        by_id = self._by_id
-        found = [by_id.get(id(c)) for c in contracts]
-        classes = {hit[2] for hit in found if hit is not None}
-        listed = {tc: self._listed_set(tc, now) for tc in classes}
+        of a cycle's) checked in one comprehension against each class's listing, fetched
+        once, on its first hit (``_Listings``)."""
+        get, listed = self._by_id.get, _Listings(self, now)
         return [
-            self.resolve(c, now)
-            if hit is None or hit[0] is not c
-            else (hit[1] if hit[1].expiry in listed[hit[2]] else None)
-            for c, hit in zip(contracts, found, strict=True)
+            (hit[1] if hit[1].expiry in listed[hit[2]] else None)
+            if (hit := get(id(c))) is not None and hit[0] is c
+            else self.resolve(c, now)
+            for c in contracts
         ]
 
     def resolve(self, contract: Contract, now: datetime) -> Contract | None:
