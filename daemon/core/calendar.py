@@ -3,6 +3,8 @@
 Everything here is pure: the exchange calendar is built once, in memory, from
 ``exchange_calendars`` (XNYS, which carries the NYSE holiday and early-close rules that
 Cboe Options follows), and every function takes its dates and instants as arguments.
+Being pure, a series' settlement instant and a day's session bounds are kept once worked
+out (``functools`` caches: the replay asks for them dozens of times a session).
 
 Units: ``t_years`` is ACT/365 (elapsed seconds / (365 * 86400)); day counts are calendar
 days (``_days``) or exchange sessions (``sessions_``). Aware datetimes are returned in
