@@ -3,6 +3,8 @@
 Everything here is pure: the exchange calendar is built once, in memory, from
 ``exchange_calendars`` (XNYS, which carries the NYSE holiday and early-close rules that
 Cboe Options follows), and every function takes its dates and instants as arguments.
+Being pure, a series' settlement instant and a day's session bounds are kept once worked
+out (``functools`` caches: the replay asks for them dozens of times a session).
 
 Units: ``t_years`` is ACT/365 (elapsed seconds / (365 * 86400)); day counts are calendar
 days (``_days``) or exchange sessions (``sessions_``). Aware datetimes are returned in
@@ -14,7 +16,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import exchange_calendars as xcals
@@ -73,8 +75,12 @@ def _ordinal(day: date) -> int:
 
 
 def _describe(contract: Contract) -> str:
+    return _describe_fields(contract.symbol, contract.sec_type, contract.trading_class)
+
+
+def _describe_fields(symbol: str, sec_type: SecType, trading_class: str) -> str:
     # Not ``Contract.key``: that formats the strike, which a malformed contract may lack.
-    return f"{contract.symbol} {contract.sec_type} class {contract.trading_class!r}"
+    return f"{symbol} {sec_type} class {trading_class!r}"
 
 
 def _require_aware(now: datetime) -> None:
@@ -90,9 +96,20 @@ def is_session(day: date) -> bool:
 
 def session_bounds(day: date) -> tuple[datetime, datetime]:
     """The session's (open, close) as aware New York datetimes; 13:00 close on early days."""
-    bounds = _sessions().bounds_utc.get(_ordinal(day))
+    bounds = _bounds_ny(_ordinal(day))
     if bounds is None:
         raise ValueError(f"{day} is not an XNYS session")
+    return bounds
+
+
+@cache
+def _bounds_ny(ordinal: int) -> tuple[datetime, datetime] | None:
+    """``session_bounds`` by ordinal, converted once: the replay asks ~30 times a session
+    (the sim's clock and steps, settlement instants), two zone conversions each. Bounded
+    by the calendar's ~8,000 days; datetimes are immutable, so sharing them is safe."""
+    bounds = _sessions().bounds_utc.get(ordinal)
+    if bounds is None:
+        return None
     open_utc, close_utc = bounds
     return open_utc.astimezone(NY), close_utc.astimezone(NY)
 
@@ -132,26 +149,46 @@ def settlement_time(contract: Contract) -> datetime:
     SPXW are PM-settled at that session's close (16:00 ET, 13:00 on an early close);
     VIX and VIXW options and VIX futures are AM-settled (the SOQ at 09:30 ET).
     """
-    if contract.expiry is None:
-        raise ValueError(f"{_describe(contract)} has no expiry")
-    expiry = contract.expiry
-    if contract.symbol == "VIX" and contract.sec_type is SecType.FUTURE:
+    c = contract
+    return _settlement(c.symbol, c.sec_type, c.trading_class, c.expiry)[0]
+
+
+@lru_cache(maxsize=8192, typed=True)
+def _settlement(
+    symbol: str, sec_type: SecType, trading_class: str, expiry: date | None
+) -> tuple[datetime, datetime]:
+    """``settlement_time``'s rule on the fields it reads, with the instant in UTC too:
+    worked out once per series (a cycle asks per series, the sim and the ledger per
+    contract, ~70 a session) instead of a rule, a combine and two zone conversions
+    each time. The fields are the whole key, so a cached answer is the rule's; an error
+    is raised, not cached. The bound keeps a long-running daemon's cache small. Typed:
+    ``SecType`` is a ``StrEnum`` whose members equal their strings, and the rule tests
+    the member by identity."""
+    if expiry is None:
+        raise ValueError(f"{_describe_fields(symbol, sec_type, trading_class)} has no expiry")
+    when = _settlement_rule(symbol, sec_type, trading_class, expiry)
+    return when, when.astimezone(UTC)
+
+
+def _settlement_rule(symbol: str, sec_type: SecType, trading_class: str, expiry: date) -> datetime:
+    if symbol == "VIX" and sec_type is SecType.FUTURE:
         return datetime.combine(expiry, AM_SETTLEMENT_TIME, tzinfo=NY)
-    if contract.sec_type is not SecType.OPTION:
-        raise ValueError(f"no settlement rule for {contract.sec_type} {contract.symbol}")
-    if contract.trading_class in _PM_OPTION_CLASSES:
+    if sec_type is not SecType.OPTION:
+        raise ValueError(f"no settlement rule for {sec_type} {symbol}")
+    if trading_class in _PM_OPTION_CLASSES:
         return session_bounds(expiry)[1]
-    if contract.trading_class in _AM_OPTION_CLASSES:
+    if trading_class in _AM_OPTION_CLASSES:
         return datetime.combine(expiry, AM_SETTLEMENT_TIME, tzinfo=NY)
     raise ValueError(
-        f"unknown option trading class {contract.trading_class!r} for {contract.symbol}: "
+        f"unknown option trading class {trading_class!r} for {symbol}: "
         f"expected one of {sorted(_AM_OPTION_CLASSES | _PM_OPTION_CLASSES)}"
     )
 
 
 def time_to_expiry_years(contract: Contract, now: datetime) -> float:
     """ACT/365 years from ``now`` to settlement (true elapsed seconds); 0.0 once settled."""
-    return years_until(settlement_time(contract), now)
+    c = contract  # the kept instant in UTC (``_settlement``)
+    return years_until(_settlement(c.symbol, c.sec_type, c.trading_class, c.expiry)[1], now)
 
 
 def years_until(settles: datetime, now: datetime) -> float:

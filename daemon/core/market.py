@@ -307,14 +307,17 @@ def build_market_view(snapshot: MarketSnapshot, params: ModelParams) -> MarketVi
     # (``check_quote``'s own order), the contract's key is built once, and the series
     # gathers the columns its forward fit and the kernels read in this same pass.
     max_age_s, max_spread = params.validation.max_quote_age_s, params.validation.max_spread_frac
+    fresh = None  # the stamp of the last quote the shortcut decided: found fresh at ``now``
     for oq in snapshot.options:
         c = oq.contract
         if not _is_model_option(c) or c.expiry is None:
             continue
         key = c.key
-        checked = quick_check(oq.quote, key, now, max_age_s, max_spread, False)
+        checked = quick_check(oq.quote, key, now, max_age_s, max_spread, False, fresh)
         if checked is None:
             checked = check_quote(oq.quote, key, now, params)
+        else:
+            fresh = oq.quote.time
         group = (c.symbol, c.trading_class, c.expiry)
         series = groups.get(group)
         if series is None:  # once per series: the settlement rule is a lookup

@@ -187,9 +187,7 @@ def implied_forward_of_floats(
     usable.sort(key=lambda pair: abs(pair[1]))  # stable, as the stable argsort
     k = [pair[0] for pair in usable[:pairs]]
     diff = [pair[1] for pair in usable[:pairs]]
-    fit = None
-    if len(k) >= 2 and T > 0 and min(k) != max(k):  # else ``_parity_line`` has no line
-        fit = _parity_line(np.array(k), np.array(diff), T, r, max_rate_gap_frac)
+    fit = _parity_line(k, diff, T, r, max_rate_gap_frac)
     if fit is None:
         discount = math.exp(-r * T)
         forward = k[0] + _ratio(diff[0], discount)
@@ -212,11 +210,14 @@ def _ratio(x: float, y: float) -> float:
 
 
 def _parity_line(
-    k: FloatArray, diff: FloatArray, T: float, r: float, max_rate_gap_frac: float
+    strikes: list[float], diffs: list[float], T: float, r: float, max_rate_gap_frac: float
 ) -> tuple[float, float] | None:
-    """(D, F) from the least-squares line diff = D F - D k, or None if it is not usable."""
-    if k.size < 2 or T <= 0 or k.min() == k.max():  # one distinct strike: no line
+    """(D, F) from the least-squares line diff = D F - D k, or None if it is not usable.
+    The strikes are finite (the callers keep usable pairs only): the no-line test runs on
+    the floats, before any array is made (an array's ``min``/``max`` cost a few µs each)."""
+    if len(strikes) < 2 or T <= 0 or min(strikes) == max(strikes):  # one distinct strike
         return None
+    k, diff = np.array(strikes), np.array(diffs)
     # The means as sum / size: what ``ndarray.mean`` computes, without its Python layer.
     k_mean, diff_mean = k.sum() / k.size, diff.sum() / diff.size
     k_dev = k - k_mean

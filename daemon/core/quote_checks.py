@@ -115,12 +115,18 @@ def quick_check(
     max_age_s: float,
     max_spread_frac: float,
     index: bool,
+    fresh_time: datetime | None = None,
 ) -> CheckedQuote | None:
     """The two common cases, decided without the full checks' bookkeeping: a live feed,
     finite sides (and last), fresh, 0 <= bid <= ask, and either not wide (no problem) or
     wide (its one WIDE problem, said as the full checks say it). None otherwise: the full
     path then says what. Same result as the full path (a cycle checks ~2,000 quotes, and
-    a far wing's wide quote is one in fifteen of the options')."""
+    a far wing's wide quote is one in fifteen of the options').
+
+    ``fresh_time``: a time stamp this check already found fresh at this ``now`` and
+    ``max_age_s`` (a quote it decided). A quote carrying that very object (``is``: a
+    datetime is immutable) is fresh without its age worked out again: a snapshot's
+    quotes mostly share one stamp, and the age is a subtraction and a division each."""
     if q.feed is not FeedKind.LIVE:  # delayed/frozen: stale whatever its time stamp
         return None
     bid, ask, last = q.bid, q.ask, q.last
@@ -128,7 +134,10 @@ def quick_check(
         return None
     if last is not None and not math.isfinite(last):
         return None
-    if not 0.0 <= bid <= ask or (now - q.time).total_seconds() > max_age_s:
+    if not 0.0 <= bid <= ask:
+        return None
+    time = q.time
+    if time is not fresh_time and (now - time).total_seconds() > max_age_s:
         return None
     value = 0.5 * (bid + ask)
     if not index and ask - bid > max_spread_frac * value:

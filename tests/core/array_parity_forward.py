@@ -44,7 +44,9 @@ def array_implied_forward(
         k_all, diff_all = k_all[usable], diff_all[usable]
     nearest = np.abs(diff_all).argsort(kind="stable")[:pairs]
     k, diff = k_all[nearest], diff_all[nearest]
-    fit = _parity_line(k, diff, T, r, max_rate_gap_frac)
+    # The no-line test on the arrays, as ``_parity_line`` made it before it moved to floats.
+    no_line = k.size < 2 or T <= 0 or k.min() == k.max()
+    fit = None if no_line else _parity_line(k.tolist(), diff.tolist(), T, r, max_rate_gap_frac)
     if fit is None:
         discount = math.exp(-r * T)
         forward = float(k[0] + diff[0] / discount)

@@ -62,6 +62,38 @@ def test_quick_check_agrees_with_the_full_checks(
     assert check_quote(q, "X", NOW, PARAMS, index) == full
 
 
+@settings(max_examples=400, deadline=None)
+@given(
+    first_age_s=st.floats(-5.0, 600.0),
+    bid=PRICE,
+    ask=PRICE,
+    last=PRICE,
+    feed=st.sampled_from(FeedKind),
+)
+def test_a_stamp_found_fresh_decides_as_its_age_does(
+    first_age_s: float, bid: float | None, ask: float | None, last: float | None, feed: FeedKind
+) -> None:
+    """A quote sharing the stamp of a quote the shortcut decided gets what the shortcut
+    gives it without the hint (the market view passes that stamp on), and a stamp equal
+    but not the same object is aged as before."""
+    v = PARAMS.validation
+    stamp = NOW - timedelta(seconds=first_age_s)
+    first = quick_check(
+        Quote(1.0, 1.1, stamp), "X", NOW, v.max_quote_age_s, v.max_spread_frac, False
+    )
+    fresh = stamp if first is not None else None  # as ``build_market_view`` keeps it
+    equal = stamp + timedelta(0)
+    assert equal == stamp and equal is not stamp
+    stale = NOW - timedelta(seconds=v.max_quote_age_s + 1.0)
+    for time in (stamp, equal, stale):
+        q = Quote(bid, ask, time, last, feed=feed)
+        hinted = quick_check(q, "X", NOW, v.max_quote_age_s, v.max_spread_frac, False, fresh)
+        plain = quick_check(q, "X", NOW, v.max_quote_age_s, v.max_spread_frac, False)
+        assert hinted == plain
+        if hinted is not None:
+            assert hinted == _checked(q, "X", NOW, PARAMS, False)
+
+
 def test_quick_check_decides_clean_and_wide_quotes() -> None:
     """The shortcut does decide the two common cases (so the property above is not
     vacuous): a tight quote with no problem, a wide one with its WIDE problem alone."""
