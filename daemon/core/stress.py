@@ -109,12 +109,6 @@ def priced_pnls(
     shocked: list[tuple[float, float, float, float, float]] = []  # the same after its move
     calls: list[bool] = []
     betas: dict[tuple[str, date], float] = {}  # this call's legs share a few expiries
-    # A leg repriced once per (option view, move): candidate pairs share legs (a spread's
-    # neighbours, a diagonal's short), and the kernel works element by element, so a
-    # row's change is the same number wherever it is used. Ids: every view and move is
-    # held by ``jobs`` (or ``hedge``) for the whole call.
-    rows: dict[tuple[int, int], int] = {}
-    at: list[list[int]] = []  # each priced job's row per leg
     hedge: ShockParams | None = None  # built once: ``hedge_shock`` validates a new model
     for _, views, shock in jobs:
         if not isinstance(views, str):
@@ -122,18 +116,11 @@ def priced_pnls(
             if move is None:
                 hedge = scenario.hedge_shock if hedge is None else hedge
                 move = hedge
-            where: list[int] = []
             for ov in views:
-                key = (id(ov), id(move))
-                i = rows.get(key)
-                if i is None:
-                    i = rows[key] = len(base)
-                    row, f_shock, sigma_shock = _shocked_row(ov, view, scenario, move, betas)
-                    base.append(row)
-                    shocked.append((f_shock, row[1], row[2], row[3], sigma_shock))
-                    calls.append(ov.contract.right is _CALL)
-                where.append(i)
-            at.append(where)
+                row, f_shock, sigma_shock = _shocked_row(ov, view, scenario, move, betas)
+                base.append(row)
+                shocked.append((f_shock, row[1], row[2], row[3], sigma_shock))
+                calls.append(ov.contract.right is _CALL)
     change: list[float] = []
     if base:
         # One call on both states, element by element: identical inputs give bit-identical
@@ -144,18 +131,19 @@ def priced_pnls(
         n = len(base)
         change = (prices[n:] - prices[:n]).tolist()
     out: list[float | None] = []
-    priced_at = iter(at)
+    start = 0
     for legs, views, _ in jobs:
         if isinstance(views, str):
             out.append(None)
             continue
-        where = next(priced_at)
-        if not where:
+        if not views:
             out.append(0.0)
             continue
+        stop = start + len(views)
         # Each term the float64 product numpy would form; fsum is exact in any order.
         sizes = [float(leg.quantity * leg.contract.multiplier) for leg in legs]
-        out.append(math.fsum(q * change[i] for q, i in zip(sizes, where, strict=True)))
+        out.append(math.fsum(q * x for q, x in zip(sizes, change[start:stop], strict=True)))
+        start = stop
     return out
 
 
