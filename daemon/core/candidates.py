@@ -145,17 +145,17 @@ def view_strike(v: OptionView) -> float:
 def _candidate(
     kind: StructureKind,
     legs: tuple[tuple[OptionView, Action], ...],
+    specs: tuple[LegSpec, ...],
     payoff: float | None,
     now: datetime,
     is_vix: bool,
     dte: dict[date | None, int],
 ) -> Candidate | str:
-    """One unit (every ratio 1) of ``legs`` whose stress payoff is ``payoff`` (``_specs``
-    and ``scenario_pnls``); a reason string when it cannot be priced. ``dte``: the
-    expiries' ``dte_days`` already worked out (``_days``)."""
+    """One unit (every ratio 1) of ``legs``, whose ``_specs`` are ``specs`` and stress
+    payoff ``payoff`` (``scenario_pnls``); a reason string when it cannot be priced.
+    ``dte``: the expiries' ``dte_days`` already worked out (``_days``)."""
     if payoff is None:
         return "stress repricing failed"
-    specs = _specs(legs)
     debit = natural = theta = 0.0
     for (v, _), spec in zip(legs, specs, strict=True):
         assert v.mid is not None and v.bid is not None and v.ask is not None
@@ -196,9 +196,10 @@ def collect(
     the mix's VIX share."""
     legs = [((long, Action.BUY), (short, Action.SELL)) for long, short in pairs]
     bad = [[v.contract.key for v, _ in pair if not quotable(v)] for pair in legs]
+    specs = [_specs(pair) for pair in legs]  # each pair's, for its stress job and its unit
     jobs = [
-        ([Leg(s.contract, s.signed_ratio) for s in _specs(pair)], None)
-        for pair, no in zip(legs, bad, strict=True)
+        ([Leg(s.contract, s.signed_ratio) for s in spec], None)
+        for spec, no in zip(specs, bad, strict=True)
         if not no
     ]
     payoffs = iter(scenario_pnls(jobs, view, params.scenario))
@@ -206,12 +207,12 @@ def collect(
     found: list[Candidate] = []
     notes: list[str] = []
     seen: set[str] = set()
-    for (long, short), pair, no in zip(pairs, legs, bad, strict=True):
+    for (long, short), pair, spec, no in zip(pairs, legs, specs, bad, strict=True):
         made: Candidate | str
         if no:
             made = f"no usable quote for {', '.join(no)}"
         else:
-            made = _candidate(kind, pair, next(payoffs), now, is_vix, dte)
+            made = _candidate(kind, pair, spec, next(payoffs), now, is_vix, dte)
         if isinstance(made, str):
             notes.append(f"{kind.value} {long.contract.key} / {short.contract.key}: {made}")
         elif made.key not in seen:

@@ -27,6 +27,7 @@ from daemon.core.families.vix_call_spread import (
 from daemon.core.market import MarketView, OptionView, build_market_view
 from daemon.core.models import Action, Contract, OptionQuote, Right
 from daemon.core.params import DiagonalParams, ModelParams, VixSpreadParams
+from daemon.core.stress import scenario_pnl_for
 from tests.core.factories import (
     HALF_SPREAD_FRAC,
     NOW,
@@ -393,3 +394,20 @@ def test_nearest_index_of_nothing_raises_as_min_did() -> None:
     """An empty list has no nearest value: ValueError, as ``min`` of nothing raised."""
     with pytest.raises(ValueError):
         nearest_index([], 0.25)
+
+
+def test_collect_pairs_each_unit_with_its_own_legs_and_payoff() -> None:
+    """``collect`` builds each pair's legs once for its stress job and its unit: with a
+    pair left out for a bad quote among the others, every candidate is one long bought
+    and one short sold, and its payoff is, bit for bit, ``scenario_pnl_for`` of those
+    legs priced alone (so the units and the batched payoffs stay in step)."""
+    deltas = {k: vix_call_delta(k) for k in VIX_STRIKES}
+    k2 = nearest(VIX_STRIKES, deltas, PARAMS.vix.short_delta)
+    bad = vix_option(k2, Right.CALL)
+    view = view_of({bad.key: OptionQuote(bad, quote(1.0, 0.5))})
+    found = find_vix_call_spreads(view, NOW, PARAMS)
+    assert found.notes and len(found.candidates) == 2 * PARAMS.vix.neighbour_count
+    for c in found.candidates:
+        assert [(leg.ratio, leg.action) for leg in c.legs] == [(1, Action.BUY), (1, Action.SELL)]
+        legs = [(leg.contract, leg.signed_ratio) for leg in c.legs]
+        assert c.payoff_usd == scenario_pnl_for(legs, view, PARAMS.scenario)

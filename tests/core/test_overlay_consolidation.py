@@ -5,13 +5,23 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from daemon.core.candidates import Candidate
 from daemon.core.overlay import OverlayPlan, OverlayStatus
-from tests.core.overlay_oracle import GRID, Instance, Oracle, cand, le, model, quantities
+from tests.core.overlay_oracle import (
+    GRID,
+    Instance,
+    Oracle,
+    cand,
+    instances,
+    le,
+    model,
+    quantities,
+)
 
 # Neighbouring VIX strike pairs: Y pays 10% more than X for 4% more debit (Y_NEAR) or for
 # 12% more (Y_DEAR); S is an SPX diagonal.
@@ -197,3 +207,35 @@ def test_a_plan_at_the_least_possible_lines_skips_the_line_search(
     assert plan.status is OverlayStatus.OK
     assert len([n for _, n in plan.chosen if n > 0]) == 2  # one line per family
     assert line_searches == []  # the cheapest cover only: no line search
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances())
+def test_the_searched_matrix_is_the_rows_stacked(inst: Instance) -> None:
+    """Every search ``_enumerate`` hands ``overlay_search`` carries the constraint rows
+    as ``np.vstack`` stacks them (the construction it replaced): same shape, dtype,
+    C order and bytes."""
+    from daemon.core import overlay_program as program
+
+    real_enumerate, real_search = program._enumerate, program.search
+    seen: list[tuple[list[object], object]] = []
+
+    def enumerating(prog: object, cost: object, rows: list[object], **kw: object) -> object:
+        seen.append((list(rows), None))
+        return real_enumerate(prog, cost, rows, **kw)  # type: ignore[arg-type]
+
+    def searching(problem: object) -> object:
+        seen[-1] = (seen[-1][0], problem)
+        return real_search(problem)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(program, "_enumerate", enumerating)
+        mp.setattr(program, "search", searching)
+        inst.solve()
+    assume(any(rows for rows, _ in seen))  # a plan that searched over some rows
+    for rows, problem in seen:
+        a = problem.a  # type: ignore[attr-defined]
+        if rows:
+            want = np.vstack([r[0] for r in rows])  # type: ignore[index]
+            assert a.flags.c_contiguous and a.shape == want.shape and a.dtype == want.dtype
+            assert a.tobytes() == want.tobytes()

@@ -9,6 +9,8 @@ from dataclasses import replace
 from functools import cache
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from vollib.black import black as vollib_black
 
 from daemon.core.calendar import time_to_expiry_years
@@ -280,3 +282,34 @@ def test_a_batch_sharing_expiries_is_each_leg_repriced_alone() -> None:
     want = [math.fsum(alone(leg, sc.hedge_shock if m is None else m) for leg in j) for j, m in jobs]
     assert got == want  # floats compared exactly
     assert all(x != 0.0 for x in got)
+
+
+_POOL = (
+    Leg(spx_option(4800, P), -2),
+    Leg(spx_option(4700, P, SPX_FAR_EXPIRY), 3),
+    Leg(spx_option(4800, P), 1),
+    Leg(vix_option(20, C), 1),
+    Leg(vix_option(30, C), -1),
+    Leg(spx_option(4812.5, P), 1),  # not quoted: its job is None
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(_POOL), max_size=4),
+            st.sampled_from((None, *PARAMS.scenario.shocks)),
+        ),
+        max_size=8,
+    )
+)
+def test_a_batch_sharing_legs_is_each_job_priced_alone(
+    jobs: list[tuple[list[Leg], ShockParams | None]],
+) -> None:
+    """Jobs that share option views (one leg in many jobs, twice in one job, under one
+    move or several), each leg repriced once per (view, move), give bit for bit what
+    ``scenario_pnl`` gives each job priced alone."""
+    view = _view()
+    sc = PARAMS.scenario
+    assert scenario_pnls(jobs, view, sc) == [scenario_pnl(j, view, sc, m) for j, m in jobs]
